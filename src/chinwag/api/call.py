@@ -1,0 +1,32 @@
+"""The context of one API call: who asks, in which version, inside which transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from chinwag.api.resource import Resource, Version
+from chinwag.store.accounts import Account
+from chinwag.store.tables import Tables
+
+Row = RowMapping  # one row of a resource's table, by column name
+
+
+@dataclass
+class Call:
+    request: Request
+    account: Account
+    version: Version
+    resource: Resource
+    conn: AsyncConnection
+    tables: Tables
+    base_url: str  # scheme://host[:port], no trailing slash
+    parents: dict[str, Row] = field(default_factory=dict)  # resolved path resources, by name
+    settings: Any = None
+
+    def parent(self, name: str) -> Row:
+        return self.parents[name]

@@ -1,0 +1,235 @@
+"""The five generic actions (create, fetch, update, delete, list) every resource is served by.
+
+A request's path: auth -> form -> one transaction (resolve the path's resources, the action with
+its resource's rules) -> JSON. The transaction commits before the response is sent, and a
+request that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, Table, false, or_, select
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chinwag import times
+from chinwag.api.auth import authenticate_request
+from chinwag.api.call import Call, Row
+from chinwag.api.errors import ApiError, Conflict, NotFound
+from chinwag.api.forms import Form, parse, read_body, read_query
+from chinwag.api.paging import fetch_page, meta, page_request
+from chinwag.api.render import dumps, to_json
+from chinwag.api.resource import Action, Field, Resource, Version
+from chinwag.runtime import Runtime
+from chinwag.sids import is_sid, new_sid
+
+Handler = Callable[[Request], Awaitable[Response]]
+WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
+
+
+def endpoint(res: Resource, action: Action, version: Version) -> Handler:
+    """The Starlette endpoint of one action of one resource in one API version."""
+    run = ACTIONS[action]
+
+    async def handle(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        account = await authenticate_request(request, runtime)
+        form = await read_body(request) if action in WRITES else read_query(request)
+        transaction = runtime.db.write() if action in WRITES else runtime.db.read()
+        try:
+            async with transaction as conn:
+                call = Call(
+                    request, account, version, res, conn, runtime.tables, runtime.base_url(request)
+                )
+                call.settings = runtime.settings
+                await resolve_parents(call)
+                status, body = await run(call, form)
+        except IntegrityError:
+            # A uniqueness race lost to a concurrent request: the pre-checks saw no clash.
+            raise _conflict(res, {}) from None
+        if status == 204:
+            return Response(status_code=204)
+        return Response(dumps(body), status, media_type="application/json")
+
+    return handle
+
+
+def table(call: Call, res: Resource | None = None) -> Table:
+    return call.tables[(res or call.resource).name]
+
+
+def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
+    """Rows of `res` that the call's path can reach: its parent's, or the account's."""
+    if res.parent is None:
+        column: ColumnElement[str] = t.c.account_sid
+        return column == call.account.sid
+    column = t.c[res.parent.ref_column]
+    match: ColumnElement[bool] = column == call.parents[res.parent.name]["sid"]
+    return match
+
+
+async def find(call: Call, res: Resource, ident: str) -> Row:
+    """A row of `res` by SID, or by a lookup column (unique name, identity) where allowed."""
+    t = table(call, res)
+    if is_sid(ident, res.sid_prefix):
+        match: ColumnElement[bool] = t.c.sid == ident
+    elif res.lookup and call.version in res.lookup_versions:
+        match = or_(*(t.c[col] == ident for col in res.lookup))
+    else:
+        match = false()
+    query = select(t).where(scope(call, res, t), match).limit(1)
+    row = (await call.conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound(_unversioned(call))
+    return row
+
+
+async def resolve_parents(call: Call) -> None:
+    params = call.request.path_params
+    for anc in call.resource.ancestors:
+        call.parents[anc.name] = await find(call, anc, params[anc.ref_param])
+
+
+async def _target(call: Call) -> Row:
+    return await find(call, call.resource, call.request.path_params["Sid"])
+
+
+def _unversioned(call: Call) -> str:
+    # "/v1/Services/IS.." -> "/Services/IS..": Twilio's message omits the version.
+    parts = call.request.url.path.split("/", 2)
+    return "/" + parts[2] if len(parts) == 3 else call.request.url.path
+
+
+def stored(f: Field, value: Any) -> Any:
+    if f.kind == "list" and value is not None:
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _encode(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    kinds = {f.column: f for f in (*res.fields, *res.extra_columns)}
+    return {col: stored(kinds[col], v) if col in kinds else v for col, v in values.items()}
+
+
+def _defaults(call: Call, res: Resource, values: dict[str, Any]) -> None:
+    for f in (*res.fields, *res.extra_columns):
+        if f.stored and f.column not in values:
+            values[f.column] = f.default(call) if callable(f.default) else f.default
+
+
+def _conflict(res: Resource, values: dict[str, Any]) -> ApiError:
+    if not res.unique:
+        return Conflict(20409, "Conflicting concurrent modification")
+    rule = res.unique[0]
+    try:
+        return Conflict(rule.code, rule.message.format(**values))
+    except KeyError:
+        return Conflict(rule.code, rule.message.split("{")[0].strip())
+
+
+async def check_unique(call: Call, merged: dict[str, Any], changed: set[str], sid: str) -> None:
+    """409 with the rule's code when a changed unique column clashes with another row."""
+    res = call.resource
+    t = table(call)
+    for rule in res.unique:
+        if not changed.intersection(rule.columns) or any(merged[c] is None for c in rule.columns):
+            continue
+        clash = select(t.c.sid).where(
+            scope(call, res, t), t.c.sid != sid, *(t.c[c] == merged[c] for c in rule.columns)
+        )
+        if (await call.conn.execute(clash.limit(1))).first() is not None:
+            raise Conflict(rule.code, rule.message.format(**merged))
+
+
+async def create(call: Call, form: Form) -> tuple[int, Any]:
+    res = call.resource
+    values = parse(res.writable("create", call.version), form, creating=True)
+    _defaults(call, res, values)
+    await res.rules.before_create(call, values)
+    sid = values.pop("sid", None) or new_sid(res.sid_prefix)
+    await check_unique(call, values, set(values), sid)
+    now = times.now()
+    values.setdefault("date_created", now)
+    values.setdefault("date_updated", values["date_created"])
+    for anc in res.ancestors:
+        values[anc.ref_column] = call.parents[anc.name]["sid"]
+    t = table(call)
+    insert = t.insert().values(sid=sid, account_sid=call.account.sid, **_encode(res, values))
+    row = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
+    row = await res.rules.after_create(call, row) or row
+    return 201, to_json(call, row)
+
+
+async def fetch(call: Call, form: Form) -> tuple[int, Any]:
+    return 200, to_json(call, await _target(call))
+
+
+async def update(call: Call, form: Form) -> tuple[int, Any]:
+    res = call.resource
+    row = await _target(call)
+    changes = parse(res.writable("update", call.version), form, creating=False)
+    await res.rules.before_update(call, row, changes)
+    if not changes:
+        return 200, to_json(call, row)
+    await check_unique(call, {**row, **changes}, set(changes), row["sid"])
+    changes.setdefault("date_updated", times.now())
+    t = table(call)
+    statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
+    after = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
+    await res.rules.after_update(call, row, after)
+    return 200, to_json(call, after)
+
+
+async def delete(call: Call, form: Form) -> tuple[int, Any]:
+    res = call.resource
+    row = await _target(call)
+    await res.rules.before_delete(call, row)
+    t = table(call)
+    await call.conn.execute(t.delete().where(t.c.pk == row["pk"]))
+    return 204, None
+
+
+async def list_(call: Call, form: Form) -> tuple[int, Any]:
+    res = call.resource
+    t = table(call)
+    query = select(t).where(scope(call, res, t))
+    echoed: list[tuple[str, str]] = []
+    for flt in res.filters:
+        chosen = form.getlist(flt.param)
+        for value in chosen:
+            if flt.choices and value not in flt.choices:
+                raise ApiError(400, 20001, f"Invalid parameter {flt.param}: {value!r}")
+            echoed.append((flt.param, value))
+        if not chosen and res.default_filter is not None:
+            chosen = list(res.default_filter(call).get(flt.param, ()))
+        if chosen:
+            query = query.where(t.c[flt.column].in_(chosen))
+    descending = False
+    if res.sort_column != "pk":  # ordered lists (messages) take Order=asc|desc
+        order = form.get("Order")
+        if order not in (None, "asc", "desc"):
+            raise ApiError(400, 20001, f"Invalid parameter Order: {order!r}")
+        if order:
+            echoed.append(("Order", order))
+        descending = order == "desc"
+    request = page_request(form, res.page_size_max[call.version])
+    page = await fetch_page(call.conn, query, t.c[res.sort_column], request, descending)
+    list_url = call.base_url + call.request.url.path
+    body = {
+        res.list_key: [to_json(call, row) for row in page.rows],
+        "meta": meta(list_url, res.list_key, echoed, request, page, res.sort_column),
+    }
+    return 200, body
+
+
+ACTIONS: dict[Action, Callable[[Call, Form], Awaitable[tuple[int, Any]]]] = {
+    "create": create,
+    "fetch": fetch,
+    "update": update,
+    "delete": delete,
+    "list": list_,
+}

@@ -1,0 +1,59 @@
+"""Twilio-shaped errors: one exception type and the body every client understands.
+
+ApiError(status, code, message)          any Twilio error
++-- NotFound(path)                       404 / 20404
++-- InvalidParameter(param, why, code)   400 / 20001 (or a Chat 50xxx code)
++-- MissingParameter(param, code)        400 / 20001
++-- Conflict(code, message)              409
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+
+
+class ApiError(Exception):
+    """An error answered as `{"code", "message", "more_info", "status"}`."""
+
+    def __init__(self, status: int, code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "more_info": MORE_INFO.format(code=self.code),
+            "status": self.status,
+        }
+
+
+class NotFound(ApiError):
+    """Twilio's 20404; `path` omits the version, as Twilio's message does."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(404, 20404, f"The requested resource {path} was not found")
+
+
+class InvalidParameter(ApiError):
+    def __init__(self, param: str, why: str, code: int = 20001) -> None:
+        super().__init__(400, code, f"Invalid parameter {param}: {why}")
+        self.param = param
+
+
+class MissingParameter(ApiError):
+    def __init__(self, param: str, code: int = 20001) -> None:
+        super().__init__(400, code, f"Missing required parameter {param} in the post body")
+        self.param = param
+
+
+class Conflict(ApiError):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(409, code, message)
+
+
+UNAUTHORIZED = ApiError(401, 20003, "Authenticate")

@@ -1,0 +1,121 @@
+"""Keyset paging: `PageToken` names a position, so page 1000 costs what page 1 costs.
+
+Tokens are Twilio-like: `PA<key>` is "the page after key", `PB<key>` "the page before key", where
+key is the list's sort key (a row number, or a message index). A token only positions the
+cursor inside a list that is already scoped to the caller, so a forged one reveals nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import ColumnElement, RowMapping, Select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chinwag.api.errors import ApiError, InvalidParameter
+from chinwag.api.forms import INT_RE, Form
+
+DEFAULT_SIZE = 50
+TOKEN_RE = re.compile(r"^P([AB])(\d{1,18})$")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    size: int
+    page: int
+    after: int | None = None  # PA<key>
+    before: int | None = None  # PB<key>
+    token: str | None = None
+
+
+def page_request(query: Form, max_size: int) -> PageRequest:
+    """PageSize (clamped to the path's maximum), Page and PageToken from the query."""
+    size = _int(query, "PageSize", DEFAULT_SIZE, minimum=1)
+    page = _int(query, "Page", 0, minimum=0)
+    token = query.get("PageToken")
+    if not token:
+        return PageRequest(min(size, max_size), page)
+    match = TOKEN_RE.match(token)
+    if match is None:
+        raise ApiError(400, 20001, f"Invalid PageToken {token!r}")
+    key = int(match.group(2))
+    if match.group(1) == "A":
+        return PageRequest(min(size, max_size), page, after=key, token=token)
+    return PageRequest(min(size, max_size), page, before=key, token=token)
+
+
+def _int(query: Form, name: str, default: int, minimum: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not INT_RE.match(raw) or int(raw) < minimum:
+        raise InvalidParameter(name, f"must be an integer of at least {minimum}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[RowMapping]
+    has_next: bool
+    has_previous: bool
+
+
+async def fetch_page(
+    conn: AsyncConnection,
+    query: Select[Any],
+    key: ColumnElement[Any],
+    request: PageRequest,
+    descending: bool = False,
+) -> Page:
+    """One page of `query` in `key` order, read as `size + 1` rows to learn whether more follow."""
+    forward = request.before is None
+    ascending = forward != descending
+    if request.after is not None:
+        query = query.where(key < request.after if descending else key > request.after)
+    if request.before is not None:
+        query = query.where(key > request.before if descending else key < request.before)
+    query = query.order_by(key.asc() if ascending else key.desc()).limit(request.size + 1)
+    rows = list((await conn.execute(query)).mappings())
+    more = len(rows) > request.size
+    rows = rows[: request.size]
+    if not forward:
+        rows.reverse()
+        return Page(rows, has_next=True, has_previous=more)
+    return Page(rows, has_next=more, has_previous=request.token is not None)
+
+
+def meta(
+    list_url: str,
+    list_key: str,
+    filters: Sequence[tuple[str, str]],
+    request: PageRequest,
+    page: Page,
+    sort_key: str,
+) -> dict[str, Any]:
+    """Twilio's `meta` block; every URL absolute, echoing the list's filters."""
+
+    def url(page_no: int, token: str | None) -> str:
+        params = [*filters, ("PageSize", str(request.size)), ("Page", str(page_no))]
+        if token:
+            params.append(("PageToken", token))
+        return f"{list_url}?{urlencode(params)}"
+
+    rows = page.rows
+    next_url = prev_url = None
+    if page.has_next and rows:
+        next_url = url(request.page + 1, f"PA{rows[-1][sort_key]}")
+    if page.has_previous and rows:
+        prev_url = url(max(request.page - 1, 0), f"PB{rows[0][sort_key]}")
+    return {
+        "page": request.page,
+        "page_size": request.size,
+        "first_page_url": url(0, None),
+        "previous_page_url": prev_url,
+        "url": url(request.page, request.token),
+        "next_page_url": next_url,
+        "key": list_key,
+    }

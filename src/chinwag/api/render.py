@@ -1,0 +1,60 @@
+"""JSON of a resource: fields in spec order, dotted names nested, absolute `url` and `links`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from chinwag import times
+from chinwag.api.call import Call, Row
+from chinwag.api.resource import Field, Resource, Version
+
+
+def instance_path(res: Resource, row: Row, version: Version) -> str:
+    """`/v1/Services/IS.../Channels/CH...` from the row's own and its ancestors' SIDs."""
+    path = res.path
+    for anc in res.ancestors:
+        path = path.replace("{" + anc.ref_param + "}", row[anc.ref_column])
+    return f"/{version}{path}/{row['sid']}"
+
+
+def value(f: Field, raw: Any) -> Any:
+    if f.kind == "date":
+        return times.render(raw)
+    if f.kind == "list" and isinstance(raw, str):
+        return orjson.loads(raw)
+    return raw
+
+
+def _put(body: dict[str, Any], dotted: str, item: Any) -> None:
+    *groups, leaf = dotted.split(".")
+    node = body
+    for group in groups:
+        node = node.setdefault(group, {})
+    node[leaf] = item
+
+
+def to_json(call: Call, row: Row, res: Resource | None = None) -> dict[str, Any]:
+    res = res or call.resource
+    body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
+    for anc in res.ancestors:
+        body[anc.ref_column] = row[anc.ref_column]
+    for f in res.rendered(call.version):
+        raw = row[f.column] if f.stored else None
+        if raw is None and f.omit_null:
+            continue
+        _put(body, f.name, value(f, raw))
+    body["date_created"] = times.render(row["date_created"])
+    body["date_updated"] = times.render(row["date_updated"])
+    url = call.base_url + instance_path(res, row, call.version)
+    body["url"] = url
+    links = [link for link in res.links if call.version in link.versions]
+    if links:
+        body["links"] = {link.name: f"{url}/{link.path}" for link in links}
+    res.rules.render(call, row, body)
+    return body
+
+
+def dumps(body: Any) -> bytes:
+    return orjson.dumps(body)

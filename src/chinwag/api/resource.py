@@ -1,0 +1,176 @@
+"""Resource declarations: a resource's fields, parameters and rules, written once.
+
+Routing (`routes.py`), form parsing (`forms.py`), JSON (`render.py`), tables (`store/tables.py`)
+and paging (`paging.py`) are all derived from a `Resource`. Behaviour that truly differs per
+resource lives in its `Rules`, a handful of hooks the generic endpoints call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from sqlalchemy import RowMapping as Row
+
+    from chinwag.api.call import Call
+
+Kind = Literal["str", "int", "bool", "json", "list", "date", "sid", "url", "secret"]
+Action = Literal["create", "fetch", "update", "delete", "list"]
+Version = Literal["v1", "v2"]
+
+CRUD: frozenset[Action] = frozenset({"create", "fetch", "update", "delete", "list"})
+VERSIONS: frozenset[Version] = frozenset({"v1", "v2"})
+V1: frozenset[Version] = frozenset({"v1"})
+V2: frozenset[Version] = frozenset({"v2"})
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property of a resource: its JSON key, its column and, if writable, its parameter."""
+
+    name: str  # JSON key; dots nest objects: "limits.channel_members" -> {"limits": {...}}
+    kind: Kind = "str"
+    param: str | None = None  # form name clients send: "Limits.ChannelMembers"
+    create: bool = False  # accepted on create
+    update: bool = False  # accepted on update
+    required: bool = False  # required on create
+    default: Any = None  # stored on create when absent; a callable gets the Call
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+    sid_prefix: str = ""  # for kind "sid"
+    code: int = 20001  # Twilio error code for an invalid value
+    missing_code: int = 20001  # Twilio error code when required and absent
+    stored: bool = True  # False: computed by the resource's rules at render time
+    omit_null: bool = False  # left out of the JSON while null
+    empty_is_null: bool = False  # an empty form value clears the field
+    versions: frozenset[Version] = VERSIONS  # rendered and accepted in these API versions
+    param_versions: frozenset[Version] | None = None  # accepted in these (default: versions)
+
+    @property
+    def column(self) -> str:
+        return self.name.replace(".", "_")
+
+    @property
+    def rendered(self) -> bool:
+        return self.kind != "secret"
+
+    def accepted(self, action: Action, version: Version) -> bool:
+        if self.param is None or version not in (self.param_versions or self.versions):
+            return False
+        return self.create if action == "create" else self.update
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A list query parameter, repeated for several values (`Type=public&Type=private`)."""
+
+    param: str
+    column: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    path: str  # below the resource's own URL: "Members"
+    versions: frozenset[Version] = VERSIONS
+
+
+@dataclass(frozen=True)
+class Unique:
+    """A uniqueness rule within the parent: 409 with Twilio's code when broken."""
+
+    columns: tuple[str, ...]
+    code: int
+    message: str  # formatted with the row's values
+
+
+class Rules:
+    """Hooks a resource may override; the defaults do nothing."""
+
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        """Fill or check `values` (column -> value) before the row is inserted."""
+
+    async def after_create(self, call: Call, row: Row) -> Row | None:
+        """Side effects of a new row (counters, related rows); may return the row as changed."""
+        return None
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        """Check or extend `changes` before they are written."""
+
+    async def after_update(self, call: Call, before: Row, after: Row) -> None:
+        """Side effects of a change, in the same transaction."""
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        """Check, and undo counters, before the row (and its cascade) goes."""
+
+    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+        """Adjust the JSON of one row (computed fields, conditional links)."""
+
+
+def _no_lookup() -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A REST resource: where it lives, what it holds, and how it behaves."""
+
+    name: str  # "channel"
+    sid_prefix: str  # "CH"
+    path: str  # below the version: "/Services/{ServiceSid}/Channels"
+    list_key: str  # "channels": the array key of a list page
+    schema: str  # its component in Twilio's spec, after "chat.{version}.": "service.channel"
+    fields: tuple[Field, ...]
+    parent: Resource | None = None
+    ref_param: str = ""  # how a child's path names this resource: "ChannelSid"
+    actions: frozenset[Action] = CRUD
+    versions: frozenset[Version] = V1  # the API versions whose routes serve it
+    links: tuple[Link, ...] = ()
+    page_size_max: Mapping[Version, int] = field(default_factory=lambda: {"v1": 1000, "v2": 100})
+    lookup: tuple[str, ...] = field(
+        default_factory=_no_lookup
+    )  # columns a path may use for the SID
+    lookup_versions: frozenset[Version] = VERSIONS
+    filters: tuple[Filter, ...] = ()
+    unique: tuple[Unique, ...] = ()
+    indexes: tuple[tuple[str, ...], ...] = ()  # extra lookups: (("user_sid", "pk"),)
+    sort_column: str = "pk"  # the keyset of lists; "index" for messages
+    rules: Rules = field(default_factory=Rules)
+    extra_columns: tuple[Field, ...] = ()  # stored, never rendered or accepted (counters)
+    default_filter: Callable[[Call], Mapping[str, tuple[str, ...]]] | None = None
+
+    @property
+    def ref_column(self) -> str:
+        """Children store this resource's SID in this column: "ChannelSid" -> "channel_sid"."""
+        return snake_case(self.ref_param)
+
+    @property
+    def ancestors(self) -> tuple[Resource, ...]:
+        chain: list[Resource] = []
+        node = self.parent
+        while node is not None:
+            chain.insert(0, node)
+            node = node.parent
+        return tuple(chain)
+
+    def writable(self, action: Action, version: Version) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.accepted(action, version))
+
+    def rendered(self, version: Version) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.rendered and version in f.versions)
+
+    def field(self, name: str) -> Field:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+
+def snake_case(pascal: str) -> str:
+    out = "".join("_" + c.lower() if c.isupper() else c for c in pascal)
+    return out.lstrip("_")

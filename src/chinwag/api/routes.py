@@ -1,0 +1,31 @@
+"""Routes from declarations: every action of a resource, in every version it exists in."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from chinwag.api.endpoints import endpoint
+from chinwag.api.resource import Action, Resource
+
+# Twilio updates with POST; the instance path adds /{Sid}.
+VERBS: dict[Action, tuple[str, str]] = {
+    "list": ("", "GET"),
+    "create": ("", "POST"),
+    "fetch": ("/{Sid}", "GET"),
+    "update": ("/{Sid}", "POST"),
+    "delete": ("/{Sid}", "DELETE"),
+}
+
+
+def routes_for(res: Resource) -> list[Route]:
+    return [
+        Route(
+            f"/{version}{res.path}{suffix}",
+            endpoint(res, action, version),
+            methods=[verb],
+            name=f"{version}.{res.name}.{action}",
+        )
+        for version in sorted(res.versions)
+        for action, (suffix, verb) in VERBS.items()
+        if action in res.actions
+    ]

@@ -1,0 +1,96 @@
+"""build_app(settings): the Starlette application with every resource's routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chinwag.api.errors import ApiError
+from chinwag.api.render import dumps
+from chinwag.api.routes import routes_for
+from chinwag.logs import RequestLog
+from chinwag.resources import REGISTRY, TABLES
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store.db import Database
+
+log = logging.getLogger("chinwag")
+
+HTTP_CODES = {404: 20404, 405: 20004}
+HTTP_MESSAGES = {404: "The requested resource {path} was not found", 405: "Method not allowed"}
+
+
+def error_response(error: ApiError) -> Response:
+    headers = {"WWW-Authenticate": 'Basic realm="chinwag"'} if error.status == 401 else None
+    return Response(dumps(error.body()), error.status, headers, media_type="application/json")
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)  # noqa: S101  (registered for ApiError only)
+    return error_response(exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # noqa: S101
+    code = HTTP_CODES.get(exc.status_code, exc.status_code * 100)
+    message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
+    return error_response(ApiError(exc.status_code, code, message.format(path=request.url.path)))
+
+
+async def on_database_error(request: Request, exc: Exception) -> Response:
+    log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(ApiError(503, 20503, "Service unavailable: the database did not answer"))
+
+
+async def on_crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(ApiError(500, 20500, "Internal server error"))
+
+
+async def healthz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        await runtime.db.ping()
+    except (DBAPIError, PoolTimeout, OSError):
+        return JSONResponse({"status": "unavailable"}, 503)
+    return JSONResponse({"status": "ok"})
+
+
+def build_app(settings: Settings) -> Starlette:
+    runtime = Runtime(
+        settings, Database(settings.database, synchronous=settings.sqlite_synchronous), TABLES
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("chinwag started")
+        yield
+        await runtime.db.close()
+        log.info("chinwag stopped cleanly")
+
+    routes = [Route("/healthz", healthz, methods=["GET"])]
+    for res in REGISTRY:
+        routes += routes_for(res)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_error,
+            DBAPIError: on_database_error,
+            PoolTimeout: on_database_error,
+            Exception: on_crash,
+        },
+    )
+    app.state.runtime = runtime
+    app.add_middleware(RequestLog, json=settings.log_format == "json")
+    return app

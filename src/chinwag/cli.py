@@ -1,0 +1,197 @@
+"""The `chinwag` command: serve, migrate, accounts and keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chinwag.resources import TABLES
+from chinwag.settings import DEFAULT_DATABASE, Settings
+from chinwag.store import accounts
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
+
+app = typer.Typer(no_args_is_help=True, help="A self-hosted Twilio Programmable Chat server.")
+accounts_app = typer.Typer(no_args_is_help=True, help="Manage accounts.")
+keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+DatabaseOption = Annotated[
+    str,
+    typer.Option(
+        "--database", envvar="CHINWAG_DATABASE", help="sqlite:///path or postgresql://..."
+    ),
+]
+
+
+def _with_db(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Migrate, then run `work` in one write transaction."""
+    upgrade(url)
+
+    async def run() -> T:
+        db = Database(url)
+        try:
+            async with db.write() as conn:
+                return await work(conn)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _bootstrap_account(url: str) -> None:
+    """The account from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, or a first one, printed once."""
+    sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
+
+    async def work(conn: AsyncConnection) -> accounts.Account | None:
+        if sid and token:
+            await accounts.ensure_account(conn, TABLES, sid, token)
+            return None
+        if await accounts.list_accounts(conn, TABLES):
+            return None
+        return await accounts.create_account(conn, TABLES)
+
+    try:
+        created = _with_db(url, work)
+    except ValueError as exc:
+        typer.echo(f"chinwag: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    if created:
+        typer.echo("Created an account. Use these credentials with the Twilio client:")
+        typer.echo(f"  TWILIO_ACCOUNT_SID={created.sid}")
+        typer.echo(f"  TWILIO_AUTH_TOKEN={created.auth_token}")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option(envvar="CHINWAG_HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CHINWAG_PORT", help="Port to listen on.")] = 8000,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHINWAG_PUBLIC_URL", help="Base of url/links (default: the request's)."
+        ),
+    ] = None,
+    sqlite_synchronous: Annotated[
+        str,
+        typer.Option(
+            envvar="CHINWAG_SQLITE_SYNCHRONOUS",
+            help="NORMAL survives a crash of the server; FULL also a power loss.",
+        ),
+    ] = "NORMAL",
+    log_format: Annotated[
+        str, typer.Option(envvar="CHINWAG_LOG_FORMAT", help="text or json.")
+    ] = "text",
+) -> None:
+    """Apply migrations, make sure an account exists, and serve the Chat REST API."""
+    if sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
+        raise typer.BadParameter("must be NORMAL or FULL", param_hint="--sqlite-synchronous")
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter("must be text or json", param_hint="--log-format")
+    settings = Settings(
+        host=host,
+        port=port,
+        database=database,
+        public_url=public_url,
+        sqlite_synchronous=sqlite_synchronous.upper(),
+        log_format=log_format,
+    )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
+    _bootstrap_account(database)
+    from chinwag.app import build_app  # after migrations: importing it opens no database
+
+    typer.echo(f"chinwag serving http://{host}:{port} on {database}")
+    uvicorn.run(
+        build_app(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Apply pending migrations without serving."""
+    upgrade(database)
+    typer.echo(f"migrated {database}")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    friendly_name: Annotated[str, typer.Option(help="A name for the account.")] = "chinwag",
+) -> None:
+    """Create an account and print its SID and auth token."""
+    account = _with_db(database, lambda c: accounts.create_account(c, TABLES, friendly_name))
+    typer.echo(f"{account.sid} {account.auth_token}")
+
+
+@accounts_app.command("list")
+def accounts_list(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """List accounts (SID and name; tokens are not shown)."""
+    for account in _with_db(database, lambda c: accounts.list_accounts(c, TABLES)):
+        typer.echo(f"{account.sid} {account.friendly_name}")
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="The account SID (AC...) the key belongs to.")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+    friendly_name: Annotated[str, typer.Option(help="A name for the key.")] = "",
+) -> None:
+    """Create an API key; its secret is printed once and never again."""
+
+    async def work(conn: AsyncConnection) -> accounts.ApiKey | None:
+        if await accounts.get_account(conn, TABLES, account) is None:
+            return None
+        return await accounts.create_key(conn, TABLES, account, friendly_name)
+
+    key = _with_db(database, work)
+    if key is None:
+        typer.echo(f"chinwag: no account {account}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"{key.sid} {key.secret}")
+
+
+@keys_app.command("list")
+def keys_list(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    account: Annotated[str | None, typer.Option(help="Only this account's keys.")] = None,
+) -> None:
+    """List API keys (SID, account, name)."""
+    for key in _with_db(database, lambda c: accounts.list_keys(c, TABLES, account)):
+        typer.echo(f"{key.sid} {key.account_sid} {key.friendly_name}")
+
+
+@keys_app.command("delete")
+def keys_delete(
+    sid: Annotated[str, typer.Argument(help="The key SID (SK...).")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Delete an API key; it stops working at once."""
+    if not _with_db(database, lambda c: accounts.delete_key(c, TABLES, sid)):
+        typer.echo(f"chinwag: no key {sid}", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"deleted {sid}")
+
+
+def main() -> None:
+    app()

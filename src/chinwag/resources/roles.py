@@ -1,0 +1,79 @@
+"""Roles (RL): named permission sets, of type deployment (for users) or channel (for members)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chinwag.api.call import Call, Row
+from chinwag.api.errors import ApiError, MissingParameter
+from chinwag.api.resource import Field, Resource, Rules
+from chinwag.domain.roles import SERVICE_ROLE_POINTERS, unknown_permissions
+from chinwag.resources.services import SERVICE
+
+
+def _dedupe(permissions: list[str]) -> list[str]:
+    return list(dict.fromkeys(permissions))
+
+
+def _check(role_type: str, permissions: list[str]) -> list[str]:
+    if not permissions or permissions == [""]:
+        raise MissingParameter("Permission")
+    unknown = unknown_permissions(role_type, permissions)
+    if unknown:
+        raise ApiError(
+            400, 50104, f"Permission not found: {unknown[0]!r} is not a {role_type} permission"
+        )
+    return _dedupe(permissions)
+
+
+class RoleRules(Rules):
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        values["permissions"] = _check(values["type"], values["permissions"])
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        # Update takes only Permission, required, and replaces the whole set.
+        if "permissions" not in changes:
+            raise MissingParameter("Permission")
+        changes["permissions"] = _check(row["type"], changes["permissions"])
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        service = call.parent("service")
+        for column in SERVICE_ROLE_POINTERS:
+            if service[column] == row["sid"]:
+                raise ApiError(
+                    409,
+                    50100,
+                    f"Role {row['sid']} is the service's {column} and cannot be deleted;"
+                    " point the service at another role first",
+                )
+
+
+ROLE = Resource(
+    name="role",
+    sid_prefix="RL",
+    path="/Services/{ServiceSid}/Roles",
+    list_key="roles",
+    schema="service.role",
+    parent=SERVICE,
+    ref_param="RoleSid",
+    rules=RoleRules(),
+    fields=(
+        Field(
+            "friendly_name",
+            param="FriendlyName",
+            create=True,
+            required=True,
+            max_length=64,
+            code=50003,
+        ),
+        Field(
+            "type",
+            param="Type",
+            create=True,
+            required=True,
+            choices=("channel", "deployment"),
+            code=50105,
+        ),
+        Field("permissions", "list", "Permission", create=True, update=True, required=True),
+    ),
+)

@@ -1,0 +1,25 @@
+"""What every request shares: settings, the database and its tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from chinwag.settings import Settings
+from chinwag.store.db import Database
+from chinwag.store.tables import Tables
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    tables: Tables
+
+    def base_url(self, request: Request) -> str:
+        """The root of every `url` we emit: --public-url, else the request's own scheme and host."""
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
+        return f"{request.url.scheme}://{host}"

@@ -1,0 +1,27 @@
+"""Server settings: one object, filled from `chinwag serve` flags or CHINWAG_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATABASE = "sqlite:///./chinwag.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database: str = DEFAULT_DATABASE
+    public_url: str | None = None  # base of url/links/next_page_url; default from the request
+    sqlite_synchronous: str = "NORMAL"  # NORMAL survives kill -9; FULL also survives power loss
+    log_format: str = "text"  # text | json
+    media_dir: str | None = None
+
+    def media_path(self) -> Path:
+        """Where uploaded media live: --media-dir, else beside the SQLite file."""
+        if self.media_dir:
+            return Path(self.media_dir)
+        if self.database.startswith("sqlite:///"):
+            return Path(self.database.removeprefix("sqlite:///")).resolve().parent / "media"
+        return Path("media").resolve()

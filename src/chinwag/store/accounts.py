@@ -1,0 +1,137 @@
+"""Accounts and API keys: creation, listing and the credential check of every request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chinwag import times
+from chinwag.sids import is_sid, new_sid
+from chinwag.store.tables import Tables
+
+
+@dataclass(frozen=True)
+class Account:
+    sid: str
+    friendly_name: str
+    auth_token: str  # kept: it signs webhooks; never logged
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    sid: str
+    account_sid: str
+    friendly_name: str
+    secret: str | None = None  # only when just created
+
+
+def _hash(salt: bytes, secret: str) -> bytes:
+    # Secrets are 32 random characters, so a keyed fast hash is enough and keeps auth cheap.
+    return hmac.new(salt, secret.encode(), hashlib.sha256).digest()
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+async def create_account(
+    conn: AsyncConnection,
+    tables: Tables,
+    friendly_name: str = "chinwag",
+    sid: str | None = None,
+    token: str | None = None,
+) -> Account:
+    account = Account(sid or new_sid("AC"), friendly_name, token or new_token())
+    await conn.execute(
+        tables.accounts.insert().values(
+            sid=account.sid,
+            friendly_name=account.friendly_name,
+            auth_token=account.auth_token,
+            date_created=times.now(),
+        )
+    )
+    return account
+
+
+async def ensure_account(conn: AsyncConnection, tables: Tables, sid: str, token: str) -> Account:
+    """The account given by TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN exists with that token."""
+    if not is_sid(sid, "AC"):
+        raise ValueError(f"{sid!r} is not an account SID (AC followed by 32 hex digits)")
+    found = await get_account(conn, tables, sid)
+    if found is None:
+        return await create_account(conn, tables, sid=sid, token=token)
+    if found.auth_token != token:
+        t = tables.accounts
+        await conn.execute(t.update().where(t.c.sid == sid).values(auth_token=token))
+    return Account(sid, found.friendly_name, token)
+
+
+async def get_account(conn: AsyncConnection, tables: Tables, sid: str) -> Account | None:
+    t = tables.accounts
+    row = (await conn.execute(select(t).where(t.c.sid == sid))).mappings().first()
+    return Account(row["sid"], row["friendly_name"], row["auth_token"]) if row else None
+
+
+async def list_accounts(conn: AsyncConnection, tables: Tables) -> list[Account]:
+    t = tables.accounts
+    rows = (await conn.execute(select(t).order_by(t.c.pk))).mappings()
+    return [Account(r["sid"], r["friendly_name"], r["auth_token"]) for r in rows]
+
+
+async def create_key(
+    conn: AsyncConnection, tables: Tables, account_sid: str, friendly_name: str = ""
+) -> ApiKey:
+    secret = secrets.token_urlsafe(24)  # 32 characters
+    salt = secrets.token_bytes(16)
+    key = ApiKey(new_sid("SK"), account_sid, friendly_name, secret)
+    await conn.execute(
+        tables.api_keys.insert().values(
+            sid=key.sid,
+            account_sid=account_sid,
+            friendly_name=friendly_name,
+            salt=salt,
+            secret_hash=_hash(salt, secret),
+            date_created=times.now(),
+        )
+    )
+    return key
+
+
+async def list_keys(
+    conn: AsyncConnection, tables: Tables, account_sid: str | None = None
+) -> list[ApiKey]:
+    t = tables.api_keys
+    query = select(t).order_by(t.c.pk)
+    if account_sid:
+        query = query.where(t.c.account_sid == account_sid)
+    rows = (await conn.execute(query)).mappings()
+    return [ApiKey(r["sid"], r["account_sid"], r["friendly_name"]) for r in rows]
+
+
+async def delete_key(conn: AsyncConnection, tables: Tables, sid: str) -> bool:
+    t = tables.api_keys
+    result = await conn.execute(t.delete().where(t.c.sid == sid))
+    return bool(result.rowcount)
+
+
+async def authenticate(
+    conn: AsyncConnection, tables: Tables, username: str, password: str
+) -> Account | None:
+    """The account that `username:password` (AC + auth token, or SK + secret) belongs to."""
+    if is_sid(username, "AC"):
+        account = await get_account(conn, tables, username)
+        if account and hmac.compare_digest(account.auth_token.encode(), password.encode()):
+            return account
+        return None
+    if is_sid(username, "SK"):
+        k, a = tables.api_keys, tables.accounts
+        query = select(k.c.salt, k.c.secret_hash, a).join(a, a.c.sid == k.c.account_sid)
+        row = (await conn.execute(query.where(k.c.sid == username))).mappings().first()
+        if row and hmac.compare_digest(row["secret_hash"], _hash(row["salt"], password)):
+            return Account(row["sid"], row["friendly_name"], row["auth_token"])
+    return None

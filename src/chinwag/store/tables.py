@@ -1,0 +1,107 @@
+"""SQLAlchemy Core tables: accounts and keys by hand, every resource's from its declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeEngine
+
+from chinwag.api.resource import Field, Resource
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT identity on PostgreSQL, the rowid alias on SQLite.
+KEY = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _sid(name: str, *args: ForeignKey, nullable: bool = False, unique: bool = False) -> Column[str]:
+    return Column(name, String(34), *args, nullable=nullable, unique=unique)
+
+
+def _type(f: Field) -> TypeEngine[Any]:
+    types: dict[str, TypeEngine[Any]] = {
+        "int": BigInteger(),
+        "bool": Boolean(),
+        "date": DateTime(timezone=True),
+        "sid": String(34),
+    }
+    return types.get(f.kind, Text())
+
+
+class Tables:
+    """Every table of the schema, by resource name, on one `MetaData`."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self.metadata = MetaData(naming_convention=NAMING)
+        self.accounts = Table(
+            "accounts",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            _sid("sid", nullable=False, unique=True),
+            Column("friendly_name", Text, nullable=False),
+            Column("auth_token", String(64), nullable=False),
+            Column("date_created", DateTime(timezone=True), nullable=False),
+        )
+        self.api_keys = Table(
+            "api_keys",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            _sid("sid", nullable=False, unique=True),
+            _sid("account_sid", ForeignKey("accounts.sid", ondelete="CASCADE"), nullable=False),
+            Column("friendly_name", Text, nullable=False),
+            Column("salt", LargeBinary(16), nullable=False),
+            Column("secret_hash", LargeBinary(32), nullable=False),
+            Column("date_created", DateTime(timezone=True), nullable=False),
+        )
+        self.by_name: dict[str, Table] = {}
+        for res in resources:
+            self.by_name[res.name] = self._table_for(res)
+
+    def __getitem__(self, name: str) -> Table:
+        return self.by_name[name]
+
+    def _table_for(self, res: Resource) -> Table:
+        table_name = res.list_key
+        owner = res.ancestors[-1] if res.ancestors else None
+        columns: list[Column[Any] | Index | UniqueConstraint] = [
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            _sid("sid", nullable=False, unique=True),
+            _sid("account_sid", ForeignKey("accounts.sid", ondelete="CASCADE"), nullable=False),
+        ]
+        for anc in res.ancestors:
+            fk = ForeignKey(f"{anc.list_key}.sid", ondelete="CASCADE")
+            columns.append(_sid(anc.ref_column, fk, nullable=False))
+        for f in (*res.fields, *res.extra_columns):
+            if f.stored:
+                columns.append(Column(f.column, _type(f), nullable=True))
+        columns += [
+            Column("date_created", DateTime(timezone=True), nullable=False),
+            Column("date_updated", DateTime(timezone=True), nullable=True),
+        ]
+        scope = owner.ref_column if owner else "account_sid"
+        # The keyset index every list walks: (parent, sort key).
+        columns.append(Index(None, scope, res.sort_column, unique=res.sort_column != "pk"))
+        columns += [UniqueConstraint(scope, *u.columns) for u in res.unique]
+        columns += [Index(None, *cols) for cols in res.indexes]
+        return Table(table_name, self.metadata, *columns)

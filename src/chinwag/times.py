@@ -1,0 +1,27 @@
+"""Twilio's one date format: `YYYY-MM-DDTHH:MM:SSZ`, always UTC, whole seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def render(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime(FORMAT)
+
+
+def parse(text: str) -> datetime:
+    """ISO 8601 as Twilio's import parameters accept it; naive means UTC."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)

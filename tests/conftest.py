@@ -1,0 +1,105 @@
+"""Fixtures: every storage test runs on SQLite and on PostgreSQL, against a real server.
+
+PostgreSQL is the server at CHINWAG_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test);
+each run gets a database of its own. Without it the PostgreSQL half skips with a message, except
+under CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from twilio.rest import Client
+
+from tests.support import contract
+from tests.support.recording import ContractCheckingHttpClient
+from tests.support.servers import (
+    PG_ADMIN,
+    Server,
+    pg_create_database,
+    pg_drop_database,
+    pg_reachable,
+)
+
+for _name in ("TWILIO_EDGE", "TWILIO_REGION"):  # they mangle a loopback base_url
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database of each kind for the session."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'chinwag.db'}"
+        return
+    if not pg_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but PostgreSQL is unreachable at {PG_ADMIN}")
+        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}; set CHINWAG_TEST_PG to run this half")
+    url = pg_create_database()
+    yield url
+    pg_drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`chinwag serve` on a free port, for the whole session, on one database."""
+    srv = Server(database_url)
+    srv.start(tmp_path_factory.mktemp("logs") / "server.log")
+    yield srv
+    srv.stop()
+    assert srv.log_path is not None
+    assert "chinwag stopped cleanly" in srv.log_path.read_text(), "no clean stop on SIGTERM"
+
+
+def make_client(
+    server: Server,
+    username: str | None = None,
+    password: str | None = None,
+    account_sid: str | None = None,
+) -> Client:
+    """The official client, pointed at `server`, checking each response against the spec."""
+    client = Client(
+        username or server.account_sid,
+        password or server.auth_token,
+        account_sid,
+        http_client=ContractCheckingHttpClient(),
+    )
+    client.chat.base_url = server.url
+    client.ip_messaging.base_url = server.url
+    return client
+
+
+@pytest.fixture(scope="session")
+def _spec() -> None:
+    contract.require_spec()
+
+
+@pytest.fixture
+def client(server: Server, _spec: None) -> Client:
+    return make_client(server)
+
+
+@pytest.fixture
+def chat(client: Client) -> Any:
+    """`client.chat.v1`."""
+    return client.chat.v1
+
+
+@pytest.fixture
+def service(chat: Any) -> Any:
+    """A new service of the test's own, deleted afterwards."""
+    svc = chat.services.create(friendly_name=f"test-{secrets.token_hex(4)}")
+    yield svc
+    chat.services(svc.sid).delete()
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """Names that no other test uses."""
+    return lambda prefix: f"{prefix}-{secrets.token_hex(4)}"
