@@ -9,7 +9,8 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
-from chinwag.api.resource import Resource, Version
+from chinwag.api.errors import NotFound
+from chinwag.api.resource import Action, Resource, Version
 from chinwag.store.accounts import Account
 from chinwag.store.tables import Tables
 
@@ -22,6 +23,7 @@ class Call:
     account: Account
     version: Version
     resource: Resource
+    action: Action
     conn: AsyncConnection
     tables: Tables
     base_url: str  # scheme://host[:port], no trailing slash
@@ -30,3 +32,8 @@ class Call:
 
     def parent(self, name: str) -> Row:
         return self.parents[name]
+
+    def not_found(self) -> NotFound:
+        """404 naming the requested path without its version, as Twilio's message does."""
+        parts = self.request.url.path.split("/", 2)
+        return NotFound("/" + parts[2] if len(parts) == 3 else self.request.url.path)

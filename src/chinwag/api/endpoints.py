@@ -19,7 +19,7 @@ from starlette.responses import Response
 from chinwag import times
 from chinwag.api.auth import authenticate_request
 from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError, Conflict, NotFound
+from chinwag.api.errors import ApiError, Conflict
 from chinwag.api.forms import Form, parse, read_body, read_query
 from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
@@ -43,7 +43,14 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
         try:
             async with transaction as conn:
                 call = Call(
-                    request, account, version, res, conn, runtime.tables, runtime.base_url(request)
+                    request,
+                    account,
+                    version,
+                    res,
+                    action,
+                    conn,
+                    runtime.tables,
+                    runtime.base_url(request),
                 )
                 call.settings = runtime.settings
                 await resolve_parents(call)
@@ -84,7 +91,7 @@ async def find(call: Call, res: Resource, ident: str) -> Row:
     query = select(t).where(scope(call, res, t), match).limit(1)
     row = (await call.conn.execute(query)).mappings().first()
     if row is None:
-        raise NotFound(_unversioned(call))
+        raise call.not_found()
     return row
 
 
@@ -98,12 +105,6 @@ async def _target(call: Call) -> Row:
     return await find(call, call.resource, call.request.path_params["Sid"])
 
 
-def _unversioned(call: Call) -> str:
-    # "/v1/Services/IS.." -> "/Services/IS..": Twilio's message omits the version.
-    parts = call.request.url.path.split("/", 2)
-    return "/" + parts[2] if len(parts) == 3 else call.request.url.path
-
-
 def stored(f: Field, value: Any) -> Any:
     if f.kind == "list" and value is not None:
         return orjson.dumps(value).decode()
@@ -113,12 +114,6 @@ def stored(f: Field, value: Any) -> Any:
 def _encode(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
     kinds = {f.column: f for f in (*res.fields, *res.extra_columns)}
     return {col: stored(kinds[col], v) if col in kinds else v for col, v in values.items()}
-
-
-def _defaults(call: Call, res: Resource, values: dict[str, Any]) -> None:
-    for f in (*res.fields, *res.extra_columns):
-        if f.stored and f.column not in values:
-            values[f.column] = f.default(call) if callable(f.default) else f.default
 
 
 def _conflict(res: Resource, values: dict[str, Any]) -> ApiError:
@@ -147,8 +142,10 @@ async def check_unique(call: Call, merged: dict[str, Any], changed: set[str], si
 
 async def create(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
-    values = parse(res.writable("create", call.version), form, creating=True)
-    _defaults(call, res, values)
+    values = {
+        **res.defaults(call),
+        **parse(res.writable("create", call.version), form, creating=True),
+    }
     await res.rules.before_create(call, values)
     sid = values.pop("sid", None) or new_sid(res.sid_prefix)
     await check_unique(call, values, set(values), sid)
@@ -195,8 +192,13 @@ async def delete(call: Call, form: Form) -> tuple[int, Any]:
 
 async def list_(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
-    t = table(call)
-    query = select(t).where(scope(call, res, t))
+    custom = res.rules.list_query(call)
+    key: ColumnElement[Any]
+    if custom is None:
+        t = table(call)
+        query, key = select(t).where(scope(call, res, t)), t.c[res.sort_column]
+    else:
+        query, key = custom
     echoed: list[tuple[str, str]] = []
     for flt in res.filters:
         chosen = form.getlist(flt.param)
@@ -207,7 +209,7 @@ async def list_(call: Call, form: Form) -> tuple[int, Any]:
         if not chosen and res.default_filter is not None:
             chosen = list(res.default_filter(call).get(flt.param, ()))
         if chosen:
-            query = query.where(t.c[flt.column].in_(chosen))
+            query = query.where(query.selected_columns[flt.column].in_(chosen))
     descending = False
     if res.sort_column != "pk":  # ordered lists (messages) take Order=asc|desc
         order = form.get("Order")
@@ -217,7 +219,7 @@ async def list_(call: Call, form: Form) -> tuple[int, Any]:
             echoed.append(("Order", order))
         descending = order == "desc"
     request = page_request(form, res.page_size_max[call.version])
-    page = await fetch_page(call.conn, query, t.c[res.sort_column], request, descending)
+    page = await fetch_page(call.conn, query, key, request, descending)
     list_url = call.base_url + call.request.url.path
     body = {
         res.list_key: [to_json(call, row) for row in page.rows],

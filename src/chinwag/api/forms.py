@@ -135,7 +135,7 @@ def _to_json_text(f: Field, value: str) -> str:
     except ValueError:
         raise ApiError(400, f.code, f"Invalid parameter {f.param}: not valid JSON") from None
     if f.max_length is not None and len(value) > f.max_length:
-        raise InvalidParameter(f.param or f.name, f"longer than {f.max_length} characters", f.code)
+        raise InvalidParameter(f.param or f.name, f"longer than {f.max_length} characters", 50303)
     return value  # Twilio stores the text and returns it as sent
 
 

@@ -37,6 +37,9 @@ def _put(body: dict[str, Any], dotted: str, item: Any) -> None:
 
 def to_json(call: Call, row: Row, res: Resource | None = None) -> dict[str, Any]:
     res = res or call.resource
+    custom = res.rules.to_json(call, row)
+    if custom is not None:
+        return custom
     body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
     for anc in res.ancestors:
         body[anc.ref_column] = row[anc.ref_column]

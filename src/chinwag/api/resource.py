@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select
     from sqlalchemy import RowMapping as Row
 
     from chinwag.api.call import Call
@@ -49,6 +50,7 @@ class Field:
     empty_is_null: bool = False  # an empty form value clears the field
     versions: frozenset[Version] = VERSIONS  # rendered and accepted in these API versions
     param_versions: frozenset[Version] | None = None  # accepted in these (default: versions)
+    references: str = ""  # a table whose row this SID names; deleting that row deletes this one
 
     @property
     def column(self) -> str:
@@ -111,6 +113,14 @@ class Rules:
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         """Adjust the JSON of one row (computed fields, conditional links)."""
 
+    def list_query(self, call: Call) -> tuple[Select[Any], ColumnElement[Any]] | None:
+        """A list's rows and keyset column, for resources that are views of other tables."""
+        return None
+
+    def to_json(self, call: Call, row: Row) -> dict[str, Any] | None:
+        """The whole JSON of a row, for resources whose shape is not the standard one."""
+        return None
+
 
 def _no_lookup() -> tuple[str, ...]:
     return ()
@@ -142,6 +152,7 @@ class Resource:
     sort_column: str = "pk"  # the keyset of lists; "index" for messages
     rules: Rules = field(default_factory=Rules)
     extra_columns: tuple[Field, ...] = ()  # stored, never rendered or accepted (counters)
+    has_table: bool = True  # False: a view of other resources' tables (user channels)
     default_filter: Callable[[Call], Mapping[str, tuple[str, ...]]] | None = None
 
     @property
@@ -163,6 +174,14 @@ class Resource:
 
     def rendered(self, version: Version) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.rendered and version in f.versions)
+
+    def defaults(self, call: Call) -> dict[str, Any]:
+        """Column -> default of every stored field, as a new row starts."""
+        return {
+            f.column: f.default(call) if callable(f.default) else f.default
+            for f in (*self.fields, *self.extra_columns)
+            if f.stored
+        }
 
     def field(self, name: str) -> Field:
         for f in self.fields:

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from chinwag.api.resource import Resource
+from chinwag.resources.channels import CHANNEL
 from chinwag.resources.credentials import CREDENTIAL
+from chinwag.resources.invites import INVITE
+from chinwag.resources.members import MEMBER
+from chinwag.resources.messages import MESSAGE
 from chinwag.resources.roles import ROLE
 from chinwag.resources.services import SERVICE
+from chinwag.resources.user_channels import USER_CHANNEL
+from chinwag.resources.users import USER
 from chinwag.store.tables import Tables
 
-REGISTRY: tuple[Resource, ...] = (SERVICE, ROLE, CREDENTIAL)
+# Parents before children: tables reference the tables before them.
+REGISTRY: tuple[Resource, ...] = (
+    SERVICE,
+    ROLE,
+    CREDENTIAL,
+    USER,
+    CHANNEL,
+    MEMBER,
+    MESSAGE,
+    INVITE,
+    USER_CHANNEL,
+)
 TABLES = Tables(REGISTRY)

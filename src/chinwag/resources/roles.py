@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, MissingParameter
 from chinwag.api.resource import Field, Resource, Rules
@@ -26,6 +28,19 @@ def _check(role_type: str, permissions: list[str]) -> list[str]:
     return _dedupe(permissions)
 
 
+async def require_role(call: Call, sid: str, role_type: str) -> None:
+    """400 unless `sid` is a role of `role_type` in the call's service."""
+    roles = call.tables["role"]
+    query = select(roles.c.type).where(
+        roles.c.service_sid == call.parent("service")["sid"], roles.c.sid == sid
+    )
+    found = (await call.conn.execute(query)).scalar()
+    if found is None:
+        raise ApiError(400, 50100, f"Role not found: {sid} is not a role of this service")
+    if found != role_type:
+        raise ApiError(400, 50100, f"Role {sid} is a {found} role; a {role_type} role is needed")
+
+
 class RoleRules(Rules):
     async def before_create(self, call: Call, values: dict[str, Any]) -> None:
         values["permissions"] = _check(values["type"], values["permissions"])
@@ -45,6 +60,15 @@ class RoleRules(Rules):
                     50100,
                     f"Role {row['sid']} is the service's {column} and cannot be deleted;"
                     " point the service at another role first",
+                )
+        for holder in ("user", "member", "invite"):
+            t = call.tables[holder]
+            query = select(t.c.sid).where(t.c.role_sid == row["sid"]).limit(1)
+            if (await call.conn.execute(query)).first() is not None:
+                raise ApiError(
+                    409,
+                    50100,
+                    f"Role {row['sid']} is still assigned to a {holder} and cannot be deleted",
                 )
 
 

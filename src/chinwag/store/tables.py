@@ -76,7 +76,8 @@ class Tables:
         )
         self.by_name: dict[str, Table] = {}
         for res in resources:
-            self.by_name[res.name] = self._table_for(res)
+            if res.has_table:
+                self.by_name[res.name] = self._table_for(res)
 
     def __getitem__(self, name: str) -> Table:
         return self.by_name[name]
@@ -84,17 +85,23 @@ class Tables:
     def _table_for(self, res: Resource) -> Table:
         table_name = res.list_key
         owner = res.ancestors[-1] if res.ancestors else None
+        # Only the row's owner is a foreign key (deleting it deletes the row); the other
+        # ancestors are plain copies for scoping, so no cascade has to scan for them.
+        account = [] if owner else [ForeignKey("accounts.sid", ondelete="CASCADE")]
         columns: list[Column[Any] | Index | UniqueConstraint] = [
             Column("pk", KEY, primary_key=True, autoincrement=True),
             _sid("sid", nullable=False, unique=True),
-            _sid("account_sid", ForeignKey("accounts.sid", ondelete="CASCADE"), nullable=False),
+            _sid("account_sid", *account, nullable=False),
         ]
         for anc in res.ancestors:
-            fk = ForeignKey(f"{anc.list_key}.sid", ondelete="CASCADE")
-            columns.append(_sid(anc.ref_column, fk, nullable=False))
+            fk = [ForeignKey(f"{anc.list_key}.sid", ondelete="CASCADE")] if anc is owner else []
+            columns.append(_sid(anc.ref_column, *fk, nullable=False))
         for f in (*res.fields, *res.extra_columns):
             if f.stored:
-                columns.append(Column(f.column, _type(f), nullable=True))
+                refs = (
+                    [ForeignKey(f"{f.references}.sid", ondelete="CASCADE")] if f.references else []
+                )
+                columns.append(Column(f.column, _type(f), *refs, nullable=True))
         columns += [
             Column("date_created", DateTime(timezone=True), nullable=False),
             Column("date_updated", DateTime(timezone=True), nullable=True),

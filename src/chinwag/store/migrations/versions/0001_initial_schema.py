@@ -178,6 +178,45 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "channels",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("friendly_name", sa.Text(), nullable=True),
+        sa.Column("unique_name", sa.Text(), nullable=True),
+        sa.Column("attributes", sa.Text(), nullable=True),
+        sa.Column("type", sa.Text(), nullable=True),
+        sa.Column("created_by", sa.Text(), nullable=True),
+        sa.Column("members_count", sa.BigInteger(), nullable=True),
+        sa.Column("messages_count", sa.BigInteger(), nullable=True),
+        sa.Column("message_counter", sa.BigInteger(), nullable=True),
+        sa.Column("last_message_sid", sa.String(length=34), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_sid"],
+            ["services.sid"],
+            name=op.f("fk_channels_service_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_channels")),
+        sa.UniqueConstraint(
+            "service_sid", "unique_name", name=op.f("uq_channels_service_sid_unique_name")
+        ),
+        sa.UniqueConstraint("sid", name=op.f("uq_channels_sid")),
+    )
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_channels_service_sid_pk"), ["service_sid", "pk"], unique=False
+        )
+
+    op.create_table(
         "roles",
         sa.Column(
             "pk",
@@ -194,9 +233,6 @@ def upgrade() -> None:
         sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["account_sid"], ["accounts.sid"], name=op.f("fk_roles_account_sid"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
             ["service_sid"], ["services.sid"], name=op.f("fk_roles_service_sid"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("pk", name=op.f("pk_roles")),
@@ -207,15 +243,192 @@ def upgrade() -> None:
             batch_op.f("ix_roles_service_sid_pk"), ["service_sid", "pk"], unique=False
         )
 
+    op.create_table(
+        "users",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=True),
+        sa.Column("role_sid", sa.String(length=34), nullable=True),
+        sa.Column("attributes", sa.Text(), nullable=True),
+        sa.Column("friendly_name", sa.Text(), nullable=True),
+        sa.Column("joined_channels_count", sa.BigInteger(), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_sid"], ["services.sid"], name=op.f("fk_users_service_sid"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_users")),
+        sa.UniqueConstraint("service_sid", "identity", name=op.f("uq_users_service_sid_identity")),
+        sa.UniqueConstraint("sid", name=op.f("uq_users_sid")),
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_users_role_sid"), ["role_sid"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_users_service_sid_pk"), ["service_sid", "pk"], unique=False
+        )
+
+    op.create_table(
+        "invites",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("channel_sid", sa.String(length=34), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=True),
+        sa.Column("role_sid", sa.String(length=34), nullable=True),
+        sa.Column("created_by", sa.Text(), nullable=True),
+        sa.Column("user_sid", sa.String(length=34), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_sid"],
+            ["channels.sid"],
+            name=op.f("fk_invites_channel_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_sid"], ["users.sid"], name=op.f("fk_invites_user_sid"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_invites")),
+        sa.UniqueConstraint(
+            "channel_sid", "identity", name=op.f("uq_invites_channel_sid_identity")
+        ),
+        sa.UniqueConstraint("sid", name=op.f("uq_invites_sid")),
+    )
+    with op.batch_alter_table("invites", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_invites_channel_sid_pk"), ["channel_sid", "pk"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_invites_role_sid"), ["role_sid"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_invites_user_sid_pk"), ["user_sid", "pk"], unique=False
+        )
+
+    op.create_table(
+        "members",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("channel_sid", sa.String(length=34), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=True),
+        sa.Column("role_sid", sa.String(length=34), nullable=True),
+        sa.Column("last_consumed_message_index", sa.BigInteger(), nullable=True),
+        sa.Column("last_consumption_timestamp", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attributes", sa.Text(), nullable=True),
+        sa.Column("user_sid", sa.String(length=34), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_sid"],
+            ["channels.sid"],
+            name=op.f("fk_members_channel_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_sid"], ["users.sid"], name=op.f("fk_members_user_sid"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_members")),
+        sa.UniqueConstraint(
+            "channel_sid", "identity", name=op.f("uq_members_channel_sid_identity")
+        ),
+        sa.UniqueConstraint("sid", name=op.f("uq_members_sid")),
+    )
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_members_channel_sid_pk"), ["channel_sid", "pk"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_members_role_sid"), ["role_sid"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_members_user_sid_pk"), ["user_sid", "pk"], unique=False
+        )
+
+    op.create_table(
+        "messages",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("channel_sid", sa.String(length=34), nullable=False),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("from", sa.Text(), nullable=True),
+        sa.Column("attributes", sa.Text(), nullable=True),
+        sa.Column("index", sa.BigInteger(), nullable=True),
+        sa.Column("was_edited", sa.Boolean(), nullable=True),
+        sa.Column("type", sa.Text(), nullable=True),
+        sa.Column("last_updated_by", sa.Text(), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_sid"],
+            ["channels.sid"],
+            name=op.f("fk_messages_channel_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_messages")),
+        sa.UniqueConstraint("sid", name=op.f("uq_messages_sid")),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_messages_channel_sid_index"), ["channel_sid", "index"], unique=True
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_messages_channel_sid_index"))
+
+    op.drop_table("messages")
+    with op.batch_alter_table("members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_members_user_sid_pk"))
+        batch_op.drop_index(batch_op.f("ix_members_role_sid"))
+        batch_op.drop_index(batch_op.f("ix_members_channel_sid_pk"))
+
+    op.drop_table("members")
+    with op.batch_alter_table("invites", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invites_user_sid_pk"))
+        batch_op.drop_index(batch_op.f("ix_invites_role_sid"))
+        batch_op.drop_index(batch_op.f("ix_invites_channel_sid_pk"))
+
+    op.drop_table("invites")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_users_service_sid_pk"))
+        batch_op.drop_index(batch_op.f("ix_users_role_sid"))
+
+    op.drop_table("users")
     with op.batch_alter_table("roles", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_roles_service_sid_pk"))
 
     op.drop_table("roles")
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_channels_service_sid_pk"))
+
+    op.drop_table("channels")
     with op.batch_alter_table("services", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_services_account_sid_pk"))
 

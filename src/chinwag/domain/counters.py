@@ -1,0 +1,33 @@
+"""Counters kept in rows, moved by one conditional UPDATE so that races cannot overshoot.
+
+`UPDATE ... SET n = n + 1 WHERE sid = ? AND n < limit RETURNING n` is atomic on both databases:
+PostgreSQL re-checks the condition after waiting for a concurrent writer's row lock, and SQLite
+has one writer at a time. Never read-then-write a counter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def bump(
+    conn: AsyncConnection,
+    table: Table,
+    sid: str,
+    column: str,
+    by: int = 1,
+    limit: int | None = None,
+    **also: Any,
+) -> int | None:
+    """Add `by` to `column` of row `sid`; its new value, or None if `limit` would be passed."""
+    counter = table.c[column]
+    statement = table.update().where(table.c.sid == sid)
+    if limit is not None:
+        statement = statement.where(counter + by <= limit)
+    extra = {name: table.c[name] + amount for name, amount in also.items()}
+    statement = statement.values({column: counter + by, **extra}).returning(counter)
+    row = (await conn.execute(statement)).first()
+    return None if row is None else int(row[0])

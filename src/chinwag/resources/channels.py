@@ -1,0 +1,116 @@
+"""Channels (CH): rooms of a service, addressed by SID or unique name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from chinwag.api.call import Call, Row
+from chinwag.api.errors import ApiError
+from chinwag.api.resource import V2, Field, Filter, Link, Resource, Rules, Unique
+from chinwag.resources.services import SERVICE
+from chinwag.sids import SID_RE
+
+NAME_MAX = 256  # v1 documents 64 on create, v2 256 on update: the larger one is accepted
+ATTRIBUTES_MAX = 16 * 1024
+CHANNEL_TYPES = ("public", "private")
+
+
+def _check_unique_name(name: str | None) -> None:
+    if name and SID_RE.match(name) and name.startswith("CH"):
+        raise ApiError(400, 50306, "Unique name should not match channel SID pattern")
+
+
+class ChannelRules(Rules):
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        _check_unique_name(values.get("unique_name"))
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        _check_unique_name(changes.get("unique_name"))
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        """Members, messages and invites go by cascade; their users leave one channel each."""
+        members, users = call.tables["member"], call.tables["user"]
+        seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
+        await call.conn.execute(
+            users.update()
+            .where(users.c.sid.in_(seated))
+            .values(joined_channels_count=users.c.joined_channels_count - 1)
+        )
+
+    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+        if call.version == "v2":
+            last = row["last_message_sid"]
+            body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
+
+
+def _public_only(call: Call) -> Mapping[str, tuple[str, ...]]:
+    return {"Type": ("public",)}  # Twilio: the Type filter "defaults to public"
+
+
+CHANNEL = Resource(
+    name="channel",
+    sid_prefix="CH",
+    path="/Services/{ServiceSid}/Channels",
+    list_key="channels",
+    schema="service.channel",
+    parent=SERVICE,
+    ref_param="ChannelSid",
+    lookup=("unique_name",),
+    unique=(Unique(("unique_name",), 50307, "Channel with provided unique name already exists"),),
+    filters=(Filter("Type", "type", CHANNEL_TYPES),),
+    default_filter=_public_only,
+    links=(
+        Link("members", "Members"),
+        Link("messages", "Messages"),
+        Link("invites", "Invites"),
+        Link("webhooks", "Webhooks", versions=V2),
+    ),
+    rules=ChannelRules(),
+    fields=(
+        Field(
+            "friendly_name",
+            param="FriendlyName",
+            create=True,
+            update=True,
+            max_length=NAME_MAX,
+            code=50003,
+        ),
+        Field(
+            "unique_name",
+            param="UniqueName",
+            create=True,
+            update=True,
+            max_length=NAME_MAX,
+            empty_is_null=True,
+            code=50004,
+        ),
+        Field(
+            "attributes",
+            "json",
+            "Attributes",
+            create=True,
+            update=True,
+            default="{}",
+            max_length=ATTRIBUTES_MAX,
+            code=50304,
+        ),
+        Field("type", param="Type", create=True, default="public", choices=CHANNEL_TYPES),
+        Field(
+            "created_by",
+            param="CreatedBy",
+            create=True,
+            default="system",
+            max_length=256,
+            param_versions=V2,
+        ),
+        Field("members_count", "int", default=0),
+        Field("messages_count", "int", default=0),
+    ),
+    extra_columns=(
+        Field("message_counter", "int", default=0),  # the next message's index
+        Field("last_message_sid", "sid"),
+    ),
+)

@@ -1,0 +1,69 @@
+"""Invites (IN): an identity asked to join a channel, with the role it will get."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chinwag.api.call import Call
+from chinwag.api.errors import ApiError
+from chinwag.api.resource import Action, Field, Filter, Resource, Rules, Unique
+from chinwag.resources.channels import CHANNEL
+from chinwag.resources.roles import require_role
+from chinwag.resources.users import IDENTITY_MAX
+
+
+class InviteRules(Rules):
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        users, members = call.tables["user"], call.tables["member"]
+        service, channel = call.parent("service"), call.parent("channel")
+        identity = values["identity"]
+        query = select(users.c.sid).where(
+            users.c.service_sid == service["sid"], users.c.identity == identity
+        )
+        user_sid = (await call.conn.execute(query)).scalar()
+        if user_sid is None:
+            # Observed on Twilio: inviting an identity with no User is a plain 404.
+            raise call.not_found()
+        seated = select(members.c.sid).where(
+            members.c.channel_sid == channel["sid"], members.c.user_sid == user_sid
+        )
+        if (await call.conn.execute(seated)).first() is not None:
+            raise ApiError(409, 50404, "Member already exists")
+        values["user_sid"] = user_sid
+        if values["role_sid"] is None:
+            values["role_sid"] = service["default_channel_role_sid"]
+        else:
+            await require_role(call, values["role_sid"], "channel")
+
+
+INVITE_ACTIONS: frozenset[Action] = frozenset({"create", "fetch", "delete", "list"})
+
+INVITE = Resource(
+    name="invite",
+    sid_prefix="IN",
+    path="/Services/{ServiceSid}/Channels/{ChannelSid}/Invites",
+    list_key="invites",
+    schema="service.channel.invite",
+    parent=CHANNEL,
+    ref_param="InviteSid",
+    actions=INVITE_ACTIONS,
+    unique=(Unique(("identity",), 50212, "User already invited"),),
+    filters=(Filter("Identity", "identity"),),
+    indexes=(("user_sid", "pk"), ("role_sid",)),
+    rules=InviteRules(),
+    fields=(
+        Field(
+            "identity",
+            param="Identity",
+            create=True,
+            required=True,
+            max_length=IDENTITY_MAX,
+            code=50207,
+        ),
+        Field("role_sid", "sid", "RoleSid", create=True, sid_prefix="RL"),
+        Field("created_by", default="system"),
+    ),
+    extra_columns=(Field("user_sid", "sid", references="users"),),
+)

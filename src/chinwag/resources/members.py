@@ -1,0 +1,156 @@
+"""Members (MB): users seated in a channel, with a channel role and a read horizon."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chinwag import times
+from chinwag.api.call import Call, Row
+from chinwag.api.errors import ApiError
+from chinwag.api.resource import V2, Field, Filter, Resource, Rules, Unique
+from chinwag.domain.counters import bump
+from chinwag.resources.channels import CHANNEL
+from chinwag.resources.roles import require_role
+from chinwag.resources.users import IDENTITY_MAX, USER, check_identity
+from chinwag.sids import new_sid
+from chinwag.store.queries import insert_ignoring_conflicts
+
+MEMBER_LIMIT = ApiError(403, 50403, "Channel member limit exceeded")
+USER_LIMIT = ApiError(403, 50208, "User channel limit exceeded")
+
+
+async def user_for(call: Call, identity: str) -> Row:
+    """The service's user with `identity`, created with the default service role if new.
+
+    Twilio creates the user when the REST API adds an unknown identity as a member.
+    """
+    service = call.parent("service")
+    users = call.tables["user"]
+    values = USER.defaults(call)
+    now = times.now()
+    values.update(
+        sid=new_sid("US"),
+        account_sid=service["account_sid"],
+        service_sid=service["sid"],
+        identity=identity,
+        role_sid=service["default_service_role_sid"],
+        date_created=now,
+        date_updated=now,
+    )
+    await call.conn.execute(insert_ignoring_conflicts(call.conn, users, values))
+    query = select(users).where(users.c.service_sid == service["sid"], users.c.identity == identity)
+    return (await call.conn.execute(query)).mappings().one()
+
+
+async def join(call: Call, channel: Row, user: Row) -> None:
+    """Take a seat in the channel and in the user's channel count, within both limits."""
+    service = call.parent("service")
+    limits = (service["limits_channel_members"], service["limits_user_channels"])
+    if (
+        await bump(
+            call.conn, call.tables["channel"], channel["sid"], "members_count", limit=limits[0]
+        )
+        is None
+    ):
+        raise MEMBER_LIMIT
+    if (
+        await bump(
+            call.conn, call.tables["user"], user["sid"], "joined_channels_count", limit=limits[1]
+        )
+        is None
+    ):
+        raise USER_LIMIT
+    invites = call.tables["invite"]
+    # Joining consumes the user's invite to this channel (Twilio's 50602 wording).
+    await call.conn.execute(
+        invites.delete().where(
+            invites.c.channel_sid == channel["sid"], invites.c.user_sid == user["sid"]
+        )
+    )
+
+
+async def leave(call: Call, member: Row) -> None:
+    await bump(call.conn, call.tables["channel"], member["channel_sid"], "members_count", by=-1)
+    await bump(call.conn, call.tables["user"], member["user_sid"], "joined_channels_count", by=-1)
+
+
+class MemberRules(Rules):
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        check_identity(values["identity"])
+        if values["role_sid"] is None:
+            values["role_sid"] = call.parent("service")["default_channel_role_sid"]
+        else:
+            await require_role(call, values["role_sid"], "channel")
+        user = await user_for(call, values["identity"])
+        values["user_sid"] = user["sid"]
+        if values.get("last_consumed_message_index") is not None:
+            values.setdefault("last_consumption_timestamp", times.now())
+        await join(call, call.parent("channel"), user)
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        if changes.get("role_sid"):
+            await require_role(call, changes["role_sid"], "channel")
+        if "last_consumed_message_index" in changes:
+            # Reporting consumption moves the timestamp, unless an import sets it (v2).
+            changes.setdefault("last_consumption_timestamp", times.now())
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        await leave(call, row)
+
+
+MEMBER = Resource(
+    name="member",
+    sid_prefix="MB",
+    path="/Services/{ServiceSid}/Channels/{ChannelSid}/Members",
+    list_key="members",
+    schema="service.channel.member",
+    parent=CHANNEL,
+    ref_param="MemberSid",
+    lookup=("identity",),
+    unique=(Unique(("identity",), 50404, "Member already exists"),),
+    filters=(Filter("Identity", "identity"),),
+    indexes=(("user_sid", "pk"), ("role_sid",)),
+    rules=MemberRules(),
+    fields=(
+        Field(
+            "identity",
+            param="Identity",
+            create=True,
+            required=True,
+            max_length=IDENTITY_MAX,
+            code=50207,
+        ),
+        Field("role_sid", "sid", "RoleSid", create=True, update=True, sid_prefix="RL"),
+        Field(
+            "last_consumed_message_index",
+            "int",
+            "LastConsumedMessageIndex",
+            update=True,
+            empty_is_null=True,
+            minimum=0,
+            code=50406,
+        ),
+        Field(
+            "last_consumption_timestamp",
+            "date",
+            "LastConsumptionTimestamp",
+            update=True,
+            code=50405,
+            param_versions=V2,
+        ),
+        Field(
+            "attributes",
+            "json",
+            "Attributes",
+            create=True,
+            update=True,
+            default="{}",
+            max_length=16 * 1024,
+            code=50304,
+            versions=V2,
+        ),
+    ),
+    extra_columns=(Field("user_sid", "sid", references="users"),),
+)

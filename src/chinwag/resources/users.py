@@ -1,0 +1,95 @@
+"""Users (US): the identities of a service, addressed by SID or identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from chinwag.api.call import Call, Row
+from chinwag.api.errors import ApiError
+from chinwag.api.resource import V2, Field, Link, Resource, Rules, Unique
+from chinwag.resources.roles import require_role
+from chinwag.resources.services import SERVICE
+from chinwag.sids import SID_RE
+
+IDENTITY_MAX = 256  # Twilio's 50207 "Identity too long"; its bound is not documented
+ATTRIBUTES_MAX = 16 * 1024
+
+
+def check_identity(identity: str) -> None:
+    if SID_RE.match(identity) and identity.startswith("US"):
+        raise ApiError(400, 50206, "Identity should not match user SID pattern")
+    if identity == "":
+        raise ApiError(400, 50204, "Identity not provided")
+
+
+class UserRules(Rules):
+    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+        check_identity(values["identity"])
+        if values["role_sid"] is None:
+            values["role_sid"] = call.parent("service")["default_service_role_sid"]
+        else:
+            await require_role(call, values["role_sid"], "deployment")
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        if changes.get("role_sid"):
+            await require_role(call, changes["role_sid"], "deployment")
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        """Its memberships go with it (by cascade): give their channels back a seat each."""
+        members, channels = call.tables["member"], call.tables["channel"]
+        mine = select(members.c.channel_sid).where(members.c.user_sid == row["sid"])
+        await call.conn.execute(
+            channels.update()
+            .where(channels.c.sid.in_(mine))
+            .values(members_count=channels.c.members_count - 1)
+        )
+
+    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+        # Reachability is reported on a single fetch, and only where the service enables it;
+        # chinwag has no client connections yet, so nobody is online.
+        reachable = call.parent("service")["reachability_enabled"] and call.action != "list"
+        body["is_online"] = False if reachable else None
+        body["is_notifiable"] = False if reachable else None
+
+
+USER = Resource(
+    name="user",
+    sid_prefix="US",
+    path="/Services/{ServiceSid}/Users",
+    list_key="users",
+    schema="service.user",
+    parent=SERVICE,
+    ref_param="UserSid",
+    lookup=("identity",),
+    unique=(Unique(("identity",), 50201, "User already exists"),),
+    indexes=(("role_sid",),),
+    links=(Link("user_channels", "Channels"), Link("user_bindings", "Bindings", versions=V2)),
+    rules=UserRules(),
+    fields=(
+        Field(
+            "identity",
+            param="Identity",
+            create=True,
+            required=True,
+            max_length=IDENTITY_MAX,
+            code=50207,
+        ),
+        Field("role_sid", "sid", "RoleSid", create=True, update=True, sid_prefix="RL"),
+        Field(
+            "attributes",
+            "json",
+            "Attributes",
+            create=True,
+            update=True,
+            default="{}",
+            max_length=ATTRIBUTES_MAX,
+            code=50304,
+        ),
+        Field("friendly_name", param="FriendlyName", create=True, update=True, max_length=256),
+        Field("is_online", "bool", stored=False),
+        Field("is_notifiable", "bool", stored=False),
+        Field("joined_channels_count", "int", default=0),
+    ),
+)
