@@ -144,7 +144,7 @@ async def create(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
     values = {
         **res.defaults(call),
-        **parse(res.writable("create", call.version), form, creating=True),
+        **parse(res.writable("create", call.version), form, creating=True, version=call.version),
     }
     await res.rules.before_create(call, values)
     sid = values.pop("sid", None) or new_sid(res.sid_prefix)
@@ -168,7 +168,9 @@ async def fetch(call: Call, form: Form) -> tuple[int, Any]:
 async def update(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
     row = await _target(call)
-    changes = parse(res.writable("update", call.version), form, creating=False)
+    changes = parse(
+        res.writable("update", call.version), form, creating=False, version=call.version
+    )
     await res.rules.before_update(call, row, changes)
     if not changes:
         return 200, to_json(call, row)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from chinwag import times
 from chinwag.api.errors import ApiError, InvalidParameter, MissingParameter
-from chinwag.api.resource import Field
+from chinwag.api.resource import Field, Version
 from chinwag.sids import is_sid
 
 MAX_BODY = 1024 * 1024  # 1 MB: larger requests are refused with 413
@@ -160,13 +160,15 @@ COERCE: dict[str, Callable[[Field, str], Any]] = {
 }
 
 
-def parse(fields: Iterable[Field], form: Form, *, creating: bool) -> dict[str, Any]:
-    """Column -> value for every field `form` sets; on create, defaults and required checks too."""
+def parse(
+    fields: Iterable[Field], form: Form, *, creating: bool, version: Version
+) -> dict[str, Any]:
+    """Column -> value for every field `form` sets; on create, the required checks too."""
     values: dict[str, Any] = {}
     for f in fields:
         param = f.param or f.name
         if param in form:
             values[f.column] = coerce(f, form.getlist(param))
-        elif creating and f.required:
+        elif creating and f.required_in(version):
             raise MissingParameter(param, f.missing_code)
     return values

@@ -37,6 +37,7 @@ class Field:
     create: bool = False  # accepted on create
     update: bool = False  # accepted on update
     required: bool = False  # required on create
+    optional_in: frozenset[Version] = frozenset()  # ...except in these versions
     default: Any = None  # stored on create when absent; a callable gets the Call
     max_length: int | None = None
     minimum: int | None = None
@@ -59,6 +60,9 @@ class Field:
     @property
     def rendered(self) -> bool:
         return self.kind != "secret"
+
+    def required_in(self, version: Version) -> bool:
+        return self.required and version not in self.optional_in
 
     def accepted(self, action: Action, version: Version) -> bool:
         if self.param is None or version not in (self.param_versions or self.versions):

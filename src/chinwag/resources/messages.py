@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError, MissingParameter
+from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, Field, Resource, Rules
 from chinwag.domain.counters import bump
 from chinwag.resources.channels import CHANNEL
@@ -23,8 +23,6 @@ def _check_body(body: str | None) -> None:
 class MessageRules(Rules):
     async def before_create(self, call: Call, values: dict[str, Any]) -> None:
         if values.get("body") is None:
-            if call.version == "v1":
-                raise MissingParameter("Body", 50503)
             values["body"] = ""  # v2: "can be an empty string or null, which sets ''"
         _check_body(values["body"])
         channel = call.parent("channel")
@@ -82,7 +80,7 @@ MESSAGE = Resource(
     sort_column="index",
     rules=MessageRules(),
     fields=(
-        Field("body", param="Body", create=True, update=True),
+        Field("body", param="Body", create=True, update=True, required=True, optional_in=V2),
         Field(
             "from",
             param="From",
