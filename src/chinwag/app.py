@@ -19,6 +19,7 @@ from chinwag.api.render import dumps
 from chinwag.api.routes import routes_for
 from chinwag.logs import RequestLog
 from chinwag.resources import REGISTRY, TABLES
+from chinwag.resources.media import media_routes
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database
@@ -80,6 +81,7 @@ def build_app(settings: Settings) -> Starlette:
     routes = [Route("/healthz", healthz, methods=["GET"])]
     for res in REGISTRY:
         routes += routes_for(res)
+    routes += media_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -96,6 +96,16 @@ def serve(
     log_format: Annotated[
         str, typer.Option(envvar="CHINWAG_LOG_FORMAT", help="text or json.")
     ] = "text",
+    media_dir: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHINWAG_MEDIA_DIR",
+            help="Where media files live (default: beside the SQLite file).",
+        ),
+    ] = None,
+    media_max_mb: Annotated[
+        int, typer.Option(envvar="CHINWAG_MEDIA_MAX_MB", min=1, help="Largest media upload, in MB.")
+    ] = 150,
 ) -> None:
     """Apply migrations, make sure an account exists, and serve the Chat REST API."""
     if sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
@@ -109,6 +119,8 @@ def serve(
         public_url=public_url,
         sqlite_synchronous=sqlite_synchronous.upper(),
         log_format=log_format,
+        media_dir=media_dir,
+        media_max_mb=media_max_mb,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr

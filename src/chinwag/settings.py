@@ -17,6 +17,11 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"  # NORMAL survives kill -9; FULL also survives power loss
     log_format: str = "text"  # text | json
     media_dir: str | None = None
+    media_max_mb: int = 150  # larger uploads are refused with 413
+
+    @property
+    def media_max_bytes(self) -> int:
+        return self.media_max_mb * 1024 * 1024
 
     def media_path(self) -> Path:
         """Where uploaded media live: --media-dir, else beside the SQLite file."""

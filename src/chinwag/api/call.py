@@ -29,6 +29,7 @@ class Call:
     base_url: str  # scheme://host[:port], no trailing slash
     parents: dict[str, Row] = field(default_factory=dict)  # resolved path resources, by name
     settings: Any = None
+    webhooks_enabled: bool = False  # X-Twilio-Webhook-Enabled: true on a v2 REST call
 
     def parent(self, name: str) -> Row:
         return self.parents[name]

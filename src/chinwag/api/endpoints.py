@@ -53,6 +53,7 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
                     runtime.base_url(request),
                 )
                 call.settings = runtime.settings
+                call.webhooks_enabled = webhook_header(request, res, action, version)
                 await resolve_parents(call)
                 status, body = await run(call, form)
         except IntegrityError:
@@ -65,8 +66,18 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
     return handle
 
 
+def webhook_header(request: Request, res: Resource, action: Action, version: Version) -> bool:
+    """X-Twilio-Webhook-Enabled, where v2 takes it: true or false, anything else is a 400."""
+    raw = request.headers.get("x-twilio-webhook-enabled")
+    if raw is None or version != "v2" or action not in res.webhook_header:
+        return False
+    if raw.lower() not in ("true", "false"):
+        raise ApiError(400, 20001, f"Invalid header X-Twilio-Webhook-Enabled: {raw!r}")
+    return raw.lower() == "true"
+
+
 def table(call: Call, res: Resource | None = None) -> Table:
-    return call.tables[(res or call.resource).name]
+    return call.tables.of(res or call.resource)
 
 
 def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
@@ -102,7 +113,9 @@ async def resolve_parents(call: Call) -> None:
 
 
 async def _target(call: Call) -> Row:
-    return await find(call, call.resource, call.request.path_params["Sid"])
+    res = call.resource
+    ident = call.request.path_params[res.instance_param]
+    return await res.rules.find(call, ident) or await find(call, res, ident)
 
 
 def stored(f: Field, value: Any) -> Any:
@@ -179,7 +192,7 @@ async def update(call: Call, form: Form) -> tuple[int, Any]:
     t = table(call)
     statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
     after = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
-    await res.rules.after_update(call, row, after)
+    after = await res.rules.after_update(call, row, after) or after
     return 200, to_json(call, after)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from chinwag.api.call import Call
 
-Kind = Literal["str", "int", "bool", "json", "list", "date", "sid", "url", "secret"]
+Kind = Literal["str", "int", "bool", "json", "list", "date", "sid", "url"]
 Action = Literal["create", "fetch", "update", "delete", "list"]
 Version = Literal["v1", "v2"]
 
@@ -34,8 +34,8 @@ class Field:
     name: str  # JSON key; dots nest objects: "limits.channel_members" -> {"limits": {...}}
     kind: Kind = "str"
     param: str | None = None  # form name clients send: "Limits.ChannelMembers"
-    create: bool = False  # accepted on create
-    update: bool = False  # accepted on update
+    create: bool | frozenset[Version] = False  # accepted on create (in these versions)
+    update: bool | frozenset[Version] = False  # accepted on update (in these versions)
     required: bool = False  # required on create
     optional_in: frozenset[Version] = frozenset()  # ...except in these versions
     default: Any = None  # stored on create when absent; a callable gets the Call
@@ -47,6 +47,7 @@ class Field:
     code: int = 20001  # Twilio error code for an invalid value
     missing_code: int = 20001  # Twilio error code when required and absent
     stored: bool = True  # False: computed by the resource's rules at render time
+    hidden: bool = False  # stored and accepted, never rendered (secrets, internal copies)
     omit_null: bool = False  # left out of the JSON while null
     empty_is_null: bool = False  # an empty form value clears the field
     versions: frozenset[Version] = VERSIONS  # rendered and accepted in these API versions
@@ -59,15 +60,18 @@ class Field:
 
     @property
     def rendered(self) -> bool:
-        return self.kind != "secret"
+        return not self.hidden
 
     def required_in(self, version: Version) -> bool:
         return self.required and version not in self.optional_in
 
     def accepted(self, action: Action, version: Version) -> bool:
-        if self.param is None or version not in (self.param_versions or self.versions):
+        allowed = self.create if action == "create" else self.update
+        if self.param is None or not allowed:
             return False
-        return self.create if action == "create" else self.update
+        if isinstance(allowed, frozenset):
+            return version in allowed
+        return version in (self.param_versions or self.versions)
 
 
 @dataclass(frozen=True)
@@ -108,14 +112,19 @@ class Rules:
     async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
         """Check or extend `changes` before they are written."""
 
-    async def after_update(self, call: Call, before: Row, after: Row) -> None:
-        """Side effects of a change, in the same transaction."""
+    async def after_update(self, call: Call, before: Row, after: Row) -> Row | None:
+        """Side effects of a change; may return the row as it should be rendered."""
+        return None
 
     async def before_delete(self, call: Call, row: Row) -> None:
         """Check, and undo counters, before the row (and its cascade) goes."""
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         """Adjust the JSON of one row (computed fields, conditional links)."""
+
+    async def find(self, call: Call, ident: str) -> Row | None:
+        """The row a path names, for resources not addressed by their own SID."""
+        return None
 
     def list_query(self, call: Call) -> tuple[Select[Any], ColumnElement[Any]] | None:
         """A list's rows and keyset column, for resources that are views of other tables."""
@@ -124,6 +133,13 @@ class Rules:
     def to_json(self, call: Call, row: Row) -> dict[str, Any] | None:
         """The whole JSON of a row, for resources whose shape is not the standard one."""
         return None
+
+
+# The row's own dates, settable in v2 so that a migration keeps its history's timestamps.
+IMPORT_DATES = (
+    Field("date_created", "date", "DateCreated", create=V2, update=V2, stored=False, code=50308),
+    Field("date_updated", "date", "DateUpdated", create=V2, update=V2, stored=False, code=50309),
+)
 
 
 def _no_lookup() -> tuple[str, ...]:
@@ -144,6 +160,8 @@ class Resource:
     ref_param: str = ""  # how a child's path names this resource: "ChannelSid"
     actions: frozenset[Action] = CRUD
     versions: frozenset[Version] = V1  # the API versions whose routes serve it
+    # Actions served in fewer versions than the resource: {"fetch": V2}.
+    only_in: Mapping[Action, frozenset[Version]] = field(default_factory=dict)
     links: tuple[Link, ...] = ()
     page_size_max: Mapping[Version, int] = field(default_factory=lambda: {"v1": 1000, "v2": 100})
     lookup: tuple[str, ...] = field(
@@ -157,6 +175,11 @@ class Resource:
     rules: Rules = field(default_factory=Rules)
     extra_columns: tuple[Field, ...] = ()  # stored, never rendered or accepted (counters)
     has_table: bool = True  # False: a view of other resources' tables (user channels)
+    table_of: str = ""  # the resource whose table holds its rows, when not its own
+    instance_param: str = "Sid"  # the path parameter naming one row
+    import_dates: bool = False  # v2 accepts DateCreated/DateUpdated (history imports)
+    extensions: frozenset[Action] = frozenset()  # actions chinwag adds to Twilio's API
+    webhook_header: frozenset[Action] = frozenset()  # actions taking X-Twilio-Webhook-Enabled
     default_filter: Callable[[Call], Mapping[str, tuple[str, ...]]] | None = None
 
     @property
@@ -173,8 +196,12 @@ class Resource:
             node = node.parent
         return tuple(chain)
 
+    def serves(self, action: Action, version: Version) -> bool:
+        return action in self.actions and version in self.only_in.get(action, self.versions)
+
     def writable(self, action: Action, version: Version) -> tuple[Field, ...]:
-        return tuple(f for f in self.fields if f.accepted(action, version))
+        fields = (*self.fields, *IMPORT_DATES) if self.import_dates else self.fields
+        return tuple(f for f in fields if f.accepted(action, version))
 
     def rendered(self, version: Version) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.rendered and version in f.versions)

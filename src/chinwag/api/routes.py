@@ -17,15 +17,20 @@ VERBS: dict[Action, tuple[str, str]] = {
 }
 
 
+def route_path(res: Resource, version: str, action: Action) -> str:
+    suffix = VERBS[action][0].replace("Sid", res.instance_param)
+    return f"/{version}{res.path}{suffix}"
+
+
 def routes_for(res: Resource) -> list[Route]:
     return [
         Route(
-            f"/{version}{res.path}{suffix}",
+            route_path(res, version, action),
             endpoint(res, action, version),
             methods=[verb],
             name=f"{version}.{res.name}.{action}",
         )
         for version in sorted(res.versions)
-        for action, (suffix, verb) in VERBS.items()
-        if action in res.actions
+        for action, (_, verb) in VERBS.items()
+        if res.serves(action, version)
     ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from chinwag.api.resource import Resource
+from chinwag.resources.bindings import BINDING, USER_BINDING
+from chinwag.resources.channel_webhooks import CHANNEL_WEBHOOK
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.credentials import CREDENTIAL
 from chinwag.resources.invites import INVITE
+from chinwag.resources.media import MEDIA
 from chinwag.resources.members import MEMBER
 from chinwag.resources.messages import MESSAGE
 from chinwag.resources.roles import ROLE
@@ -25,5 +28,9 @@ REGISTRY: tuple[Resource, ...] = (
     MESSAGE,
     INVITE,
     USER_CHANNEL,
+    CHANNEL_WEBHOOK,
+    BINDING,
+    USER_BINDING,
+    MEDIA,
 )
 TABLES = Tables(REGISTRY)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Field, Filter, Link, Resource, Rules, Unique
+from chinwag.api.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
 
@@ -41,7 +41,7 @@ class ChannelRules(Rules):
         )
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
-        if call.version == "v2":
+        if call.version == "v2":  # the newest message, or null in an empty channel
             last = row["last_message_sid"]
             body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
 
@@ -58,6 +58,9 @@ CHANNEL = Resource(
     schema="service.channel",
     parent=SERVICE,
     ref_param="ChannelSid",
+    versions=VERSIONS,
+    import_dates=True,
+    webhook_header=frozenset({"create", "update", "delete"}),
     lookup=("unique_name",),
     unique=(Unique(("unique_name",), 50307, "Channel with provided unique name already exists"),),
     filters=(Filter("Type", "type", CHANNEL_TYPES),),
@@ -101,10 +104,10 @@ CHANNEL = Resource(
         Field(
             "created_by",
             param="CreatedBy",
-            create=True,
+            create=V2,
+            update=V2,
             default="system",
             max_length=256,
-            param_versions=V2,
         ),
         Field("members_count", "int", default=0),
         Field("messages_count", "int", default=0),
@@ -112,5 +115,6 @@ CHANNEL = Resource(
     extra_columns=(
         Field("message_counter", "int", default=0),  # the next message's index
         Field("last_message_sid", "sid"),
+        Field("webhooks_count", "int", default=0),  # channel webhooks, at most 5
     ),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chinwag.api.call import Call, Row
-from chinwag.api.resource import Field, Resource, Rules
+from chinwag.api.resource import VERSIONS, Field, Resource, Rules
 
 PUSH_TYPES = ("apn", "gcm", "fcm")
 
@@ -18,7 +18,7 @@ class CredentialRules(Rules):
 
 
 def _secret(name: str, param: str) -> Field:
-    return Field(name, "secret", param, create=True, update=True, max_length=65536)
+    return Field(name, param=param, create=True, update=True, hidden=True, max_length=65536)
 
 
 CREDENTIAL = Resource(
@@ -28,6 +28,7 @@ CREDENTIAL = Resource(
     list_key="credentials",
     schema="credential",
     page_size_max={"v1": 1000, "v2": 1000},
+    versions=VERSIONS,
     rules=CredentialRules(),
     fields=(
         Field(

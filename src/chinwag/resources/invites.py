@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from chinwag.api.call import Call
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import Action, Field, Filter, Resource, Rules, Unique
+from chinwag.api.resource import VERSIONS, Action, Field, Filter, Resource, Rules, Unique
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
 from chinwag.resources.users import IDENTITY_MAX
@@ -48,6 +48,7 @@ INVITE = Resource(
     schema="service.channel.invite",
     parent=CHANNEL,
     ref_param="InviteSid",
+    versions=VERSIONS,
     actions=INVITE_ACTIONS,
     unique=(Unique(("identity",), 50212, "User already invited"),),
     filters=(Filter("Identity", "identity"),),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Field, Filter, Resource, Rules, Unique
+from chinwag.api.resource import V2, VERSIONS, Field, Filter, Resource, Rules, Unique
 from chinwag.domain.counters import bump
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
@@ -108,6 +108,9 @@ MEMBER = Resource(
     schema="service.channel.member",
     parent=CHANNEL,
     ref_param="MemberSid",
+    versions=VERSIONS,
+    import_dates=True,
+    webhook_header=frozenset({"create", "update", "delete"}),
     lookup=("identity",),
     unique=(Unique(("identity",), 50404, "Member already exists"),),
     filters=(Filter("Identity", "identity"),),
@@ -127,6 +130,7 @@ MEMBER = Resource(
             "last_consumed_message_index",
             "int",
             "LastConsumedMessageIndex",
+            create=V2,
             update=True,
             empty_is_null=True,
             minimum=0,
@@ -136,21 +140,24 @@ MEMBER = Resource(
             "last_consumption_timestamp",
             "date",
             "LastConsumptionTimestamp",
-            update=True,
+            create=V2,
+            update=V2,
             code=50405,
-            param_versions=V2,
         ),
         Field(
             "attributes",
             "json",
             "Attributes",
-            create=True,
-            update=True,
+            create=V2,
+            update=V2,
             default="{}",
             max_length=16 * 1024,
             code=50304,
             versions=V2,
         ),
     ),
-    extra_columns=(Field("user_sid", "sid", references="users"),),
+    extra_columns=(
+        Field("user_sid", "sid", references="users"),
+        Field("notification_level", default="default"),  # v2 user channel setting
+    ),
 )

@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Field, Resource, Rules
+from chinwag.api.resource import V2, VERSIONS, Field, Resource, Rules
 from chinwag.domain.counters import bump
 from chinwag.resources.channels import CHANNEL
 
 BODY_MAX_BYTES = 32 * 1024  # Twilio's 50504
+MEDIA_COPIES = ("filename", "content_type", "size")  # copied from the media row: it never changes
 
 
 def _check_body(body: str | None) -> None:
@@ -20,11 +21,27 @@ def _check_body(body: str | None) -> None:
         raise ApiError(400, 50504, "Message body parameter is too long")
 
 
+async def _attach_media(call: Call, values: dict[str, Any]) -> None:
+    media = call.tables["media"]
+    query = select(media).where(
+        media.c.service_sid == call.parent("service")["sid"], media.c.sid == values["media_sid"]
+    )
+    row = (await call.conn.execute(query)).mappings().first()
+    if row is None:
+        raise ApiError(400, 50507, f"Media not found: {values['media_sid']}")
+    if row["message_sid"] is not None:
+        raise ApiError(400, 50508, "Media already sent with another message")
+    values["type"] = "media"
+    values.update({f"media_{name}": row[name] for name in MEDIA_COPIES})
+
+
 class MessageRules(Rules):
     async def before_create(self, call: Call, values: dict[str, Any]) -> None:
         if values.get("body") is None:
             values["body"] = ""  # v2: "can be an empty string or null, which sets ''"
         _check_body(values["body"])
+        if values.get("media_sid"):
+            await _attach_media(call, values)
         channel = call.parent("channel")
         # The index comes from the channel's counter in this transaction: gap-free, never reused.
         counter = await bump(
@@ -40,8 +57,19 @@ class MessageRules(Rules):
             .where(channels.c.sid == row["channel_sid"])
             .values(last_message_sid=row["sid"])
         )
+        if row["media_sid"]:
+            media = call.tables["media"]
+            claimed = await call.conn.execute(
+                media.update()
+                .where(media.c.sid == row["media_sid"], media.c.message_sid.is_(None))
+                .values(message_sid=row["sid"], channel_sid=row["channel_sid"])
+            )
+            if claimed.rowcount != 1:  # a concurrent message took it first
+                raise ApiError(400, 50508, "Media already sent with another message")
 
     async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        if "body" in changes and row["type"] == "media":
+            raise ApiError(400, 50509, "Media message body cannot be updated")
         _check_body(changes.get("body"))
         if "body" in changes or "attributes" in changes:
             changes["was_edited"] = True
@@ -67,6 +95,11 @@ class MessageRules(Rules):
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         body["to"] = row["channel_sid"]
+        if call.version == "v2":
+            body["media"] = None
+            if row["media_sid"]:
+                body["media"] = {"sid": row["media_sid"]}
+                body["media"].update({name: row[f"media_{name}"] for name in MEDIA_COPIES})
 
 
 MESSAGE = Resource(
@@ -77,6 +110,9 @@ MESSAGE = Resource(
     schema="service.channel.message",
     parent=CHANNEL,
     ref_param="MessageSid",
+    versions=VERSIONS,
+    import_dates=True,
+    webhook_header=frozenset({"create", "update", "delete"}),
     sort_column="index",
     rules=MessageRules(),
     fields=(
@@ -85,6 +121,7 @@ MESSAGE = Resource(
             "from",
             param="From",
             create=True,
+            update=V2,
             default="system",
             max_length=256,
             code=50310,
@@ -103,13 +140,30 @@ MESSAGE = Resource(
         Field("index", "int"),
         Field("was_edited", "bool", default=False),
         Field("type", default="text", versions=V2),
+        Field("media", stored=False, versions=V2),
         Field(
             "last_updated_by",
             param="LastUpdatedBy",
-            update=True,
+            create=V2,
+            update=V2,
             max_length=256,
             code=50505,
             versions=V2,
         ),
+        Field(
+            "media_sid",
+            "sid",
+            "MediaSid",
+            create=V2,
+            sid_prefix="ME",
+            hidden=True,
+            code=50507,
+            versions=V2,
+        ),
+    ),
+    extra_columns=(
+        Field("media_filename"),
+        Field("media_content_type"),
+        Field("media_size", "int"),
     ),
 )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, MissingParameter
-from chinwag.api.resource import Field, Resource, Rules
+from chinwag.api.resource import VERSIONS, Field, Resource, Rules
 from chinwag.domain.roles import SERVICE_ROLE_POINTERS, unknown_permissions
 from chinwag.resources.services import SERVICE
 
@@ -80,6 +80,7 @@ ROLE = Resource(
     schema="service.role",
     parent=SERVICE,
     ref_param="RoleSid",
+    versions=VERSIONS,
     rules=RoleRules(),
     fields=(
         Field(

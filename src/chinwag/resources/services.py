@@ -10,13 +10,14 @@ from sqlalchemy import select
 from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V1, V2, Field, Link, Resource, Rules, snake_case
+from chinwag.api.resource import V1, V2, VERSIONS, Field, Link, Resource, Rules, snake_case
 from chinwag.domain.events import EVENTS, V1_EVENT_TARGETS
 from chinwag.domain.roles import DEFAULT_ROLES, SERVICE_ROLE_POINTERS
 from chinwag.sids import new_sid
 
 NOTIFICATION_KINDS = ("NewMessage", "AddedToChannel", "RemovedFromChannel", "InvitedToChannel")
 METHODS = ("GET", "POST")
+MEDIA_LIMIT_MB = 150  # Twilio's fixed media size limit, reported in v2
 TEMPLATE_MAX = 1024  # Twilio's 50058 "template too long"; its bound is not documented
 SOUND_MAX = 256
 
@@ -147,7 +148,7 @@ class ServiceRules(Rules):
                 target.setdefault("method", "POST")
                 target["format"] = "application/x-www-form-urlencoded"
         else:
-            body["media"]["size_limit_mb"] = 150
+            body["media"] = {"size_limit_mb": MEDIA_LIMIT_MB, **body.get("media", {})}
 
 
 def _json_list(values: tuple[str, ...] | list[str]) -> str:
@@ -162,6 +163,7 @@ SERVICE = Resource(
     schema="service",
     ref_param="ServiceSid",
     page_size_max={"v1": 100, "v2": 100},
+    versions=VERSIONS,
     links=(
         Link("channels", "Channels"),
         Link("roles", "Roles"),

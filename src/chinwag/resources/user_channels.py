@@ -1,4 +1,8 @@
-"""User Channels: a view of the channels a user is a member of, or invited to."""
+"""User Channels: a view of the channels a user is a member of, or invited to.
+
+v1 lists them; v2 also fetches, updates (notification level, read horizon) and deletes one,
+which means leaving the channel. Rows are memberships, so the view is stored in `members`.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, literal, null, select, union_all
 
 from chinwag.api.call import Call, Row
-from chinwag.api.resource import Action, Field, Resource, Rules
+from chinwag.api.endpoints import find
+from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
+from chinwag.resources.channels import CHANNEL
+from chinwag.resources.members import MEMBER, leave
 from chinwag.resources.users import USER
+
+NOTIFICATION_LEVELS = ("default", "muted")
 
 
 def unread(last_consumed: int | None, message_counter: int) -> int | None:
@@ -16,6 +25,18 @@ def unread(last_consumed: int | None, message_counter: int) -> int | None:
     if last_consumed is None:
         return None
     return max(0, message_counter - 1 - last_consumed)
+
+
+def _membership(call: Call) -> Select[Any]:
+    """Memberships with what their JSON needs from the channel, shaped like the list rows."""
+    members, channels = call.tables["member"], call.tables["channel"]
+    return select(
+        members,
+        members.c.sid.label("member_sid"),
+        literal("joined").label("status"),
+        channels.c.message_counter,
+        channels.c.pk.label("key"),
+    ).join(channels, channels.c.sid == members.c.channel_sid)
 
 
 class UserChannelRules(Rules):
@@ -33,6 +54,7 @@ class UserChannelRules(Rules):
             members.c.sid.label("member_sid"),
             literal("joined").label("status"),
             members.c.last_consumed_message_index,
+            members.c.notification_level,
             channels.c.message_counter,
             channels.c.pk.label("key"),
         ).join(channels, channels.c.sid == members.c.channel_sid)
@@ -41,6 +63,7 @@ class UserChannelRules(Rules):
             null().label("member_sid"),
             literal("invited").label("status"),
             null().label("last_consumed_message_index"),
+            literal("default").label("notification_level"),
             channels.c.message_counter,
             channels.c.pk.label("key"),
         ).join(channels, channels.c.sid == invites.c.channel_sid)
@@ -50,6 +73,28 @@ class UserChannelRules(Rules):
         ).subquery()
         return select(both), both.c.key
 
+    async def find(self, call: Call, ident: str) -> Row:
+        """The user's membership of the channel the path names (by SID or unique name)."""
+        channel = await find(call, CHANNEL, ident)
+        members = call.tables["member"]
+        query = _membership(call).where(
+            members.c.channel_sid == channel["sid"],
+            members.c.user_sid == call.parent("user")["sid"],
+        )
+        row: Row | None = (await call.conn.execute(query)).mappings().first()
+        if row is None:
+            raise call.not_found()
+        return row
+
+    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+        await MEMBER.rules.before_update(call, row, changes)
+
+    async def after_update(self, call: Call, before: Row, after: Row) -> Row:
+        return await self.find(call, after["channel_sid"])
+
+    async def before_delete(self, call: Call, row: Row) -> None:
+        await leave(call, row)
+
     def to_json(self, call: Call, row: Row) -> dict[str, Any]:
         user = call.parent("user")
         service_url = f"{call.base_url}/{call.version}/Services/{user['service_sid']}"
@@ -57,7 +102,7 @@ class UserChannelRules(Rules):
         links = {"channel": channel_url, "member": None}
         if row["member_sid"]:
             links["member"] = f"{channel_url}/Members/{row['member_sid']}"
-        return {
+        body: dict[str, Any] = {
             "account_sid": user["account_sid"],
             "service_sid": user["service_sid"],
             "channel_sid": row["channel_sid"],
@@ -69,9 +114,14 @@ class UserChannelRules(Rules):
             ),
             "links": links,
         }
+        if call.version == "v2":
+            body["user_sid"] = user["sid"]
+            body["notification_level"] = row["notification_level"]
+            body["url"] = f"{service_url}/Users/{user['sid']}/Channels/{row['channel_sid']}"
+        return body
 
 
-USER_CHANNEL_ACTIONS: frozenset[Action] = frozenset({"list"})
+UPDATES: frozenset[Action] = frozenset({"list", "fetch", "update", "delete"})
 
 USER_CHANNEL = Resource(
     name="user_channel",
@@ -80,15 +130,47 @@ USER_CHANNEL = Resource(
     list_key="channels",
     schema="service.user.user_channel",
     parent=USER,
-    actions=USER_CHANNEL_ACTIONS,
     has_table=False,
+    table_of="member",
+    instance_param="ChannelSid",
+    versions=VERSIONS,
+    actions=UPDATES,
+    only_in={"fetch": V2, "update": V2, "delete": V2},
+    webhook_header=frozenset({"delete"}),
     page_size_max={"v1": 1000, "v2": 50},
     rules=UserChannelRules(),
     fields=(
         Field("channel_sid", "sid", stored=False),
         Field("member_sid", "sid", stored=False),
         Field("status", stored=False),
-        Field("last_consumed_message_index", "int", stored=False),
+        Field(
+            "notification_level",
+            param="NotificationLevel",
+            update=V2,
+            choices=NOTIFICATION_LEVELS,
+            code=50210,
+            stored=False,
+            versions=V2,
+        ),
+        Field(
+            "last_consumed_message_index",
+            "int",
+            "LastConsumedMessageIndex",
+            update=V2,
+            empty_is_null=True,
+            minimum=0,
+            code=50406,
+            stored=False,
+        ),
+        Field(
+            "last_consumption_timestamp",
+            "date",
+            "LastConsumptionTimestamp",
+            update=V2,
+            code=50405,
+            stored=False,
+            hidden=True,
+        ),
         Field("unread_messages_count", "int", stored=False),
     ),
 )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Field, Link, Resource, Rules, Unique
+from chinwag.api.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
 from chinwag.resources.roles import require_role
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
@@ -62,6 +62,8 @@ USER = Resource(
     schema="service.user",
     parent=SERVICE,
     ref_param="UserSid",
+    versions=VERSIONS,
+    webhook_header=frozenset({"create", "update"}),
     lookup=("identity",),
     unique=(Unique(("identity",), 50201, "User already exists"),),
     indexes=(("role_sid",),),

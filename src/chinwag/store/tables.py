@@ -76,11 +76,15 @@ class Tables:
         )
         self.by_name: dict[str, Table] = {}
         for res in resources:
-            if res.has_table:
+            if res.has_table and not res.table_of:
                 self.by_name[res.name] = self._table_for(res)
 
     def __getitem__(self, name: str) -> Table:
         return self.by_name[name]
+
+    def of(self, res: Resource) -> Table:
+        """The table holding `res`'s rows (its own, or the one it is a view of)."""
+        return self.by_name[res.table_of or res.name]
 
     def _table_for(self, res: Resource) -> Table:
         table_name = res.list_key

@@ -197,6 +197,7 @@ def upgrade() -> None:
         sa.Column("messages_count", sa.BigInteger(), nullable=True),
         sa.Column("message_counter", sa.BigInteger(), nullable=True),
         sa.Column("last_message_sid", sa.String(length=34), nullable=True),
+        sa.Column("webhooks_count", sa.BigInteger(), nullable=True),
         sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -214,6 +215,37 @@ def upgrade() -> None:
     with op.batch_alter_table("channels", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_channels_service_sid_pk"), ["service_sid", "pk"], unique=False
+        )
+
+    op.create_table(
+        "media",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("filename", sa.Text(), nullable=True),
+        sa.Column("content_type", sa.Text(), nullable=True),
+        sa.Column("size", sa.BigInteger(), nullable=True),
+        sa.Column("category", sa.Text(), nullable=True),
+        sa.Column("author", sa.Text(), nullable=True),
+        sa.Column("channel_sid", sa.String(length=34), nullable=True),
+        sa.Column("message_sid", sa.String(length=34), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_sid"], ["services.sid"], name=op.f("fk_media_service_sid"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_media")),
+        sa.UniqueConstraint("sid", name=op.f("uq_media_sid")),
+    )
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_media_service_sid_pk"), ["service_sid", "pk"], unique=False
         )
 
     op.create_table(
@@ -272,6 +304,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_users_role_sid"), ["role_sid"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_users_service_sid_pk"), ["service_sid", "pk"], unique=False
+        )
+
+    op.create_table(
+        "bindings",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("endpoint", sa.Text(), nullable=True),
+        sa.Column("identity", sa.Text(), nullable=True),
+        sa.Column("credential_sid", sa.String(length=34), nullable=True),
+        sa.Column("binding_type", sa.Text(), nullable=True),
+        sa.Column("message_types", sa.Text(), nullable=True),
+        sa.Column("address", sa.Text(), nullable=True),
+        sa.Column("user_sid", sa.String(length=34), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["service_sid"],
+            ["services.sid"],
+            name=op.f("fk_bindings_service_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_sid"], ["users.sid"], name=op.f("fk_bindings_user_sid"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_bindings")),
+        sa.UniqueConstraint("sid", name=op.f("uq_bindings_sid")),
+    )
+    with op.batch_alter_table("bindings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_bindings_endpoint"), ["endpoint"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_bindings_service_sid_pk"), ["service_sid", "pk"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_bindings_user_sid_pk"), ["user_sid", "pk"], unique=False
         )
 
     op.create_table(
@@ -334,6 +407,7 @@ def upgrade() -> None:
         sa.Column("last_consumption_timestamp", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attributes", sa.Text(), nullable=True),
         sa.Column("user_sid", sa.String(length=34), nullable=True),
+        sa.Column("notification_level", sa.Text(), nullable=True),
         sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -379,6 +453,10 @@ def upgrade() -> None:
         sa.Column("was_edited", sa.Boolean(), nullable=True),
         sa.Column("type", sa.Text(), nullable=True),
         sa.Column("last_updated_by", sa.Text(), nullable=True),
+        sa.Column("media_sid", sa.String(length=34), nullable=True),
+        sa.Column("media_filename", sa.Text(), nullable=True),
+        sa.Column("media_content_type", sa.Text(), nullable=True),
+        sa.Column("media_size", sa.BigInteger(), nullable=True),
         sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -395,11 +473,50 @@ def upgrade() -> None:
             batch_op.f("ix_messages_channel_sid_index"), ["channel_sid", "index"], unique=True
         )
 
+    op.create_table(
+        "webhooks",
+        sa.Column(
+            "pk",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("sid", sa.String(length=34), nullable=False),
+        sa.Column("account_sid", sa.String(length=34), nullable=False),
+        sa.Column("service_sid", sa.String(length=34), nullable=False),
+        sa.Column("channel_sid", sa.String(length=34), nullable=False),
+        sa.Column("type", sa.Text(), nullable=True),
+        sa.Column("configuration_url", sa.Text(), nullable=True),
+        sa.Column("configuration_method", sa.Text(), nullable=True),
+        sa.Column("configuration_filters", sa.Text(), nullable=True),
+        sa.Column("configuration_triggers", sa.Text(), nullable=True),
+        sa.Column("configuration_flow_sid", sa.String(length=34), nullable=True),
+        sa.Column("configuration_retry_count", sa.BigInteger(), nullable=True),
+        sa.Column("date_created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("date_updated", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["channel_sid"],
+            ["channels.sid"],
+            name=op.f("fk_webhooks_channel_sid"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("pk", name=op.f("pk_webhooks")),
+        sa.UniqueConstraint("sid", name=op.f("uq_webhooks_sid")),
+    )
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_webhooks_channel_sid_pk"), ["channel_sid", "pk"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("webhooks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webhooks_channel_sid_pk"))
+
+    op.drop_table("webhooks")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_messages_channel_sid_index"))
 
@@ -416,6 +533,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invites_channel_sid_pk"))
 
     op.drop_table("invites")
+    with op.batch_alter_table("bindings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bindings_user_sid_pk"))
+        batch_op.drop_index(batch_op.f("ix_bindings_service_sid_pk"))
+        batch_op.drop_index(batch_op.f("ix_bindings_endpoint"))
+
+    op.drop_table("bindings")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_users_service_sid_pk"))
         batch_op.drop_index(batch_op.f("ix_users_role_sid"))
@@ -425,6 +548,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_roles_service_sid_pk"))
 
     op.drop_table("roles")
+    with op.batch_alter_table("media", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_media_service_sid_pk"))
+
+    op.drop_table("media")
     with op.batch_alter_table("channels", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_channels_service_sid_pk"))
 
