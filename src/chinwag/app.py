@@ -17,6 +17,7 @@ from starlette.routing import Route
 from chinwag.api.errors import ApiError
 from chinwag.api.render import dumps
 from chinwag.api.routes import routes_for
+from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.resources.media import media_routes
@@ -73,8 +74,16 @@ def build_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.deliverer = Deliverer(
+            runtime.db,
+            runtime.tables,
+            timeout=settings.webhook_timeout,
+            backoff_base=settings.webhook_backoff,
+        )
+        runtime.deliverer.start()
         log.info("chinwag started")
         yield
+        await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 

@@ -13,6 +13,7 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chinwag.events import outbox
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
 from chinwag.store import accounts
@@ -23,7 +24,9 @@ app = typer.Typer(no_args_is_help=True, help="A self-hosted Twilio Programmable 
 accounts_app = typer.Typer(no_args_is_help=True, help="Manage accounts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 app.add_typer(accounts_app, name="accounts")
+events_app = typer.Typer(no_args_is_help=True, help="Inspect and retry webhook deliveries.")
 app.add_typer(keys_app, name="keys")
+app.add_typer(events_app, name="events")
 
 T = TypeVar("T")
 
@@ -106,12 +109,41 @@ def serve(
     media_max_mb: Annotated[
         int, typer.Option(envvar="CHINWAG_MEDIA_MAX_MB", min=1, help="Largest media upload, in MB.")
     ] = 150,
+    rest_webhooks: Annotated[
+        str,
+        typer.Option(
+            envvar="CHINWAG_REST_WEBHOOKS",
+            help="twilio: post-events only with X-Twilio-Webhook-Enabled: true; "
+            "post: every REST action raises post-events; all: pre-events too.",
+        ),
+    ] = "twilio",
+    webhook_timeout: Annotated[
+        float,
+        typer.Option(envvar="CHINWAG_WEBHOOK_TIMEOUT", min=0.1, help="Seconds a webhook may take."),
+    ] = 5.0,
+    webhook_backoff: Annotated[
+        float,
+        typer.Option(
+            envvar="CHINWAG_WEBHOOK_BACKOFF",
+            min=0.0,
+            help="Seconds before the first retry; doubles.",
+        ),
+    ] = 1.0,
+    push_gateway_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHINWAG_PUSH_GATEWAY_URL",
+            help="Receives a signed JSON POST per push notification.",
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations, make sure an account exists, and serve the Chat REST API."""
     if sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
         raise typer.BadParameter("must be NORMAL or FULL", param_hint="--sqlite-synchronous")
     if log_format not in ("text", "json"):
         raise typer.BadParameter("must be text or json", param_hint="--log-format")
+    if rest_webhooks not in ("twilio", "post", "all"):
+        raise typer.BadParameter("must be twilio, post or all", param_hint="--rest-webhooks")
     settings = Settings(
         host=host,
         port=port,
@@ -121,6 +153,10 @@ def serve(
         log_format=log_format,
         media_dir=media_dir,
         media_max_mb=media_max_mb,
+        rest_webhooks=rest_webhooks,
+        webhook_timeout=webhook_timeout,
+        webhook_backoff=webhook_backoff,
+        push_gateway_url=push_gateway_url,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
@@ -203,6 +239,40 @@ def keys_delete(
         typer.echo(f"chinwag: no key {sid}", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"deleted {sid}")
+
+
+@events_app.command("list")
+def events_list(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    status: Annotated[
+        str | None, typer.Option(help="pending, sending, delivered or failed.")
+    ] = None,
+    service: Annotated[str | None, typer.Option(help="Only this service's (IS...).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 100,
+) -> None:
+    """List webhook and push deliveries, newest first."""
+    rows = _with_db(database, lambda c: outbox.listing(c, TABLES, status, service, limit))
+    for row in rows:
+        error = f" {row['last_error']}" if row["last_error"] else ""
+        typer.echo(
+            f"{row['pk']} {row['status']} {row['kind']} {row['event']} {row['method']} "
+            f"{row['url']} attempts={row['attempts']}{error}"
+        )
+
+
+@events_app.command("retry")
+def events_retry(
+    event_id: Annotated[int | None, typer.Argument(help="The delivery's number.")] = None,
+    failed: Annotated[bool, typer.Option("--failed", help="Retry every failed delivery.")] = False,
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Send failed deliveries again (a running server picks them up within a second)."""
+    if event_id is None and not failed:
+        raise typer.BadParameter("give an ID or --failed")
+    count = _with_db(database, lambda c: outbox.retry(c, TABLES, event_id, all_failed=failed))
+    typer.echo(f"requeued {count}")
+    if count == 0 and not failed:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

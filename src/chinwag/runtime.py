@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -10,12 +11,16 @@ from chinwag.settings import Settings
 from chinwag.store.db import Database
 from chinwag.store.tables import Tables
 
+if TYPE_CHECKING:
+    from chinwag.events.delivery import Deliverer
+
 
 @dataclass
 class Runtime:
     settings: Settings
     db: Database
     tables: Tables
+    deliverer: Deliverer | None = None  # set while the app runs
 
     def base_url(self, request: Request) -> str:
         """The root of every `url` we emit: --public-url, else the request's own scheme and host."""

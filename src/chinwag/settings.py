@@ -18,6 +18,10 @@ class Settings:
     log_format: str = "text"  # text | json
     media_dir: str | None = None
     media_max_mb: int = 150  # larger uploads are refused with 413
+    rest_webhooks: str = "twilio"  # twilio | post | all: which events REST actions raise
+    webhook_timeout: float = 5.0  # seconds a webhook may take to answer
+    webhook_backoff: float = 1.0  # seconds before the first retry; doubles each time
+    push_gateway_url: str | None = None  # receives a signed JSON POST per push notification
 
     @property
     def media_max_bytes(self) -> int:

@@ -30,6 +30,7 @@ class Call:
     parents: dict[str, Row] = field(default_factory=dict)  # resolved path resources, by name
     settings: Any = None
     webhooks_enabled: bool = False  # X-Twilio-Webhook-Enabled: true on a v2 REST call
+    delivered_later: bool = False  # the action enqueued deliveries: wake the deliverer
 
     def parent(self, name: str) -> Row:
         return self.parents[name]

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, false, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,11 +21,15 @@ from chinwag.api.auth import authenticate_request
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, Conflict
 from chinwag.api.forms import Form, parse, read_body, read_query
+from chinwag.api.lookup import resolve_parents, scope, table, target
 from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
 from chinwag.api.resource import Action, Field, Resource, Version
+from chinwag.events.hooks import record_post
+from chinwag.events.pre import run_pre_event
+from chinwag.events.push import record_push
 from chinwag.runtime import Runtime
-from chinwag.sids import is_sid, new_sid
+from chinwag.sids import new_sid
 
 Handler = Callable[[Request], Awaitable[Response]]
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
@@ -39,6 +43,8 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
         runtime: Runtime = request.app.state.runtime
         account = await authenticate_request(request, runtime)
         form = await read_body(request) if action in WRITES else read_query(request)
+        if action in WRITES:
+            form = await run_pre_event(runtime, request, account, res, action, version, form)
         transaction = runtime.db.write() if action in WRITES else runtime.db.read()
         try:
             async with transaction as conn:
@@ -59,6 +65,8 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
         except IntegrityError:
             # A uniqueness race lost to a concurrent request: the pre-checks saw no clash.
             raise _conflict(res, {}) from None
+        if call.delivered_later and runtime.deliverer is not None:
+            runtime.deliverer.notify()
         if status == 204:
             return Response(status_code=204)
         return Response(dumps(body), status, media_type="application/json")
@@ -74,48 +82,6 @@ def webhook_header(request: Request, res: Resource, action: Action, version: Ver
     if raw.lower() not in ("true", "false"):
         raise ApiError(400, 20001, f"Invalid header X-Twilio-Webhook-Enabled: {raw!r}")
     return raw.lower() == "true"
-
-
-def table(call: Call, res: Resource | None = None) -> Table:
-    return call.tables.of(res or call.resource)
-
-
-def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
-    """Rows of `res` that the call's path can reach: its parent's, or the account's."""
-    if res.parent is None:
-        column: ColumnElement[str] = t.c.account_sid
-        return column == call.account.sid
-    column = t.c[res.parent.ref_column]
-    match: ColumnElement[bool] = column == call.parents[res.parent.name]["sid"]
-    return match
-
-
-async def find(call: Call, res: Resource, ident: str) -> Row:
-    """A row of `res` by SID, or by a lookup column (unique name, identity) where allowed."""
-    t = table(call, res)
-    if is_sid(ident, res.sid_prefix):
-        match: ColumnElement[bool] = t.c.sid == ident
-    elif res.lookup and call.version in res.lookup_versions:
-        match = or_(*(t.c[col] == ident for col in res.lookup))
-    else:
-        match = false()
-    query = select(t).where(scope(call, res, t), match).limit(1)
-    row = (await call.conn.execute(query)).mappings().first()
-    if row is None:
-        raise call.not_found()
-    return row
-
-
-async def resolve_parents(call: Call) -> None:
-    params = call.request.path_params
-    for anc in call.resource.ancestors:
-        call.parents[anc.name] = await find(call, anc, params[anc.ref_param])
-
-
-async def _target(call: Call) -> Row:
-    res = call.resource
-    ident = call.request.path_params[res.instance_param]
-    return await res.rules.find(call, ident) or await find(call, res, ident)
 
 
 def stored(f: Field, value: Any) -> Any:
@@ -153,6 +119,12 @@ async def check_unique(call: Call, merged: dict[str, Any], changed: set[str], si
             raise Conflict(rule.code, rule.message.format(**merged))
 
 
+async def _announce(call: Call, row: Row) -> None:
+    """The action's post-event webhooks and push notifications, into the outbox."""
+    await record_post(call, row)
+    await record_push(call, row)
+
+
 async def create(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
     values = {
@@ -171,16 +143,17 @@ async def create(call: Call, form: Form) -> tuple[int, Any]:
     insert = t.insert().values(sid=sid, account_sid=call.account.sid, **_encode(res, values))
     row = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
     row = await res.rules.after_create(call, row) or row
+    await _announce(call, row)
     return 201, to_json(call, row)
 
 
 async def fetch(call: Call, form: Form) -> tuple[int, Any]:
-    return 200, to_json(call, await _target(call))
+    return 200, to_json(call, await target(call))
 
 
 async def update(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
-    row = await _target(call)
+    row = await target(call)
     changes = parse(
         res.writable("update", call.version), form, creating=False, version=call.version
     )
@@ -193,13 +166,15 @@ async def update(call: Call, form: Form) -> tuple[int, Any]:
     statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
     after = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
     after = await res.rules.after_update(call, row, after) or after
+    await _announce(call, after)
     return 200, to_json(call, after)
 
 
 async def delete(call: Call, form: Form) -> tuple[int, Any]:
     res = call.resource
-    row = await _target(call)
+    row = await target(call)
     await res.rules.before_delete(call, row)
+    await _announce(call, row)  # before the row (and its channel's webhooks) are gone
     t = table(call)
     await call.conn.execute(t.delete().where(t.c.pk == row["pk"]))
     return 204, None

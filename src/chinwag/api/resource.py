@@ -126,6 +126,16 @@ class Rules:
         """The row a path names, for resources not addressed by their own SID."""
         return None
 
+    def event_names(
+        self, res: Resource, action: Action, row: Mapping[Any, Any]
+    ) -> tuple[str | None, str | None]:
+        """The (pre, post) webhook events an action raises; see `Resource.events`."""
+        return res.events.get(action, (None, None))
+
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        """The Twilio webhook parameters describing `row` (a stored row, or a pre-event preview)."""
+        return {}
+
     def list_query(self, call: Call) -> tuple[Select[Any], ColumnElement[Any]] | None:
         """A list's rows and keyset column, for resources that are views of other tables."""
         return None
@@ -180,6 +190,10 @@ class Resource:
     import_dates: bool = False  # v2 accepts DateCreated/DateUpdated (history imports)
     extensions: frozenset[Action] = frozenset()  # actions chinwag adds to Twilio's API
     webhook_header: frozenset[Action] = frozenset()  # actions taking X-Twilio-Webhook-Enabled
+    # The Twilio events an action raises: {"create": ("onChannelAdd", "onChannelAdded")}.
+    events: Mapping[Action, tuple[str | None, str | None]] = field(default_factory=dict)
+    # The push notification an action sends, when the service enables it: {"create": "new_message"}.
+    push: Mapping[Action, str] = field(default_factory=dict)
     default_filter: Callable[[Call], Mapping[str, tuple[str, ...]]] | None = None
 
     @property

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
@@ -40,6 +41,22 @@ class ChannelRules(Rules):
             .values(joined_channels_count=users.c.joined_channels_count - 1)
         )
 
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        params = {
+            "ChannelSid": row.get("sid"),
+            "FriendlyName": row.get("friendly_name"),
+            "UniqueName": row.get("unique_name"),
+            "Attributes": row.get("attributes"),
+            "ChannelType": row.get("type"),
+            "CreatedBy": row.get("created_by"),
+            "DateCreated": times.render(row.get("date_created")),
+        }
+        if call.action == "update":
+            params["DateUpdated"] = times.render(row.get("date_updated"))
+        if call.action == "delete":
+            params["DateDestroyed"] = times.render(times.now())
+        return params
+
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         if call.version == "v2":  # the newest message, or null in an empty channel
             last = row["last_message_sid"]
@@ -61,6 +78,11 @@ CHANNEL = Resource(
     versions=VERSIONS,
     import_dates=True,
     webhook_header=frozenset({"create", "update", "delete"}),
+    events={
+        "create": ("onChannelAdd", "onChannelAdded"),
+        "update": ("onChannelUpdate", "onChannelUpdated"),
+        "delete": ("onChannelDestroy", "onChannelDestroyed"),
+    },
     lookup=("unique_name",),
     unique=(Unique(("unique_name",), 50307, "Channel with provided unique name already exists"),),
     filters=(Filter("Type", "type", CHANNEL_TYPES),),

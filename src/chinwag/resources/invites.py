@@ -54,6 +54,7 @@ INVITE = Resource(
     filters=(Filter("Identity", "identity"),),
     indexes=(("user_sid", "pk"), ("role_sid",)),
     rules=InviteRules(),
+    push={"create": "invited_to_channel"},
     fields=(
         Field(
             "identity",

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from chinwag import times
 from chinwag.api.auth import authenticate_request
 from chinwag.api.call import Call, Row
-from chinwag.api.endpoints import find
 from chinwag.api.errors import ApiError
+from chinwag.api.lookup import find
 from chinwag.api.render import dumps, to_json
 from chinwag.api.resource import V1, Field, Resource, Rules
 from chinwag.resources.services import SERVICE

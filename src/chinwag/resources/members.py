@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -99,6 +100,30 @@ class MemberRules(Rules):
     async def before_delete(self, call: Call, row: Row) -> None:
         await leave(call, row)
 
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        return member_event_params(call, row)
+
+
+def member_event_params(call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """onMember* parameters; REST actions add and remove members, users do not join or leave."""
+    params = {
+        "MemberSid": row.get("sid"),
+        "ChannelSid": row.get("channel_sid"),
+        "Identity": row.get("identity"),
+        "RoleSid": row.get("role_sid"),
+        "DateCreated": times.render(row.get("date_created")),
+    }
+    if call.action == "create":
+        params["Reason"] = "ADDED"
+    elif call.action == "update":
+        params["Attributes"] = row.get("attributes")
+        params["LastConsumedMessageIndex"] = row.get("last_consumed_message_index")
+        params["DateUpdated"] = times.render(row.get("date_updated"))
+    else:
+        params["Reason"] = "REMOVED"
+        params["DateRemoved"] = times.render(times.now())
+    return params
+
 
 MEMBER = Resource(
     name="member",
@@ -111,6 +136,12 @@ MEMBER = Resource(
     versions=VERSIONS,
     import_dates=True,
     webhook_header=frozenset({"create", "update", "delete"}),
+    events={
+        "create": ("onMemberAdd", "onMemberAdded"),
+        "update": ("onMemberUpdate", "onMemberUpdated"),
+        "delete": ("onMemberRemove", "onMemberRemoved"),
+    },
+    push={"create": "added_to_channel", "delete": "removed_from_channel"},
     lookup=("identity",),
     unique=(Unique(("identity",), 50404, "Member already exists"),),
     filters=(Filter("Identity", "identity"),),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
+from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, VERSIONS, Field, Resource, Rules
+from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.domain.counters import bump
 from chinwag.resources.channels import CHANNEL
 
@@ -93,6 +95,39 @@ class MessageRules(Rules):
                 .values(last_message_sid=previous)
             )
 
+    def event_names(
+        self, res: Resource, action: Action, row: Mapping[Any, Any]
+    ) -> tuple[str | None, str | None]:
+        if action == "create" and row.get("media_sid"):
+            return ("onMediaMessageSend", "onMediaMessageSent")
+        return super().event_names(res, action, row)
+
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        params = {
+            "MessageSid": row.get("sid"),
+            "Index": row.get("index"),
+            "ChannelSid": row.get("channel_sid"),
+            "To": row.get("channel_sid"),
+            "Body": row.get("body"),
+            "Attributes": row.get("attributes"),
+            "From": row.get("from"),
+            "DateCreated": times.render(row.get("date_created")),
+        }
+        if row.get("media_sid"):
+            params.update(
+                MediaSid=row["media_sid"],
+                MediaFilename=row.get("media_filename"),
+                MediaContentType=row.get("media_content_type"),
+                MediaSize=row.get("media_size"),
+            )
+        if call.action == "update":
+            params["ModifiedBy"] = row.get("last_updated_by") or "system"
+            params["DateUpdated"] = times.render(row.get("date_updated"))
+        if call.action == "delete":
+            params["RemovedBy"] = "system"
+            params["DateRemoved"] = times.render(times.now())
+        return params
+
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         body["to"] = row["channel_sid"]
         if call.version == "v2":
@@ -113,6 +148,12 @@ MESSAGE = Resource(
     versions=VERSIONS,
     import_dates=True,
     webhook_header=frozenset({"create", "update", "delete"}),
+    events={
+        "create": ("onMessageSend", "onMessageSent"),
+        "update": ("onMessageUpdate", "onMessageUpdated"),
+        "delete": ("onMessageRemove", "onMessageRemoved"),
+    },
+    push={"create": "new_message"},
     sort_column="index",
     rules=MessageRules(),
     fields=(

@@ -6,25 +6,20 @@ which means leaving the channel. Rows are memberships, so the view is stored in 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, literal, null, select, union_all
 
 from chinwag.api.call import Call, Row
-from chinwag.api.endpoints import find
+from chinwag.api.lookup import find
 from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
+from chinwag.domain.consumption import unread
 from chinwag.resources.channels import CHANNEL
-from chinwag.resources.members import MEMBER, leave
+from chinwag.resources.members import MEMBER, leave, member_event_params
 from chinwag.resources.users import USER
 
 NOTIFICATION_LEVELS = ("default", "muted")
-
-
-def unread(last_consumed: int | None, message_counter: int) -> int | None:
-    """Messages after the read horizon; null until the member reports one (as the SDK does)."""
-    if last_consumed is None:
-        return None
-    return max(0, message_counter - 1 - last_consumed)
 
 
 def _membership(call: Call) -> Select[Any]:
@@ -44,7 +39,8 @@ class UserChannelRules(Rules):
         """Memberships and invites of the user, in the order their channels were created.
 
         A user is never both a member and an invitee of one channel (joining consumes the
-        invite), so the channel's row number is a unique keyset across both.
+        invite), so the channel's row number is a unique keyset across both; it is named
+        `pk`, the key every list pages by.
         """
         members, invites = call.tables["member"], call.tables["invite"]
         channels = call.tables["channel"]
@@ -56,7 +52,7 @@ class UserChannelRules(Rules):
             members.c.last_consumed_message_index,
             members.c.notification_level,
             channels.c.message_counter,
-            channels.c.pk.label("key"),
+            channels.c.pk.label("pk"),
         ).join(channels, channels.c.sid == members.c.channel_sid)
         invited = select(
             invites.c.channel_sid,
@@ -65,13 +61,13 @@ class UserChannelRules(Rules):
             null().label("last_consumed_message_index"),
             literal("default").label("notification_level"),
             channels.c.message_counter,
-            channels.c.pk.label("key"),
+            channels.c.pk.label("pk"),
         ).join(channels, channels.c.sid == invites.c.channel_sid)
         both = union_all(
             joined.where(members.c.user_sid == user_sid),
             invited.where(invites.c.user_sid == user_sid),
         ).subquery()
-        return select(both), both.c.key
+        return select(both), both.c.pk
 
     async def find(self, call: Call, ident: str) -> Row:
         """The user's membership of the channel the path names (by SID or unique name)."""
@@ -94,6 +90,9 @@ class UserChannelRules(Rules):
 
     async def before_delete(self, call: Call, row: Row) -> None:
         await leave(call, row)
+
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        return member_event_params(call, row)
 
     def to_json(self, call: Call, row: Row) -> dict[str, Any]:
         user = call.parent("user")
@@ -137,6 +136,8 @@ USER_CHANNEL = Resource(
     actions=UPDATES,
     only_in={"fetch": V2, "update": V2, "delete": V2},
     webhook_header=frozenset({"delete"}),
+    events={"delete": ("onMemberRemove", "onMemberRemoved")},
+    push={"delete": "removed_from_channel"},
     page_size_max={"v1": 1000, "v2": 50},
     rules=UserChannelRules(),
     fields=(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
+from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
@@ -46,6 +48,22 @@ class UserRules(Rules):
             .values(members_count=channels.c.members_count - 1)
         )
 
+    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+        params = {
+            "UserSid": row.get("sid"),
+            "Identity": row.get("identity"),
+            "FriendlyName": row.get("friendly_name"),
+            "RoleSid": row.get("role_sid"),
+            "Attributes": row.get("attributes"),
+            "DateCreated": times.render(row.get("date_created")),
+        }
+        if call.action == "update":
+            params["DateUpdated"] = times.render(row.get("date_updated"))
+        if call.parent("service")["reachability_enabled"]:
+            params["IsOnline"] = False
+            params["IsNotifiable"] = False
+        return params
+
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         # Reachability is reported on a single fetch, and only where the service enables it;
         # chinwag has no client connections yet, so nobody is online.
@@ -64,6 +82,7 @@ USER = Resource(
     ref_param="UserSid",
     versions=VERSIONS,
     webhook_header=frozenset({"create", "update"}),
+    events={"create": (None, "onUserAdded"), "update": ("onUserUpdate", "onUserUpdated")},
     lookup=("identity",),
     unique=(Unique(("identity",), 50201, "User already exists"),),
     indexes=(("role_sid",),),

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -74,10 +75,52 @@ class Tables:
             Column("secret_hash", LargeBinary(32), nullable=False),
             Column("date_created", DateTime(timezone=True), nullable=False),
         )
+        self.outbox = self._outbox()
         self.by_name: dict[str, Table] = {}
         for res in resources:
             if res.has_table and not res.table_of:
                 self.by_name[res.name] = self._table_for(res)
+
+    def _outbox(self) -> Table:
+        """Deliveries (webhooks, push) written in the transaction of the change they report."""
+        active = text("status IN ('pending', 'sending')")
+        return Table(
+            "outbox",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            Column("token", String(64), nullable=False, unique=True),  # I-Twilio-Idempotency-Token
+            _sid("account_sid"),
+            Column("service_sid", String(34), nullable=True),
+            Column("queue", Text, nullable=False),  # deliveries of one queue go in order
+            Column("kind", String(16), nullable=False),  # webhook | push
+            Column("event", Text, nullable=False),
+            Column("url", Text, nullable=False),
+            Column("method", String(8), nullable=False),
+            Column("params", Text, nullable=False),  # JSON
+            Column("retry_limit", Integer, nullable=False),
+            Column("attempts", Integer, nullable=False),
+            Column("status", String(16), nullable=False),  # pending|sending|delivered|failed
+            Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+            Column("lease_until", DateTime(timezone=True), nullable=True),
+            Column("last_error", Text, nullable=True),
+            Column("date_created", DateTime(timezone=True), nullable=False),
+            Column("date_updated", DateTime(timezone=True), nullable=False),
+            # Only undelivered rows are indexed for the worker: history never slows a claim.
+            Index(
+                "ix_outbox_active_queue",
+                "queue",
+                "pk",
+                sqlite_where=active,
+                postgresql_where=active,
+            ),
+            Index(
+                "ix_outbox_active_due",
+                "next_attempt_at",
+                sqlite_where=active,
+                postgresql_where=active,
+            ),
+            Index("ix_outbox_status_pk", "status", "pk"),
+        )
 
     def __getitem__(self, name: str) -> Table:
         return self.by_name[name]
