@@ -161,6 +161,7 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # deliveries log their own outcome
     _bootstrap_account(database)
     from chinwag.app import build_app  # after migrations: importing it opens no database
 
