@@ -17,6 +17,7 @@ from starlette.routing import Route
 from chinwag.api.errors import ApiError
 from chinwag.api.render import dumps
 from chinwag.api.routes import routes_for
+from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.resources import REGISTRY, TABLES
@@ -67,6 +68,26 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def metrics(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    gauges: dict[str, float] = {}
+    for name, engine in (("writer", runtime.db.writer), ("reader", runtime.db.reader)):
+        pool = engine.pool
+        gauges[f"chinwag_db_pool_{name}_checked_out"] = float(
+            getattr(pool, "checkedout", lambda: 0)()
+        )
+        gauges[f"chinwag_db_pool_{name}_size"] = float(getattr(pool, "size", lambda: 0)())
+    try:
+        async with runtime.db.read() as conn:
+            gauges["chinwag_outbox_depth"] = float(await outbox.depth(conn, runtime.tables))
+    except (DBAPIError, PoolTimeout, OSError):
+        gauges["chinwag_database_up"] = 0.0
+    else:
+        gauges["chinwag_database_up"] = 1.0
+    body = runtime.metrics.render(gauges)
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
 def build_app(settings: Settings) -> Starlette:
     runtime = Runtime(
         settings, Database(settings.database, synchronous=settings.sqlite_synchronous), TABLES
@@ -79,6 +100,7 @@ def build_app(settings: Settings) -> Starlette:
             runtime.tables,
             timeout=settings.webhook_timeout,
             backoff_base=settings.webhook_backoff,
+            metrics=runtime.metrics,
         )
         runtime.deliverer.start()
         log.info("chinwag started")
@@ -87,7 +109,10 @@ def build_app(settings: Settings) -> Starlette:
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
-    routes = [Route("/healthz", healthz, methods=["GET"])]
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
     for res in REGISTRY:
         routes += routes_for(res)
     routes += media_routes()
@@ -103,5 +128,5 @@ def build_app(settings: Settings) -> Starlette:
         },
     )
     app.state.runtime = runtime
-    app.add_middleware(RequestLog, json=settings.log_format == "json")
+    app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

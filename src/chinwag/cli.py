@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -13,6 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chinwag import logs
 from chinwag.events import outbox
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
@@ -158,10 +157,7 @@ def serve(
         webhook_backoff=webhook_backoff,
         push_gateway_url=push_gateway_url,
     )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # deliveries log their own outcome
+    logs.configure(log_format)
     _bootstrap_account(database)
     from chinwag.app import build_app  # after migrations: importing it opens no database
 

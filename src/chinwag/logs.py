@@ -1,21 +1,25 @@
-"""One log line per request: method, path, status, duration. Never headers, bodies or secrets."""
+"""One log line per request (method, path, status, duration; never headers, bodies or secrets),
+and the same observation for /metrics."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chinwag.metrics import Metrics
+
 log = logging.getLogger("chinwag.access")
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp, json: bool = False) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
-        self.json = json
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,16 +37,48 @@ class RequestLog:
         try:
             await self.app(scope, receive, capture)
         finally:
-            self._line(scope, status, (time.perf_counter() - started) * 1000)
+            seconds = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.observe_request(scope["method"], template, status, seconds)
+            self._line(scope, status, seconds * 1000)
 
     def _line(self, scope: Scope, status: int, ms: float) -> None:
-        if self.json:
-            record: dict[str, Any] = {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "ms": round(ms, 2),
-            }
-            log.info(json.dumps(record))
-        else:
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, ms)
+        fields = {
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "ms": round(ms, 2),
+        }
+        log.info(
+            "%s %s %d %.1fms", scope["method"], scope["path"], status, ms, extra={"fields": fields}
+        )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, and a request's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure(log_format: str) -> None:
+    """Logging to stderr, as text or JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # deliveries log their own outcome

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from chinwag.metrics import Metrics
 from chinwag.settings import Settings
 from chinwag.store.db import Database
 from chinwag.store.tables import Tables
@@ -21,6 +22,7 @@ class Runtime:
     db: Database
     tables: Tables
     deliverer: Deliverer | None = None  # set while the app runs
+    metrics: Metrics = field(default_factory=Metrics)
 
     def base_url(self, request: Request) -> str:
         """The root of every `url` we emit: --public-url, else the request's own scheme and host."""

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from chinwag import __version__
 from chinwag.events import outbox
 from chinwag.events.signing import json_url, signature, with_query
+from chinwag.metrics import Metrics
 from chinwag.store.accounts import get_account
 from chinwag.store.db import Database
 from chinwag.store.tables import Tables
@@ -100,9 +101,11 @@ class Deliverer:
         *,
         timeout: float,
         backoff_base: float,
+        metrics: Metrics | None = None,
         concurrency: int = 32,
         poll: float = 0.5,
     ) -> None:
+        self.metrics = metrics
         self.db = db
         self.tables = tables
         self.timeout = timeout
@@ -170,6 +173,8 @@ class Deliverer:
         else:
             status, retry_in = "failed", None
         error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status}")
+        if self.metrics is not None:
+            self.metrics.observe_delivery(delivery.kind, "retried" if retry_in else status)
         log.info(
             "%s %s -> %s: %s (attempt %d%s)",
             delivery.kind,
