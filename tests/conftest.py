@@ -49,7 +49,7 @@ def database_url(
 @pytest.fixture(scope="session")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`chinwag serve` on a free port, for the whole session, on one database."""
-    srv = Server(database_url)
+    srv = Server(database_url, extra_args=["--media-dir", str(tmp_path_factory.mktemp("media"))])
     srv.start(tmp_path_factory.mktemp("logs") / "server.log")
     yield srv
     srv.stop()

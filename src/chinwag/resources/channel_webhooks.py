@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, Field, Resource, Rules
@@ -53,7 +55,8 @@ class ChannelWebhookRules(Rules):
             raise ApiError(403, 50321, f"A channel has at most {MAX_PER_CHANNEL} webhooks")
 
     async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
-        _validate({**row, **changes})
+        stored = {col: orjson.loads(row[col]) if row[col] else None for col in (FILTERS, TRIGGERS)}
+        _validate({**row, **stored, **changes})  # lists are stored as JSON text
 
     async def before_delete(self, call: Call, row: Row) -> None:
         await bump(call.conn, call.tables["channel"], row["channel_sid"], "webhooks_count", by=-1)

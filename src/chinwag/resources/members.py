@@ -86,8 +86,11 @@ class MemberRules(Rules):
             await require_role(call, values["role_sid"], "channel")
         user = await user_for(call, values["identity"])
         values["user_sid"] = user["sid"]
-        if values.get("last_consumed_message_index") is not None:
-            values.setdefault("last_consumption_timestamp", times.now())
+        if (
+            values.get("last_consumed_message_index") is not None
+            and values.get("last_consumption_timestamp") is None
+        ):
+            values["last_consumption_timestamp"] = times.now()  # an import may set its own
         await join(call, call.parent("channel"), user)
 
     async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
