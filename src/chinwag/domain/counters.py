@@ -20,14 +20,17 @@ async def bump(
     column: str,
     by: int = 1,
     limit: int | None = None,
+    assign: dict[str, Any] | None = None,
     **also: Any,
 ) -> int | None:
-    """Add `by` to `column` of row `sid`; its new value, or None if `limit` would be passed."""
+    """Add `by` to `column` of row `sid` (and `also`'s amounts to theirs, and set `assign`'s
+    values); the new value, or None if `limit` would be passed."""
     counter = table.c[column]
     statement = table.update().where(table.c.sid == sid)
     if limit is not None:
         statement = statement.where(counter + by <= limit)
     extra = {name: table.c[name] + amount for name, amount in also.items()}
-    statement = statement.values({column: counter + by, **extra}).returning(counter)
+    statement = statement.values({column: counter + by, **extra, **(assign or {})})
+    statement = statement.returning(counter)
     row = (await conn.execute(statement)).first()
     return None if row is None else int(row[0])

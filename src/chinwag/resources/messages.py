@@ -13,6 +13,7 @@ from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.domain.counters import bump
 from chinwag.resources.channels import CHANNEL
+from chinwag.sids import new_sid
 
 BODY_MAX_BYTES = 32 * 1024  # Twilio's 50504
 MEDIA_COPIES = ("filename", "content_type", "size")  # copied from the media row: it never changes
@@ -45,20 +46,20 @@ class MessageRules(Rules):
         if values.get("media_sid"):
             await _attach_media(call, values)
         channel = call.parent("channel")
+        values["sid"] = new_sid("IM")
         # The index comes from the channel's counter in this transaction: gap-free, never reused.
         counter = await bump(
-            call.conn, call.tables["channel"], channel["sid"], "message_counter", messages_count=1
+            call.conn,
+            call.tables["channel"],
+            channel["sid"],
+            "message_counter",
+            assign={"last_message_sid": values["sid"]},
+            messages_count=1,
         )
         assert counter is not None  # noqa: S101  (the channel row was just read)
         values["index"] = counter - 1
 
     async def after_create(self, call: Call, row: Row) -> None:
-        channels = call.tables["channel"]
-        await call.conn.execute(
-            channels.update()
-            .where(channels.c.sid == row["channel_sid"])
-            .values(last_message_sid=row["sid"])
-        )
         if row["media_sid"]:
             media = call.tables["media"]
             claimed = await call.conn.execute(
