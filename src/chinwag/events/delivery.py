@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ log = logging.getLogger("chinwag.events")
 
 USER_AGENT = f"chinwag/{__version__} (Twilio Chat webhooks)"
 RETRYABLE = frozenset({429, 503, 504})
+DEPTH_REPORT_EVERY = 60.0  # seconds between outbox depth log lines
 MAX_BACKOFF = 300.0
 
 
@@ -136,7 +138,11 @@ class Deliverer:
         await self.client.aclose()
 
     async def _run(self) -> None:
+        next_report = 0.0
         while True:
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + DEPTH_REPORT_EVERY
+                await self._report_depth()
             claimed = await self._claim()
             for delivery in claimed:
                 task = asyncio.create_task(self._deliver(delivery))
@@ -146,6 +152,18 @@ class Deliverer:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _report_depth(self) -> None:
+        """Log how many deliveries wait, while any do (also in /metrics)."""
+        try:
+            async with self.db.read() as conn:
+                waiting = await outbox.depth(conn, self.tables)
+        except (DBAPIError, OSError, TimeoutError):
+            return
+        if waiting:
+            log.info(
+                "outbox: %d deliveries pending, %d in flight here", waiting, len(self._inflight)
+            )
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
