@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -34,3 +34,9 @@ async def bump(
     statement = statement.returning(counter)
     row = (await conn.execute(statement)).first()
     return None if row is None else int(row[0])
+
+
+async def release(conn: AsyncConnection, table: Table, column: str, sids: Select[Any]) -> None:
+    """Take one off `column` of every row of `table` whose SID `sids` selects."""
+    counter = table.c[column]
+    await conn.execute(table.update().where(table.c.sid.in_(sids)).values({column: counter - 1}))

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, Action, Field, Filter, Resource, Rules
+from chinwag.resources.fields import IDENTITY_MAX
 from chinwag.resources.members import user_for
 from chinwag.resources.services import SERVICE
-from chinwag.resources.users import IDENTITY_MAX, USER, check_identity
+from chinwag.resources.users import USER, check_identity
 
 BINDING_TYPES = ("apn", "gcm", "fcm")
 MESSAGE_TYPES = (

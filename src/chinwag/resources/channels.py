@@ -11,11 +11,12 @@ from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
+from chinwag.domain.counters import release
+from chinwag.resources import fields
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
 
 NAME_MAX = 256  # v1 documents 64 on create, v2 256 on update: the larger one is accepted
-ATTRIBUTES_MAX = 16 * 1024
 CHANNEL_TYPES = ("public", "private")
 
 
@@ -33,13 +34,9 @@ class ChannelRules(Rules):
 
     async def before_delete(self, call: Call, row: Row) -> None:
         """Members, messages and invites go by cascade; their users leave one channel each."""
-        members, users = call.tables["member"], call.tables["user"]
+        members = call.tables["member"]
         seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
-        await call.conn.execute(
-            users.update()
-            .where(users.c.sid.in_(seated))
-            .values(joined_channels_count=users.c.joined_channels_count - 1)
-        )
+        await release(call.conn, call.tables["user"], "joined_channels_count", seated)
 
     def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
@@ -112,16 +109,7 @@ CHANNEL = Resource(
             empty_is_null=True,
             code=50004,
         ),
-        Field(
-            "attributes",
-            "json",
-            "Attributes",
-            create=True,
-            update=True,
-            default="{}",
-            max_length=ATTRIBUTES_MAX,
-            code=50304,
-        ),
+        fields.attributes(),
         Field("type", param="Type", create=True, default="public", choices=CHANNEL_TYPES),
         Field(
             "created_by",

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from chinwag.api.call import Call
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import VERSIONS, Action, Field, Filter, Resource, Rules, Unique
+from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
-from chinwag.resources.users import IDENTITY_MAX
 
 
 class InviteRules(Rules):
@@ -56,15 +56,8 @@ INVITE = Resource(
     rules=InviteRules(),
     push={"create": "invited_to_channel"},
     fields=(
-        Field(
-            "identity",
-            param="Identity",
-            create=True,
-            required=True,
-            max_length=IDENTITY_MAX,
-            code=50207,
-        ),
-        Field("role_sid", "sid", "RoleSid", create=True, sid_prefix="RL"),
+        fields.identity(),
+        fields.role(update=False),
         Field("created_by", default="system"),
     ),
     extra_columns=(Field("user_sid", "sid", references="users"),),

@@ -12,9 +12,10 @@ from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Field, Filter, Resource, Rules, Unique
 from chinwag.domain.counters import bump
+from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
-from chinwag.resources.users import IDENTITY_MAX, USER, check_identity
+from chinwag.resources.users import USER, check_identity
 from chinwag.sids import new_sid
 from chinwag.store.queries import insert_ignoring_conflicts
 
@@ -151,15 +152,8 @@ MEMBER = Resource(
     indexes=(("user_sid", "pk"), ("role_sid",)),
     rules=MemberRules(),
     fields=(
-        Field(
-            "identity",
-            param="Identity",
-            create=True,
-            required=True,
-            max_length=IDENTITY_MAX,
-            code=50207,
-        ),
-        Field("role_sid", "sid", "RoleSid", create=True, update=True, sid_prefix="RL"),
+        fields.identity(),
+        fields.role(),
         Field(
             "last_consumed_message_index",
             "int",
@@ -178,17 +172,7 @@ MEMBER = Resource(
             update=V2,
             code=50405,
         ),
-        Field(
-            "attributes",
-            "json",
-            "Attributes",
-            create=V2,
-            update=V2,
-            default="{}",
-            max_length=16 * 1024,
-            code=50304,
-            versions=V2,
-        ),
+        fields.attributes(create=V2, update=V2, versions=V2),
     ),
     extra_columns=(
         Field("user_sid", "sid", references="users"),

@@ -12,6 +12,7 @@ from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.domain.counters import bump
+from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.sids import new_sid
 
@@ -168,16 +169,7 @@ MESSAGE = Resource(
             max_length=256,
             code=50310,
         ),
-        Field(
-            "attributes",
-            "json",
-            "Attributes",
-            create=True,
-            update=True,
-            default="{}",
-            max_length=16 * 1024,
-            code=50304,
-        ),
+        fields.attributes(),
         Field("to", stored=False),
         Field("index", "int"),
         Field("was_edited", "bool", default=False),

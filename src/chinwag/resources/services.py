@@ -142,9 +142,10 @@ class ServiceRules(Rules):
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         if call.version == "v1":
-            # Configured legacy targets only, each as {url, method, format}.
-            webhooks = body.setdefault("webhooks", {})
-            for target in webhooks.values():
+            # Targets with a URL only (a method alone sends nothing), each {url, method, format}.
+            stored = body.get("webhooks", {})
+            body["webhooks"] = {event: t for event, t in stored.items() if "url" in t}
+            for target in body["webhooks"].values():
                 target.setdefault("method", "POST")
                 target["format"] = "application/x-www-form-urlencoded"
         else:

@@ -11,12 +11,11 @@ from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
 from chinwag.api.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
+from chinwag.domain.counters import release
+from chinwag.resources import fields
 from chinwag.resources.roles import require_role
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
-
-IDENTITY_MAX = 256  # Twilio's 50207 "Identity too long"; its bound is not documented
-ATTRIBUTES_MAX = 16 * 1024
 
 
 def check_identity(identity: str) -> None:
@@ -40,13 +39,9 @@ class UserRules(Rules):
 
     async def before_delete(self, call: Call, row: Row) -> None:
         """Its memberships go with it (by cascade): give their channels back a seat each."""
-        members, channels = call.tables["member"], call.tables["channel"]
+        members = call.tables["member"]
         mine = select(members.c.channel_sid).where(members.c.user_sid == row["sid"])
-        await call.conn.execute(
-            channels.update()
-            .where(channels.c.sid.in_(mine))
-            .values(members_count=channels.c.members_count - 1)
-        )
+        await release(call.conn, call.tables["channel"], "members_count", mine)
 
     def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
@@ -89,25 +84,9 @@ USER = Resource(
     links=(Link("user_channels", "Channels"), Link("user_bindings", "Bindings", versions=V2)),
     rules=UserRules(),
     fields=(
-        Field(
-            "identity",
-            param="Identity",
-            create=True,
-            required=True,
-            max_length=IDENTITY_MAX,
-            code=50207,
-        ),
-        Field("role_sid", "sid", "RoleSid", create=True, update=True, sid_prefix="RL"),
-        Field(
-            "attributes",
-            "json",
-            "Attributes",
-            create=True,
-            update=True,
-            default="{}",
-            max_length=ATTRIBUTES_MAX,
-            code=50304,
-        ),
+        fields.identity(),
+        fields.role(),
+        fields.attributes(),
         Field("friendly_name", param="FriendlyName", create=True, update=True, max_length=256),
         Field("is_online", "bool", stored=False),
         Field("is_notifiable", "bool", stored=False),
