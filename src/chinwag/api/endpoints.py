@@ -63,8 +63,7 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
                 await resolve_parents(call)
                 status, body = await run(call, form)
         except IntegrityError:
-            # A uniqueness race lost to a concurrent request: the pre-checks saw no clash.
-            raise _conflict(res, {}) from None
+            raise _lost_race(res) from None
         if call.delivered_later and runtime.deliverer is not None:
             runtime.deliverer.notify()
         if status == 204:
@@ -95,14 +94,11 @@ def _encode(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
     return {col: stored(kinds[col], v) if col in kinds else v for col, v in values.items()}
 
 
-def _conflict(res: Resource, values: dict[str, Any]) -> ApiError:
+def _lost_race(res: Resource) -> ApiError:
+    """The 409 for a constraint a concurrent request broke first (the pre-checks saw none)."""
     if not res.unique:
         return Conflict(20409, "Conflicting concurrent modification")
-    rule = res.unique[0]
-    try:
-        return Conflict(rule.code, rule.message.format(**values))
-    except KeyError:
-        return Conflict(rule.code, rule.message.split("{")[0].strip())
+    return Conflict(res.unique[0].code, res.unique[0].message)
 
 
 async def check_unique(call: Call, merged: dict[str, Any], changed: set[str], sid: str) -> None:
@@ -116,7 +112,7 @@ async def check_unique(call: Call, merged: dict[str, Any], changed: set[str], si
             scope(call, res, t), t.c.sid != sid, *(t.c[c] == merged[c] for c in rule.columns)
         )
         if (await call.conn.execute(clash.limit(1))).first() is not None:
-            raise Conflict(rule.code, rule.message.format(**merged))
+            raise Conflict(rule.code, rule.message)
 
 
 async def _announce(call: Call, row: Row) -> None:

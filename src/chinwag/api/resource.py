@@ -96,7 +96,7 @@ class Unique:
 
     columns: tuple[str, ...]
     code: int
-    message: str  # formatted with the row's values
+    message: str
 
 
 class Rules:
