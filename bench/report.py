@@ -1,0 +1,238 @@
+"""Tables on stdout, ratios to Prism, the targets of issue 7, and the JSON files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+TARGET_CREATES = 2000.0  # message creates per second at 16 clients...
+TARGET_P99_MS = 50.0  # ...with p99 under this
+TARGET_DEEP_RATIO = 1.5  # deep page / first page
+TARGET_RSS_MB = 200.0  # at 1,000,000 messages
+TARGET_RSS_AT = 1_000_000
+SIDE_BY_SIDE = ["load", "clients", "chinwag/s", "prism/s", "x"]
+SIDE_BY_SIDE += ["p50 ms", "prism p50", "x", "p99 ms", "prism p99", "x"]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+
+    numeric = [all(_is_number(r[i]) for r in rows) if rows else False for i in range(len(headers))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), rule, *(line(r) for r in cells[1:])])
+
+
+def _is_number(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _failed(row: dict[str, Any]) -> int:
+    return int(row["requests"]) - int(row["ok"])
+
+
+def _pick(row: dict[str, Any], keys: str) -> list[Any]:
+    return [row[k] for k in keys.split()]
+
+
+def _latency(row: dict[str, Any]) -> list[Any]:
+    """p50, p95, p99, the server's CPU per request and the count of failed requests."""
+    return [*_pick(row, "p50_ms p95_ms p99_ms server_cpu_ms"), _failed(row)]
+
+
+def compare(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """chinwag's figures over Prism's twin of the same load (creates on the fewest channels)."""
+    prism = result.get("prism")
+    if not prism:
+        return []
+    rows: list[dict[str, Any]] = []
+    fewest = min(r["channels"] for r in result["create"])
+    mine = {("create", r["clients"]): r for r in result["create"] if r["channels"] == fewest}
+    mine |= {(r["read"], r["clients"]): r for r in result["reads"]}
+    theirs = {("create", r["clients"]): r for r in prism["create"]}
+    theirs |= {(r["read"], r["clients"]): r for r in prism["reads"]}
+    for key, ours in mine.items():
+        other = theirs.get(key)
+        if other is None or not other["throughput"] or not other["p50_ms"]:
+            continue
+        rows.append(
+            {
+                "load": key[0],
+                "clients": key[1],
+                "chinwag_per_s": ours["throughput"],
+                "prism_per_s": other["throughput"],
+                "chinwag_p50_ms": ours["p50_ms"],
+                "prism_p50_ms": other["p50_ms"],
+                "chinwag_p99_ms": ours["p99_ms"],
+                "prism_p99_ms": other["p99_ms"],
+                "throughput_ratio": round(ours["throughput"] / other["throughput"], 2),
+                "p50_ratio": round(ours["p50_ms"] / other["p50_ms"], 2),
+                "p99_ratio": round(ours["p99_ms"] / other["p99_ms"], 2)
+                if other["p99_ms"]
+                else None,
+            }
+        )
+    return rows
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for row in result["create"]:
+        if row["clients"] == 16:
+            ok = row["throughput"] >= TARGET_CREATES and row["p99_ms"] < TARGET_P99_MS
+            out.append(
+                {
+                    "target": f"creates @16 clients, {row['channels']} channels: "
+                    f">= {TARGET_CREATES:,.0f}/s, p99 < {TARGET_P99_MS:.0f} ms",
+                    "measured": f"{row['throughput']:,.0f}/s, p99 {row['p99_ms']:.1f} ms"
+                    + _ceiling(row),
+                    "met": ok,
+                }
+            )
+    deep = result["deep_paging"]["depths"]
+    if deep:
+        worst = max(max(r["ratio_token"], r["ratio_follow"]) for r in deep)
+        at = max(r["depth"] for r in deep)
+        out.append(
+            {
+                "target": f"deep/first page time < {TARGET_DEEP_RATIO} (depths to {at:,})",
+                "measured": f"worst {worst:.2f}",
+                "met": worst < TARGET_DEEP_RATIO,
+            }
+        )
+    scale = result["scale"]
+    enough = scale["messages_total"] >= TARGET_RSS_AT
+    out.append(
+        {
+            "target": f"RSS < {TARGET_RSS_MB:.0f} MB at {TARGET_RSS_AT:,} messages",
+            "measured": f"{scale['rss_mb']} MiB (peak {scale['peak_rss_mb']}) at "
+            f"{scale['messages_total']:,} messages",
+            "met": (scale["peak_rss_mb"] < TARGET_RSS_MB) if enough else None,
+        }
+    )
+    return out
+
+
+def _ceiling(row: dict[str, Any]) -> str:
+    """What the server's CPU per request allows on one core, whatever else the machine runs."""
+    cpu = row.get("server_cpu_ms")
+    return f" (CPU {cpu:.2f} ms/req: <= {1000 / cpu:,.0f}/s per core)" if cpu else ""
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "met", False: "MISSED", None: "n/a (fewer messages)"}[met]
+
+
+def render(result: dict[str, Any]) -> str:
+    parts = [f"=== chinwag on {result['db']} ==="]
+    parts.append(
+        table(
+            [
+                "message create",
+                "clients",
+                "channels",
+                "req/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "cpu ms",
+                "failed",
+            ],
+            [
+                ["POST .../Messages", *_pick(r, "clients channels throughput"), *_latency(r)]
+                for r in result["create"]
+            ],
+        )
+    )
+    parts.append(
+        table(
+            ["read", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "cpu ms", "failed"],
+            [[*_pick(r, "read clients throughput"), *_latency(r)] for r in result["reads"]],
+        )
+    )
+    deep = result["deep_paging"]
+    parts.append(
+        f"deep paging: {deep['messages_in_channel']:,} messages in one channel "
+        f"(preloaded in {deep['preload_s']}s), median of {deep['tries']}; "
+        f"first page {deep['first_page_ms']} ms ({deep.get('first_page_cpu_ms')} ms server CPU), "
+        f"fetch of message 0 {deep['fetch_first_ms']} ms\n"
+        + table(
+            [
+                "depth",
+                "by PageToken ms",
+                "by next_page_url ms",
+                "ratio",
+                "ratio (url)",
+                "fetch ms",
+                "cpu ms",
+                "ratio (cpu)",
+            ],
+            [
+                [
+                    *_pick(r, "depth token_ms follow_ms ratio_token ratio_follow fetch_ms"),
+                    r.get("token_cpu_ms"),
+                    r.get("ratio_cpu"),
+                ]
+                for r in deep["depths"]
+            ],
+        )
+    )
+    s = result["scale"]
+    parts.append(
+        f"scale: {s['messages_total']:,} messages; server RSS {s['rss_mb']} MiB "
+        f"(peak {s['peak_rss_mb']}, {s['rss_after_restart_mb']} after a restart); database "
+        f"{s['db_bytes'] / 2**20:,.1f} MiB; start {result['start_empty_s']:.2f}s empty, "
+        f"{s['start_s']:.2f}s on this database"
+    )
+    if result.get("vs_prism"):
+        parts.append(
+            f"side by side with Prism ({result['prism']['package']}, RSS "
+            f"{result['prism']['rss_mb']} MiB), each Prism load run right after chinwag's; "
+            "x = chinwag / Prism (throughput above 1 and latency below 1 favour chinwag)\n"
+            + table(
+                SIDE_BY_SIDE,
+                [
+                    _pick(
+                        r,
+                        "load clients chinwag_per_s prism_per_s throughput_ratio chinwag_p50_ms "
+                        "prism_p50_ms p50_ratio chinwag_p99_ms prism_p99_ms p99_ratio",
+                    )
+                    for r in result["vs_prism"]
+                ],
+            )
+        )
+    elif result.get("prism_skipped"):
+        parts.append(f"side by side with Prism: skipped ({result['prism_skipped']})")
+    parts.append(
+        table(
+            ["target (issue 7)", "measured", "verdict"],
+            [[t["target"], t["measured"], _verdict(t["met"])] for t in result["targets"]],
+        )
+    )
+    return "\n\n".join(parts)
+
+
+def write_json(out_dir: Path, stamp: str, result: dict[str, Any]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stamp}-{result['db']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path
