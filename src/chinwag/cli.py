@@ -167,6 +167,7 @@ def serve(
         host=host,
         port=port,
         access_log=False,
+        log_config=None,  # uvicorn's own lines go through our handler (text or JSON)
         log_level="warning",
         timeout_graceful_shutdown=10,
     )

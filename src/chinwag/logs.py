@@ -44,15 +44,16 @@ class RequestLog:
             self._line(scope, status, seconds * 1000)
 
     def _line(self, scope: Scope, status: int, ms: float) -> None:
-        fields = {
-            "method": scope["method"],
-            "path": scope["path"],
-            "status": status,
-            "ms": round(ms, 2),
-        }
-        log.info(
-            "%s %s %d %.1fms", scope["method"], scope["path"], status, ms, extra={"fields": fields}
-        )
+        path = printable(scope["path"])
+        fields = {"method": scope["method"], "path": path, "status": status, "ms": round(ms, 2)}
+        log.info("%s %s %d %.1fms", scope["method"], path, status, ms, extra={"fields": fields})
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped, so a request cannot forge a log line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from chinwag.api.errors import UNAUTHORIZED
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account, authenticate
+from chinwag.store.tables import Tables
 
 
 def credentials(header: str) -> tuple[str, str] | None:
@@ -24,11 +26,25 @@ def credentials(header: str) -> tuple[str, str] | None:
     return (username, password) if colon else None
 
 
-async def authenticate_request(request: Request, runtime: Runtime) -> Account:
-    """The caller's account, or 401/20003 for missing or wrong credentials."""
+def request_credentials(request: Request) -> tuple[str, str]:
+    """The Basic credentials a request carries, or 401/20003 without them."""
     pair = credentials(request.headers.get("authorization", ""))
     if pair is None:
         raise UNAUTHORIZED
+    return pair
+
+
+async def account_of(conn: AsyncConnection, tables: Tables, request: Request) -> Account:
+    """The caller's account, checked inside the request's own transaction, or 401/20003."""
+    account = await authenticate(conn, tables, *request_credentials(request))
+    if account is None:
+        raise UNAUTHORIZED
+    return account
+
+
+async def authenticate_request(request: Request, runtime: Runtime) -> Account:
+    """The caller's account, in a short read of its own (for work before the transaction)."""
+    pair = request_credentials(request)
     async with runtime.db.read() as conn:
         account = await authenticate(conn, runtime.tables, *pair)
     if account is None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
@@ -14,7 +14,7 @@ from chinwag.api.resource import Action, Resource, Version
 from chinwag.store.accounts import Account
 from chinwag.store.tables import Tables
 
-Row = RowMapping  # one row of a resource's table, by column name
+Row: TypeAlias = Mapping[Any, Any]  # one row of a resource's table, by column name
 
 
 @dataclass

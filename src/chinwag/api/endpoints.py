@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chinwag import times
-from chinwag.api.auth import authenticate_request
+from chinwag.api.auth import account_of, authenticate_request, request_credentials
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, Conflict
 from chinwag.api.forms import Form, parse, read_body, read_query
@@ -26,10 +26,11 @@ from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
 from chinwag.api.resource import Action, Field, Resource, Version
 from chinwag.events.hooks import record_post
-from chinwag.events.pre import run_pre_event
+from chinwag.events.pre import asks_pre_event, run_pre_event
 from chinwag.events.push import record_push
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
+from chinwag.store.accounts import Account
 
 Handler = Callable[[Request], Awaitable[Response]]
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
@@ -41,13 +42,16 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
 
     async def handle(request: Request) -> Response:
         runtime: Runtime = request.app.state.runtime
-        account = await authenticate_request(request, runtime)
+        request_credentials(request)  # 401 before reading a body
         form = await read_body(request) if action in WRITES else read_query(request)
-        if action in WRITES:
+        account: Account | None = None
+        if action in WRITES and asks_pre_event(runtime.settings, res, action):
+            account = await authenticate_request(request, runtime)
             form = await run_pre_event(runtime, request, account, res, action, version, form)
         transaction = runtime.db.write() if action in WRITES else runtime.db.read()
         try:
             async with transaction as conn:
+                account = account or await account_of(conn, runtime.tables, request)
                 call = Call(
                     request,
                     account,
@@ -137,8 +141,8 @@ async def create(call: Call, form: Form) -> tuple[int, Any]:
         values[anc.ref_column] = call.parents[anc.name]["sid"]
     t = table(call)
     insert = t.insert().values(sid=sid, account_sid=call.account.sid, **_encode(res, values))
-    row = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
-    row = await res.rules.after_create(call, row) or row
+    inserted = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
+    row = await res.rules.after_create(call, inserted) or inserted
     await _announce(call, row)
     return 201, to_json(call, row)
 
@@ -160,8 +164,8 @@ async def update(call: Call, form: Form) -> tuple[int, Any]:
     changes.setdefault("date_updated", times.now())
     t = table(call)
     statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
-    after = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
-    after = await res.rules.after_update(call, row, after) or after
+    updated = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
+    after = await res.rules.after_update(call, row, updated) or updated
     await _announce(call, after)
     return 200, to_json(call, after)
 

@@ -26,23 +26,44 @@ def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
 async def find(call: Call, res: Resource, ident: str) -> Row:
     """A row of `res` by SID, or by a lookup column (unique name, identity) where allowed."""
     t = table(call, res)
-    if is_sid(ident, res.sid_prefix):
-        match: ColumnElement[bool] = t.c.sid == ident
-    elif res.lookup and call.version in res.lookup_versions:
-        match = or_(*(t.c[col] == ident for col in res.lookup))
-    else:
-        match = false()
-    query = select(t).where(scope(call, res, t), match).limit(1)
+    query = select(t).where(scope(call, res, t), _names(call, res, t, ident)).limit(1)
     row = (await call.conn.execute(query)).mappings().first()
     if row is None:
         raise call.not_found()
     return row
 
 
+def _names(call: Call, res: Resource, t: Table, ident: str) -> ColumnElement[bool]:
+    """`t`'s row that `ident` names: its SID, or a lookup column where the version allows."""
+    if is_sid(ident, res.sid_prefix):
+        match: ColumnElement[bool] = t.c.sid == ident
+        return match
+    if "\x00" in ident:  # no stored name has one, and PostgreSQL refuses it as text
+        return false()
+    if res.lookup and call.version in res.lookup_versions:
+        return or_(*(t.c[col] == ident for col in res.lookup))
+    return false()
+
+
 async def resolve_parents(call: Call) -> None:
+    """Every resource the path names above the target, in one query, or 404."""
+    chain = call.resource.ancestors
+    if not chain:
+        return
     params = call.request.path_params
-    for anc in call.resource.ancestors:
-        call.parents[anc.name] = await find(call, anc, params[anc.ref_param])
+    tables = [table(call, anc) for anc in chain]
+    conditions = [tables[0].c.account_sid == call.account.sid]
+    for i, (anc, t) in enumerate(zip(chain, tables, strict=True)):
+        if i:
+            conditions.append(t.c[chain[i - 1].ref_column] == tables[i - 1].c.sid)
+        conditions.append(_names(call, anc, t, params[anc.ref_param]))
+    columns = [c.label(f"p{i}_{c.name}") for i, t in enumerate(tables) for c in t.c]
+    query = select(*columns).where(*conditions).limit(1)
+    row = (await call.conn.execute(query)).mappings().first()
+    if row is None:
+        raise call.not_found()
+    for i, (anc, t) in enumerate(zip(chain, tables, strict=True)):
+        call.parents[anc.name] = {c.name: row[f"p{i}_{c.name}"] for c in t.c}
 
 
 async def target(call: Call) -> Row:

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
-    from sqlalchemy import RowMapping as Row
 
-    from chinwag.api.call import Call
+    from chinwag.api.call import Call, Row
 
 Kind = Literal["str", "int", "bool", "json", "list", "date", "sid", "url"]
 Action = Literal["create", "fetch", "update", "delete", "list"]

@@ -27,6 +27,7 @@ from chinwag.api.resource import Action, Resource, Version
 from chinwag.events.delivery import Outcome, backoff, form_request, send
 from chinwag.events.hooks import Target, as_form, common_params, pre_enabled, service_targets
 from chinwag.runtime import Runtime
+from chinwag.settings import Settings
 from chinwag.store.accounts import Account
 
 log = logging.getLogger("chinwag.events")
@@ -138,6 +139,11 @@ def _modified(call: Call, form: Form, answer: bytes) -> Form:
     return modified
 
 
+def asks_pre_event(settings: Settings, res: Resource, action: Action) -> bool:
+    """Whether this action may call pre-event hooks at all (no database needed to tell)."""
+    return settings.rest_webhooks == "all" and res.events.get(action, (None, None))[0] is not None
+
+
 async def run_pre_event(
     runtime: Runtime,
     request: Request,
@@ -148,7 +154,7 @@ async def run_pre_event(
     form: Form,
 ) -> Form:
     """Ask the pre-event hooks; the form to act on, or a Twilio error that rejects the action."""
-    if runtime.deliverer is None or res.events.get(action, (None, None))[0] is None:
+    if runtime.deliverer is None or not asks_pre_event(runtime.settings, res, action):
         return form
     plan = await _plan(runtime, request, account, res, action, version, form)
     if plan is None:

@@ -28,7 +28,12 @@ def async_url(url: str) -> str:
 
 def _sqlite_engine(url: str, *, begin: str, pool_size: int, synchronous: str) -> AsyncEngine:
     engine = create_async_engine(
-        url, pool_size=pool_size, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30}
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args={"timeout": 30},
+        hide_parameters=True,  # errors are logged: never with the values (secrets) they carried
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -67,7 +72,11 @@ class Database:
             )
         else:
             self.writer = self.reader = create_async_engine(
-                full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                full,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                hide_parameters=True,
             )
 
     @asynccontextmanager

@@ -1,0 +1,417 @@
+"""Hand-written bad input: what a fuzzer does not think of, each with the answer it must get.
+
+Oversize and non-UTF-8 bodies, absurd paging, forged and foreign page tokens, SQL and path tricks
+in SIDs and identities, ten thousand repeated keys, JSON where a form belongs, and requests with
+no or broken credentials. Never a 500; always Twilio's error body.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from tests.badinput.world import Api, World
+from tests.support import contract
+from tests.support.servers import Server
+
+ERROR_KEYS = {"code", "message", "more_info", "status"}
+MB = 1024 * 1024
+
+
+def twilio_error(response: requests.Response, status: int, code: int | None = None) -> Any:
+    """`response` is a Twilio error of `status` (and `code`); its body."""
+    assert response.status_code == status, f"{response.status_code} {response.text}"
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert set(body) == ERROR_KEYS, body
+    assert body["status"] == status, body
+    assert body["more_info"] == f"https://www.twilio.com/docs/errors/{body['code']}", body
+    if code is not None:
+        assert body["code"] == code, body
+    return body
+
+
+def client_error(response: requests.Response) -> Any:
+    """`response` is a Twilio-shaped 4xx (whichever); its body."""
+    assert 400 <= response.status_code < 500, f"{response.status_code} {response.text}"
+    return twilio_error(response, response.status_code)
+
+
+def all_rows(api: Api, path: str, key: str) -> list[Any]:
+    """Every row of a list, following next_page_url (bounded)."""
+    rows: list[Any] = []
+    url: str | None = path + "?PageSize=100"
+    for _ in range(100):
+        if url is None:
+            return rows
+        body = api.get(url.removeprefix(api.base)).json()
+        rows += body[key]
+        url = body["meta"]["next_page_url"]
+    raise AssertionError(f"{path}: more pages than expected")
+
+
+def list_paths() -> list[Any]:
+    """(list path template, its PageSize maximum) of every list operation of the specs."""
+    if not contract.spec_available():
+        return [pytest.param("/v1/Services", 100, id="spec-missing")]
+    found = []
+    for version in sorted(contract.SPECS):
+        if not (contract.SPEC_DIR / contract.SPECS[version]).exists():
+            continue
+        for path, operations in contract.load(version)["paths"].items():
+            for param in operations.get("get", {}).get("parameters", []):
+                if param["name"] == "PageSize":
+                    found.append(pytest.param(path, param["schema"]["maximum"], id=path))
+    return found
+
+
+class TestBodies:
+    def test_oversize_body(self, api: Api) -> None:
+        """A form body over 1 MB is refused with 413 and Twilio's body, and nothing is created."""
+        marker = f"oversize-{secrets.token_hex(4)}"
+        name = marker + "x" * MB
+        twilio_error(api.post("/v1/Services", data={"FriendlyName": name}), 413)
+        names = [s["friendly_name"] or "" for s in all_rows(api, "/v1/Services", "services")]
+        assert not any(n.startswith(marker) for n in names)
+
+    def test_oversize_body_chunked(self, api: Api) -> None:
+        """Over 1 MB sent chunked (no Content-Length) is refused with 413 as well."""
+
+        def chunks() -> Iterator[bytes]:
+            yield b"FriendlyName="
+            for _ in range(17):
+                yield b"y" * 65536
+
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        twilio_error(api.post("/v1/Services", data=chunks(), headers=headers), 413)
+
+    def test_body_just_under_the_cap(self, api: Api, world: World) -> None:
+        """A body under 1 MB is read: an over-long value is a 400 for its field, not a 413."""
+        response = api.post(f"/v1/Services/{world.service}", data={"FriendlyName": "z" * 900_000})
+        client_error(response)
+        assert response.status_code != 413
+
+    @pytest.mark.parametrize(
+        "body",
+        [b"FriendlyName=\xff\xfe", b"FriendlyName=%FF%FE", b"Friendly\xc3(Name=x"],
+        ids=["raw-bytes", "percent-encoded", "in-the-key"],
+    )
+    def test_invalid_utf8(self, api: Api, body: bytes) -> None:
+        """A form body that is not UTF-8 (raw or percent-encoded) is 400, Twilio-shaped."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        twilio_error(api.post("/v1/Services", data=body, headers=headers), 400)
+
+    def test_invalid_utf8_query(self, api: Api) -> None:
+        """A query string that is not UTF-8 is 400, Twilio-shaped."""
+        twilio_error(api.get("/v1/Services?PageSize=%FF%FE"), 400)
+
+    def test_json_body_create(self, api: Api) -> None:
+        """JSON where a form belongs: its keys are not parameters, so a create misses them (400)."""
+        response = api.post("/v1/Services", json={"FriendlyName": "json"})
+        twilio_error(response, 400)
+
+    def test_json_body_update(self, api: Api, world: World) -> None:
+        """JSON on an update is ignored: 200, nothing changed."""
+        before = api.get(f"/v1/Services/{world.service}").json()
+        response = api.post(f"/v1/Services/{world.service}", json={"FriendlyName": "changed"})
+        if response.status_code != 200:
+            client_error(response)
+        after = api.get(f"/v1/Services/{world.service}").json()
+        assert after["friendly_name"] == before["friendly_name"]
+
+    def test_json_body_message(self, api: Api, world: World) -> None:
+        """A JSON message body is never a 500: a 400, or a message not taken from the JSON."""
+        path = f"/v1/Services/{world.service}/Channels/{world.channel}/Messages"
+        response = api.post(
+            path, data=b'{"Body": "hi", "From": "x"}', headers={"Content-Type": "application/json"}
+        )
+        if response.status_code == 201:
+            assert response.json()["body"] != "hi"
+        else:
+            client_error(response)
+
+
+class TestPaging:
+    @pytest.mark.usefixtures("_spec")
+    @pytest.mark.parametrize(("template", "maximum"), list_paths())
+    def test_huge_page_size_is_clamped(
+        self, api: Api, world: World, template: str, maximum: int
+    ) -> None:
+        """PageSize=100000 answers 200 with meta.page_size at the path's maximum (from the spec)."""
+        response = api.get(world.fill(template), params={"PageSize": 100_000})
+        assert response.status_code == 200, response.text
+        meta = response.json()["meta"]
+        assert meta["page_size"] == maximum
+        assert f"PageSize={maximum}" in meta["url"]
+
+    @pytest.mark.parametrize(
+        "params",
+        [
+            {"PageSize": "0"},
+            {"PageSize": "-5"},
+            {"PageSize": "ten"},
+            {"PageSize": "1e3"},
+            {"PageSize": "9" * 40},
+            {"Page": "-1"},
+            {"Page": "one"},
+            {"Page": "9" * 40},
+        ],
+        ids=lambda p: "&".join(f"{k}={v[:6]}" for k, v in p.items()),
+    )
+    def test_bad_page_numbers(self, api: Api, world: World, params: dict[str, str]) -> None:
+        """A PageSize below 1, a negative Page, or either not an integer, is 400."""
+        for path in ("/v1/Services", f"/v1/Services/{world.service}/Channels"):
+            twilio_error(api.get(path, params=params), 400)
+
+    @pytest.mark.parametrize(
+        "token",
+        [
+            "PAxyz",
+            "PB",
+            "PA",
+            "' OR 1=1 --",
+            "PA1 OR 1=1",
+            "PA-1",
+            "PA1;DROP TABLE messages",
+            "%00",
+        ],
+    )
+    def test_forged_page_token(self, api: Api, world: World, token: str) -> None:
+        """A PageToken that is not P[AB]<number> is 400, on every kind of list."""
+        for path in (
+            "/v1/Services",
+            f"/v1/Services/{world.service}/Channels",
+            f"/v1/Services/{world.service}/Channels/{world.channel}/Messages",
+            f"/v2/Services/{world.service}/Users/{world.user}/Channels",
+        ):
+            twilio_error(api.get(path, params={"PageToken": token}), 400)
+
+    @pytest.mark.parametrize("token", ["PA999999", "PB999999", "PA0", "PB999999999999999999"])
+    def test_foreign_page_token(
+        self, api: Api, world: World, server: Server, fuzz_account: tuple[str, str], token: str
+    ) -> None:
+        """A well-formed token from anywhere pages only through this account's own rows."""
+        others = Api(server, server.account_sid, server.auth_token)
+        try:
+            theirs = others.post("/v1/Services", data={"FriendlyName": "not yours"}).json()["sid"]
+            response = api.get("/v1/Services", params={"PageToken": token, "PageSize": 100})
+            assert response.status_code == 200, response.text
+            services = response.json()["services"]
+            assert all(s["account_sid"] == fuzz_account[0] for s in services), services
+            assert theirs not in {s["sid"] for s in services}
+            creds = api.get("/v1/Credentials", params={"PageToken": token}).json()["credentials"]
+            assert all(c["account_sid"] == fuzz_account[0] for c in creds)
+            others.delete(f"/v1/Services/{theirs}")
+        finally:
+            others.close()
+
+
+TRICKS = [
+    "' OR '1'='1",
+    "1; DROP TABLE services; --",
+    "../../etc/passwd",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%00",
+    "\x00",
+    "IS" + "0" * 31 + "\x00",
+    "\u0130S\u00e9\u00e8\U0001f600",
+    "IS" + "a" * 10_000,
+    "IS*",
+    "IS%",
+    "IS_" + "_" * 31,
+]
+
+
+class TestSids:
+    @pytest.mark.parametrize("trick", TRICKS, ids=range(len(TRICKS)))
+    def test_tricks_in_path_sids(self, api: Api, world: World, trick: str) -> None:
+        """SQL, path traversal, NUL, unicode, 10 kB and LIKE wildcards as a SID: 4xx, never 500."""
+        sid = quote(trick, safe="")
+        svc = f"/v1/Services/{world.service}"
+        room = f"{svc}/Channels/{world.channel}"
+        paths = [
+            f"/v1/Services/{sid}",
+            f"/v2/Services/{sid}/Channels",
+            f"{svc}/Channels/{sid}",
+            f"{svc}/Users/{sid}",
+            f"{svc}/Users/{sid}/Channels",
+            f"{room}/Messages/{sid}",
+            f"{room}/Members/{sid}",
+            f"/v1/Credentials/{sid}",
+            f"{svc}/Media/{sid}",
+            f"{svc}/Media/{sid}/Content",
+            f"/v2/Services/{world.service}/Bindings/{sid}",
+        ]
+        for path in paths:
+            for method in ("GET", "POST", "DELETE"):
+                client_error(api.request(method, path, data={"FriendlyName": "x"}))
+        assert api.get(room).status_code == 200, "the world is still there"
+
+    def test_path_traversal_never_reaches_files(self, api: Api, world: World) -> None:
+        """Dot segments in a media path never serve a file from outside the media directory."""
+        svc = f"/v1/Services/{world.service}"
+        for path in (
+            f"{svc}/Media/../../../../../../etc/passwd/Content",
+            f"{svc}/Media/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd/Content",
+            f"{svc}/Media/{world.media}/..%2F..%2F..%2Fetc%2Fpasswd",
+        ):
+            response = api.get(path)
+            assert response.status_code in (400, 404, 405), response.status_code
+            assert b"root:" not in response.content
+            client_error(response)
+
+    @pytest.mark.parametrize("trick", TRICKS[:5], ids=range(5))
+    def test_tricks_in_sid_parameters(self, api: Api, world: World, trick: str) -> None:
+        """A trick where a SID parameter belongs (RoleSid, MediaSid, CredentialSid) is a 4xx."""
+        svc = f"/v1/Services/{world.service}"
+        room = f"{svc}/Channels/{world.channel}"
+        client_error(api.post(f"{svc}/Users", data={"Identity": "tricky", "RoleSid": trick}))
+        client_error(api.post(f"{room}/Members", data={"Identity": world.guest, "RoleSid": trick}))
+        client_error(
+            api.post(
+                f"/v2/Services/{world.service}/Channels/{world.channel}/Messages",
+                data={"MediaSid": trick},
+            )
+        )
+        client_error(
+            api.post(
+                f"/v2/Services/{world.service}/Bindings",
+                data={
+                    "Endpoint": "e",
+                    "Identity": world.identity,
+                    "BindingType": "apn",
+                    "Address": "a",
+                    "CredentialSid": trick,
+                },
+            )
+        )
+
+
+IDENTITIES = [
+    "' OR '1'='1",
+    "'; DELETE FROM users; --",
+    "../../etc/passwd",
+    "%00",
+    "%2e%2e%2f",
+    "\u00fcn\u00efc\u00f8d\u00e9 \U0001f389 \u7528\u6237 \u0645\u0633\u062a\u062e\u062f\u0645",
+    "a" * 10_000,
+    "tab\tnew\nline",
+    "\x00",
+    "*",
+    "_%",
+]
+
+
+class TestIdentities:
+    @pytest.mark.parametrize("identity", IDENTITIES, ids=range(len(IDENTITIES)))
+    def test_identity_stored_verbatim_or_refused(
+        self, api: Api, world: World, identity: str
+    ) -> None:
+        """A tricky identity is a clean 400, or stored verbatim and read back identical."""
+        svc = f"/v1/Services/{world.service}"
+        response = api.post(f"{svc}/Users", data={"Identity": identity})
+        if response.status_code != 201:
+            twilio_error(response, 400)
+            return
+        user = response.json()
+        assert user["identity"] == identity
+        assert api.get(f"{svc}/Users/{user['sid']}").json()["identity"] == identity
+        if "/" not in identity and "%" not in identity:  # a path segment cannot carry those
+            by_name = api.get(f"{svc}/Users/{quote(identity, safe='')}")
+            assert by_name.status_code == 200, by_name.text
+            assert by_name.json()["sid"] == user["sid"]
+        listed = api.get(f"{svc}/Users", params={"PageSize": 1000}).json()["users"]
+        assert [u["identity"] for u in listed if u["sid"] == user["sid"]] == [identity]
+
+        member = api.post(f"{svc}/Channels/{world.channel}/Members", data={"Identity": identity})
+        assert member.status_code == 201, member.text
+        assert member.json()["identity"] == identity
+        message = api.post(
+            f"{svc}/Channels/{world.channel}/Messages", data={"Body": "tricky", "From": identity}
+        )
+        assert message.status_code == 201, message.text
+        assert message.json()["from"] == identity
+        others = api.get(f"{svc}/Users", params={"PageSize": 1000}).json()["users"]
+        assert {world.identity, world.guest} <= {u["identity"] for u in others}
+
+    def test_identity_wildcards_match_nothing_else(self, api: Api, world: World) -> None:
+        """An identity of `%` or `*` in a path names no one: 404, not the first user."""
+        svc = f"/v1/Services/{world.service}"
+        for name in ("%25", "*", "_", "%27%20OR%20%271%27%3D%271"):
+            twilio_error(api.get(f"{svc}/Users/{name}"), 404, 20404)
+            twilio_error(api.get(f"{svc}/Channels/{world.channel}/Members/{name}"), 404, 20404)
+
+
+class TestRepeatedKeys:
+    def _role(self, api: Api, world: World, permissions: list[str]) -> requests.Response:
+        pairs = [("FriendlyName", "many"), ("Type", "channel")]
+        pairs += [("Permission", p) for p in permissions]
+        return api.post(f"/v1/Services/{world.service}/Roles", data=pairs)
+
+    def test_ten_thousand_unknown(self, api: Api, world: World) -> None:
+        """10,000 keys in all, of an unknown Permission: handled, a 400 naming it."""
+        twilio_error(self._role(api, world, ["fly"] * 9_998), 400)
+
+    def test_ten_thousand_known(self, api: Api, world: World) -> None:
+        """10,000 keys in all, of one known Permission repeated: handled (2xx or 400)."""
+        response = self._role(api, world, ["sendMessage"] * 9_998)
+        if response.status_code == 201:
+            assert "sendMessage" in response.json()["permissions"]
+        else:
+            twilio_error(response, 400)
+
+    def test_ten_thousand_and_one(self, api: Api, world: World) -> None:
+        """10,001 keys: refused with 400 before any of them is looked at."""
+        twilio_error(self._role(api, world, ["sendMessage"] * 9_999), 400)
+
+    def test_many_distinct_keys(self, api: Api, world: World) -> None:
+        """10,001 distinct unknown keys are refused the same way (400)."""
+        body = "&".join(f"k{n}=v" for n in range(10_001))
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        twilio_error(api.post(f"/v1/Services/{world.service}", data=body, headers=headers), 400)
+
+    def test_query_keys(self, api: Api) -> None:
+        """In a query string too: 10,000 keys are read (200), 10,001 refused (400).
+
+        (Kept under 64 kB: past that the HTTP parser itself refuses the request line.)
+        """
+        assert api.get("/v1/Services?" + "&".join(["k=1"] * 10_000)).status_code == 200
+        twilio_error(api.get("/v1/Services?" + "&".join(["k=1"] * 10_001)), 400)
+
+
+class TestCredentials:
+    def test_missing_authorization(self, server: Server) -> None:
+        """No Authorization header: 401/20003 with WWW-Authenticate, Twilio-shaped."""
+        response = requests.get(f"{server.url}/v1/Services", timeout=30)
+        twilio_error(response, 401, 20003)
+        assert response.headers["WWW-Authenticate"].lower().startswith("basic")
+
+    @pytest.mark.parametrize(
+        "header",
+        [
+            "Bearer abc",
+            "Basic",
+            "Basic !!!not-base64!!!",
+            "Basic " + base64.b64encode(b"no-colon").decode(),
+            "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+            "Basic " + base64.b64encode(b"' OR '1'='1:' OR '1'='1").decode(),
+            "Basic " + base64.b64encode(b"AC" + b"0" * 32 + b":").decode(),
+            "Basic " + base64.b64encode(b"SK" + b"0" * 32 + b":x").decode(),
+            "Basic " + base64.b64encode(b"a" * 50_000 + b":b").decode(),
+        ],
+        ids=range(9),
+    )
+    def test_broken_authorization(self, server: Server, world: World, header: str) -> None:
+        """Broken or forged credentials are 401/20003 with WWW-Authenticate, never 500."""
+        for path in ("/v1/Services", f"/v1/Services/{world.service}"):
+            response = requests.get(
+                f"{server.url}{path}", headers={"Authorization": header}, timeout=30
+            )
+            twilio_error(response, 401, 20003)
+            assert "WWW-Authenticate" in response.headers
