@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chinwag import logs
 from chinwag.api.errors import ApiError
 from chinwag.api.render import dumps
 from chinwag.api.routes import routes_for
@@ -86,6 +89,16 @@ async def metrics(request: Request) -> Response:
         gauges["chinwag_database_up"] = 1.0
     body = runtime.metrics.render(gauges)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+SETTINGS_VARIABLE = "CHINWAG_WORKER_SETTINGS"
+
+
+def from_environment() -> Starlette:
+    """The app of one of several worker processes: settings come from the parent's environment."""
+    settings = Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
+    logs.configure(settings.log_format)
+    return build_app(settings)
 
 
 def build_app(settings: Settings) -> Starlette:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -135,6 +137,12 @@ def serve(
             help="Receives a signed JSON POST per push notification.",
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="CHINWAG_WORKERS", min=1, help="Server processes (one per core for throughput)."
+        ),
+    ] = 1,
 ) -> None:
     """Apply migrations, make sure an account exists, and serve the Chat REST API."""
     if sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
@@ -159,18 +167,23 @@ def serve(
     )
     logs.configure(log_format)
     _bootstrap_account(database)
-    from chinwag.app import build_app  # after migrations: importing it opens no database
+    from chinwag.app import SETTINGS_VARIABLE, build_app
 
     typer.echo(f"chinwag serving http://{host}:{port} on {database}")
-    uvicorn.run(
-        build_app(settings),
-        host=host,
-        port=port,
-        access_log=False,
-        log_config=None,  # uvicorn's own lines go through our handler (text or JSON)
-        log_level="warning",
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "log_config": None,  # uvicorn's own lines go through our handler (text or JSON)
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(build_app(settings), **options)
+        return
+    # Each worker process builds its own app: database pools, webhook deliverer, metrics.
+    os.environ[SETTINGS_VARIABLE] = json.dumps(dataclasses.asdict(settings))
+    uvicorn.run("chinwag.app:from_environment", factory=True, workers=workers, **options)
 
 
 @app.command()
