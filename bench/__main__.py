@@ -67,6 +67,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tries", type=int, help="timed tries per deep-paging figure (default 20)")
     p.add_argument("--no-prism", action="store_true", help="skip the side-by-side Prism run")
     p.add_argument(
+        "--workers", type=int, default=1, help="chinwag server processes (serve --workers)"
+    )
+    p.add_argument(
         "--pg",
         default=os.environ.get("CHINWAG_TEST_PG", servers.PG_DEFAULT),
         help="PostgreSQL admin URL on 127.0.0.1; a fresh database is created and dropped",
@@ -103,6 +106,7 @@ def options(args: argparse.Namespace) -> scenarios.Options:
         time_limit=float(preset["time_limit"]),
         tries=args.tries or int(preset["tries"]),
         pg_admin=args.pg,
+        workers=max(1, args.workers),
     )
 
 

@@ -43,6 +43,7 @@ class Options:
     time_limit: float  # per load, seconds
     tries: int
     pg_admin: str
+    workers: int = 1  # chinwag serve --workers
 
 
 def say(message: str) -> None:
@@ -358,7 +359,7 @@ def run_database(kind: str, opts: Options, twin: Twin | None) -> dict[str, Any]:
             database = f"sqlite:///{sqlite_file}"
         else:
             database = servers.pg_create(opts.pg_admin)
-        server = servers.Chinwag(database, workdir / "chinwag.log")
+        server = servers.Chinwag(database, workdir / "chinwag.log", workers=opts.workers)
         try:
             return _run_on(kind, database, server, sqlite_file, opts, twin)
         except BaseException:

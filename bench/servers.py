@@ -58,21 +58,28 @@ def _stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
 
 
 def proc_memory(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak RSS) of a process, in MiB, from /proc/<pid>/status."""
-    out: dict[str, float] = {}
-    status = Path(f"/proc/{pid}/status").read_text()
-    for line in status.splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            out[name] = round(int(value.split()[0]) / 1024, 1)
+    """VmRSS and VmHWM (peak RSS) in MiB of a process and its worker children, summed."""
+    from bench.load import family
+
+    out: dict[str, float] = {"VmRSS": 0.0, "VmHWM": 0.0}
+    for member in family(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            name, _, value = line.partition(":")
+            if name in out:
+                out[name] = round(out[name] + int(value.split()[0]) / 1024, 1)
     return out
 
 
 class Chinwag:
     """`python -m chinwag serve` in a subprocess on one database and a free port."""
 
-    def __init__(self, database: str, log_path: Path) -> None:
+    def __init__(self, database: str, log_path: Path, workers: int = 1) -> None:
         self.database = database
+        self.workers = workers
         self.log_path = log_path
         self.account_sid = "AC" + secrets.token_hex(16)
         self.auth_token = secrets.token_hex(16)
@@ -82,6 +89,7 @@ class Chinwag:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
         env.update(TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token)
+        env["CHINWAG_WORKERS"] = str(self.workers)
         return env
 
     @property
