@@ -107,6 +107,44 @@ class TestAccounts:
         """`accounts list` on a new database prints no accounts."""
         assert ok("accounts", "list", database=database).strip() == ""
 
+    def test_list_shows_tokens_when_asked(self, database: str) -> None:
+        """`accounts list --show-tokens` recovers a token the first start printed once."""
+        sid, token = ok("accounts", "create", database=database).split()
+        out = ok("accounts", "list", "--show-tokens", database=database)
+        assert f"{sid} chinwag {token}" in out.splitlines()
+
+
+class TestServeFirstStart:
+    def test_prints_working_credentials_once(self, tmp_path: Path) -> None:
+        """The first `chinwag serve` on an empty database creates an account and prints its
+        SID and token, which the official client can use; a later start prints only the SID."""
+        from twilio.rest import Client
+
+        from tests.support.servers import Server
+
+        server = Server(f"sqlite:///{tmp_path / 'first.db'}")
+        server.extra_env = {"TWILIO_ACCOUNT_SID": "", "TWILIO_AUTH_TOKEN": ""}
+        log = tmp_path / "serve.log"
+        server.start(log)
+        try:
+            text = log.read_text()
+            sid = re.search(r"TWILIO_ACCOUNT_SID=(AC[0-9a-f]{32})", text)
+            token = re.search(r"TWILIO_AUTH_TOKEN=([0-9a-f]{32})", text)
+            assert sid is not None, text
+            assert token is not None, text
+            client = Client(sid.group(1), token.group(1))
+            client.chat.base_url = server.url
+            assert client.chat.v1.services.create(friendly_name="first").sid.startswith("IS")
+        finally:
+            server.stop()
+        server.start(tmp_path / "again.log")
+        try:
+            again = (tmp_path / "again.log").read_text()
+            assert f"Accounts: {sid.group(1)}" in again
+            assert token.group(1) not in again
+        finally:
+            server.stop()
+
 
 class TestKeys:
     def test_create_prints_sid_and_secret(self, database: str, account: str) -> None:

@@ -58,16 +58,17 @@ def _bootstrap_account(url: str) -> None:
     """The account from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, or a first one, printed once."""
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
 
-    async def work(conn: AsyncConnection) -> accounts.Account | None:
+    async def work(conn: AsyncConnection) -> tuple[accounts.Account | None, list[str]]:
         if sid and token:
             await accounts.ensure_account(conn, TABLES, sid, token)
-            return None
-        if await accounts.list_accounts(conn, TABLES):
-            return None
-        return await accounts.create_account(conn, TABLES)
+            return None, [sid]
+        existing = await accounts.list_accounts(conn, TABLES)
+        if existing:
+            return None, [a.sid for a in existing]
+        return await accounts.create_account(conn, TABLES), []
 
     try:
-        created = _with_db(url, work)
+        created, known = _with_db(url, work)
     except ValueError as exc:
         typer.echo(f"chinwag: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -75,6 +76,8 @@ def _bootstrap_account(url: str) -> None:
         typer.echo("Created an account. Use these credentials with the Twilio client:")
         typer.echo(f"  TWILIO_ACCOUNT_SID={created.sid}")
         typer.echo(f"  TWILIO_AUTH_TOKEN={created.auth_token}")
+    elif not (sid and token):
+        typer.echo(f"Accounts: {', '.join(known)} (tokens: chinwag accounts list --show-tokens)")
 
 
 @app.command()
@@ -204,10 +207,16 @@ def accounts_create(
 
 
 @accounts_app.command("list")
-def accounts_list(database: DatabaseOption = DEFAULT_DATABASE) -> None:
-    """List accounts (SID and name; tokens are not shown)."""
+def accounts_list(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    show_tokens: Annotated[
+        bool, typer.Option("--show-tokens", help="Also print each auth token.")
+    ] = False,
+) -> None:
+    """List accounts: SID and name (and auth token, when asked)."""
     for account in _with_db(database, lambda c: accounts.list_accounts(c, TABLES)):
-        typer.echo(f"{account.sid} {account.friendly_name}")
+        token = f" {account.auth_token}" if show_tokens else ""
+        typer.echo(f"{account.sid} {account.friendly_name}{token}")
 
 
 @keys_app.command("create")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from chinwag.api.errors import UNAUTHORIZED
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account, authenticate
-from chinwag.store.tables import Tables
 
 
 def credentials(header: str) -> tuple[str, str] | None:
@@ -32,14 +30,6 @@ def request_credentials(request: Request) -> tuple[str, str]:
     if pair is None:
         raise UNAUTHORIZED
     return pair
-
-
-async def account_of(conn: AsyncConnection, tables: Tables, request: Request) -> Account:
-    """The caller's account, checked inside the request's own transaction, or 401/20003."""
-    account = await authenticate(conn, tables, *request_credentials(request))
-    if account is None:
-        raise UNAUTHORIZED
-    return account
 
 
 async def authenticate_request(request: Request, runtime: Runtime) -> Account:

@@ -31,11 +31,11 @@ class Call:
     settings: Any = None
     webhooks_enabled: bool = False  # X-Twilio-Webhook-Enabled: true on a v2 REST call
     delivered_later: bool = False  # the action enqueued deliveries: wake the deliverer
+    preloaded: Row | None = None  # the target row, when the request's first query found it
 
     def parent(self, name: str) -> Row:
         return self.parents[name]
 
     def not_found(self) -> NotFound:
-        """404 naming the requested path without its version, as Twilio's message does."""
-        parts = self.request.url.path.split("/", 2)
-        return NotFound("/" + parts[2] if len(parts) == 3 else self.request.url.path)
+        """404 naming the requested path, as Twilio's message does."""
+        return NotFound.of_path(self.request.url.path)

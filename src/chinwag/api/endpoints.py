@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chinwag import times
-from chinwag.api.auth import account_of, authenticate_request, request_credentials
+from chinwag.api.auth import authenticate_request, request_credentials
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, Conflict
 from chinwag.api.forms import Form, parse, read_body, read_query
-from chinwag.api.lookup import resolve_parents, scope, table, target
+from chinwag.api.locate import locate
+from chinwag.api.lookup import scope, table, target
 from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
 from chinwag.api.resource import Action, Field, Resource, Version
@@ -30,7 +31,6 @@ from chinwag.events.pre import asks_pre_event, run_pre_event
 from chinwag.events.push import record_push
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
-from chinwag.store.accounts import Account
 
 Handler = Callable[[Request], Awaitable[Response]]
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
@@ -44,27 +44,27 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
         runtime: Runtime = request.app.state.runtime
         request_credentials(request)  # 401 before reading a body
         form = await read_body(request) if action in WRITES else read_query(request)
-        account: Account | None = None
         if action in WRITES and asks_pre_event(runtime.settings, res, action):
             account = await authenticate_request(request, runtime)
             form = await run_pre_event(runtime, request, account, res, action, version, form)
         transaction = runtime.db.write() if action in WRITES else runtime.db.read()
         try:
             async with transaction as conn:
-                account = account or await account_of(conn, runtime.tables, request)
+                found = await locate(conn, runtime.tables, request, res, action, version)
                 call = Call(
                     request,
-                    account,
+                    found.account,
                     version,
                     res,
                     action,
                     conn,
                     runtime.tables,
                     runtime.base_url(request),
+                    parents=found.parents,
+                    preloaded=found.target,
                 )
                 call.settings = runtime.settings
                 call.webhooks_enabled = webhook_header(request, res, action, version)
-                await resolve_parents(call)
                 status, body = await run(call, form)
         except IntegrityError:
             raise _lost_race(res) from None

@@ -38,6 +38,12 @@ class NotFound(ApiError):
     def __init__(self, path: str) -> None:
         super().__init__(404, 20404, f"The requested resource {path} was not found")
 
+    @classmethod
+    def of_path(cls, url_path: str) -> NotFound:
+        """For a request path: Twilio's message names it without the version (`/Services/IS..`)."""
+        parts = url_path.split("/", 2)
+        return cls("/" + parts[2] if len(parts) == 3 else url_path)
+
 
 class InvalidParameter(ApiError):
     def __init__(self, param: str, why: str, code: int = 20001) -> None:

@@ -67,6 +67,8 @@ async def resolve_parents(call: Call) -> None:
 
 
 async def target(call: Call) -> Row:
+    if call.preloaded is not None:
+        return call.preloaded
     res = call.resource
     ident = call.request.path_params[res.instance_param]
     return await res.rules.find(call, ident) or await find(call, res, ident)

@@ -119,6 +119,13 @@ async def delete_key(conn: AsyncConnection, tables: Tables, sid: str) -> bool:
     return bool(result.rowcount)
 
 
+def verify(password: str, auth_token: str, salt: bytes | None, secret_hash: bytes | None) -> bool:
+    """Whether `password` is the account's auth token, or (given its salt) the API key's secret."""
+    if salt is None or secret_hash is None:
+        return hmac.compare_digest(auth_token.encode(), password.encode())
+    return hmac.compare_digest(secret_hash, _hash(salt, password))
+
+
 async def authenticate(
     conn: AsyncConnection, tables: Tables, username: str, password: str
 ) -> Account | None:

@@ -2,7 +2,7 @@
 
 SQLite allows one writer at a time, so writes go through a single connection that takes the
 write lock up front (`BEGIN IMMEDIATE`): concurrent requests queue instead of failing with
-"database is locked". Reads use their own pool and, in WAL mode, never wait for the writer.
+"database is locked". Reads use their own pool in autocommit and, in WAL mode, never wait for the writer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver[backend]).render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int, synchronous: str) -> AsyncEngine:
+def _sqlite_engine(url: str, *, begin: str | None, pool_size: int, synchronous: str) -> AsyncEngine:
     engine = create_async_engine(
         url,
         pool_size=pool_size,
@@ -49,9 +49,11 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int, synchronous: str) ->
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
 
     return engine
 
@@ -67,8 +69,10 @@ class Database:
             self.writer = _sqlite_engine(
                 full, begin="BEGIN IMMEDIATE", pool_size=1, synchronous=synchronous
             )
+            # Reads run in autocommit: each statement sees a consistent WAL snapshot, and
+            # requests read with one statement, so BEGIN/COMMIT would only cost round trips.
             self.reader = _sqlite_engine(
-                full, begin="BEGIN", pool_size=pool_size, synchronous=synchronous
+                full, begin=None, pool_size=pool_size, synchronous=synchronous
             )
         else:
             self.writer = self.reader = create_async_engine(

@@ -1,0 +1,136 @@
+"""One query for what every request needs first: the caller's account, the resources its path
+names above the target, and (for fetch, update, delete) the target itself.
+
+Each statement is built once per shape (resource, version, kind of credentials, SID or name at
+each level) with bound parameters, so a request only executes it. A row means the path exists
+in the account the credentials name; the credentials are then checked in Python. No row means
+either bad credentials or a missing resource: a second, rare query tells 401 from 404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Table, bindparam, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+
+from chinwag.api.auth import request_credentials
+from chinwag.api.call import Row
+from chinwag.api.errors import UNAUTHORIZED, NotFound
+from chinwag.api.resource import Action, Resource, Rules, Version
+from chinwag.sids import is_sid
+from chinwag.store.accounts import Account, authenticate, verify
+from chinwag.store.tables import Tables
+
+TARGETED: frozenset[Action] = frozenset({"fetch", "update", "delete"})
+
+
+@dataclass(frozen=True)
+class Located:
+    account: Account
+    parents: dict[str, Row]
+    target: Row | None  # preloaded for fetch/update/delete of a resource found by SID or name
+
+
+def _how(res: Resource, version: Version, ident: str) -> str:
+    """How `ident` names a row of `res`: by "sid", by a lookup "name", or "none" can match."""
+    if is_sid(ident, res.sid_prefix):
+        return "sid"
+    if "\x00" not in ident and res.lookup and version in res.lookup_versions:
+        return "name"
+    return "none"  # no stored name has a NUL, and PostgreSQL refuses one as text
+
+
+def _names(res: Resource, t: Table, how: str, param: str) -> ColumnElement[bool]:
+    value: Any = bindparam(param)
+    if how == "sid":
+        match: ColumnElement[bool] = t.c.sid == value
+        return match
+    if how == "name":
+        return or_(*(t.c[col] == value for col in res.lookup))
+    return false()
+
+
+_STATEMENTS: dict[tuple[int, tuple[str, ...], tuple[str, ...], bool], Select[Any]] = {}
+
+
+def _statement(
+    tables: Tables, chain: tuple[Resource, ...], hows: tuple[str, ...], by_key: bool
+) -> Select[Any]:
+    """The statement of one shape, built on first use (there are a few dozen shapes)."""
+    key = (id(tables), tuple(r.name for r in chain), hows, by_key)
+    if key not in _STATEMENTS:
+        _STATEMENTS[key] = _build(tables, chain, hows, by_key)
+    return _STATEMENTS[key]
+
+
+def _build(
+    tables: Tables, chain: tuple[Resource, ...], hows: tuple[str, ...], by_key: bool
+) -> Select[Any]:
+    """accounts (via api_keys for an SK) joined to each resource of `chain`, each named by a
+    bound parameter `n<i>` the way `hows[i]` says."""
+    a = tables.accounts
+    columns: list[Any] = [a.c.sid.label("a_sid"), a.c.friendly_name.label("a_name")]
+    columns.append(a.c.auth_token.label("a_token"))
+    conditions: list[ColumnElement[bool]] = []
+    if by_key:
+        k = tables.api_keys
+        columns += [k.c.salt.label("k_salt"), k.c.secret_hash.label("k_hash")]
+        conditions += [k.c.sid == bindparam("user"), a.c.sid == k.c.account_sid]
+    else:
+        conditions.append(a.c.sid == bindparam("user"))
+    previous: Table | None = None
+    for i, (res, how) in enumerate(zip(chain, hows, strict=True)):
+        t = tables.of(res)
+        if previous is None or res.parent is None:  # the top of the path: the account owns it
+            conditions.append(t.c.account_sid == a.c.sid)
+        else:
+            conditions.append(t.c[res.parent.ref_column] == previous.c.sid)
+        conditions.append(_names(res, t, how, f"n{i}"))
+        columns += [c.label(f"r{i}_{c.name}") for c in t.c]
+        previous = t
+    return select(*columns).where(*conditions).limit(1)
+
+
+async def locate(
+    conn: AsyncConnection,
+    tables: Tables,
+    request: Request,
+    res: Resource,
+    action: Action,
+    version: Version,
+) -> Located:
+    """The caller's account and the path's rows, or 401 / 404."""
+    username, password = request_credentials(request)
+    by_key = is_sid(username, "SK")
+    if not by_key and not is_sid(username, "AC"):
+        raise UNAUTHORIZED
+    params = request.path_params
+    chain = list(res.ancestors)
+    idents = [params[anc.ref_param] for anc in chain]
+    # The target joins in too, unless its rules find it their own way (user channels).
+    own_find = type(res.rules).find is not Rules.find
+    with_target = action in TARGETED and res.has_table and not own_find
+    if with_target:
+        chain.append(res)
+        idents.append(params[res.instance_param])
+    hows = tuple(_how(r, version, ident) for r, ident in zip(chain, idents, strict=True))
+    query = _statement(tables, tuple(chain), hows, by_key)
+    values = {"user": username, **{f"n{i}": ident for i, ident in enumerate(idents)}}
+    row = (await conn.execute(query, values)).mappings().first()
+    if row is None:
+        if await authenticate(conn, tables, username, password) is None:
+            raise UNAUTHORIZED
+        raise NotFound.of_path(request.url.path)
+    salt, digest = (row["k_salt"], row["k_hash"]) if by_key else (None, None)
+    if not verify(password, row["a_token"], salt, digest):
+        raise UNAUTHORIZED
+    account = Account(row["a_sid"], row["a_name"], row["a_token"])
+    rows: list[Row] = [
+        {c.name: row[f"r{i}_{c.name}"] for c in tables.of(r).c} for i, r in enumerate(chain)
+    ]
+    target = rows.pop() if with_target else None
+    parents = {anc.name: r for anc, r in zip(res.ancestors, rows, strict=True)}
+    return Located(account, parents, target)
