@@ -91,9 +91,8 @@ class Server:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
-        env.update(
-            TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token, **self.extra_env
-        )
+        env.update(TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token)
+        env.update(self.extra_env)  # may override the credentials (or blank them)
         return env
 
     def cli(self, *args: str) -> str:

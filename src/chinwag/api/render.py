@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,12 +28,27 @@ def value(f: Field, raw: Any) -> Any:
     return raw
 
 
-def _put(body: dict[str, Any], dotted: str, item: Any) -> None:
-    *groups, leaf = dotted.split(".")
-    node = body
-    for group in groups:
-        node = node.setdefault(group, {})
-    node[leaf] = item
+@dataclass(frozen=True)
+class _Plan:
+    """What rendering one resource in one version needs, worked out once."""
+
+    fields: tuple[tuple[Field, tuple[str, ...], str], ...]  # field, its JSON path, its leaf
+    links: tuple[tuple[str, str], ...]
+
+
+_PLANS: dict[tuple[str, str], _Plan] = {}
+
+
+def _plan(res: Resource, version: Version) -> _Plan:
+    key = (res.name, version)
+    if key not in _PLANS:
+        fields = []
+        for f in res.rendered(version):
+            *groups, leaf = f.name.split(".")
+            fields.append((f, tuple(groups), leaf))
+        links = tuple((link.name, link.path) for link in res.links if version in link.versions)
+        _PLANS[key] = _Plan(tuple(fields), links)
+    return _PLANS[key]
 
 
 def to_json(call: Call, row: Row, res: Resource | None = None) -> dict[str, Any]:
@@ -43,18 +59,21 @@ def to_json(call: Call, row: Row, res: Resource | None = None) -> dict[str, Any]
     body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
     for anc in res.ancestors:
         body[anc.ref_column] = row[anc.ref_column]
-    for f in res.rendered(call.version):
+    plan = _plan(res, call.version)
+    for f, groups, leaf in plan.fields:
         raw = row[f.column] if f.stored else None
         if raw is None and f.omit_null:
             continue
-        _put(body, f.name, value(f, raw))
+        node = body
+        for group in groups:  # dotted names nest: limits.channel_members
+            node = node.setdefault(group, {})
+        node[leaf] = value(f, raw)
     body["date_created"] = times.render(row["date_created"])
     body["date_updated"] = times.render(row["date_updated"])
     url = call.base_url + instance_path(res, row, call.version)
     body["url"] = url
-    links = [link for link in res.links if call.version in link.versions]
-    if links:
-        body["links"] = {link.name: f"{url}/{link.path}" for link in links}
+    if plan.links:
+        body["links"] = {name: f"{url}/{path}" for name, path in plan.links}
     res.rules.render(call, row, body)
     return body
 
