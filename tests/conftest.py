@@ -16,34 +16,23 @@ import pytest
 from twilio.rest import Client
 
 from tests.support import contract
+from tests.support.databases import KINDS, fresh
 from tests.support.recording import ContractCheckingHttpClient
 from tests.support.servers import (
-    PG_ADMIN,
     Server,
-    pg_create_database,
-    pg_drop_database,
-    pg_reachable,
 )
 
 for _name in ("TWILIO_EDGE", "TWILIO_REGION"):  # they mangle a loopback base_url
     os.environ.pop(_name, None)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=KINDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A fresh database of each kind for the session."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'chinwag.db'}"
-        return
-    if not pg_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL is unreachable at {PG_ADMIN}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}; set CHINWAG_TEST_PG to run this half")
-    url = pg_create_database()
-    yield url
-    pg_drop_database(url)
+    with fresh(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from tests.conftest import make_client
+from tests.support.errors import twilio_error
 from tests.support.servers import Server
 
 SID_TOKEN_RE = re.compile(r"^((?:AC|SK)[0-9a-f]{32}) (\S+)$")
@@ -42,15 +43,7 @@ class Raw:
     @staticmethod
     def error(response: requests.Response, status: int, code: int | None = None) -> dict[str, Any]:
         """Assert `response` is a Twilio error of `status` (and `code`); its body."""
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"].startswith("application/json")
-        body: dict[str, Any] = response.json()
-        assert set(body) == {"code", "message", "more_info", "status"}, body
-        assert body["status"] == status
-        assert body["more_info"] == f"https://www.twilio.com/docs/errors/{body['code']}"
-        if code is not None:
-            assert body["code"] == code, body
-        return body
+        return twilio_error(response, status, code)
 
 
 @dataclass(frozen=True)

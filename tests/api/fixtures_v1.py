@@ -6,14 +6,13 @@ these, so no fixture is imported by name (which linters read as a redefinition).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from twilio.base.exceptions import TwilioException, TwilioRestException
-
+from tests.support.errors import list_rejected, rejected
 from tests.support.servers import Server
+
+__all__ = ["UNKNOWN", "list_rejected", "new_role", "rejected"]
 
 UNKNOWN = {
     "US": "US" + "0" * 32,
@@ -23,32 +22,6 @@ UNKNOWN = {
     "IN": "IN" + "0" * 32,
     "RL": "RL" + "0" * 32,
 }
-
-
-def rejected(call: Callable[[], Any], status: int = 400, code: int | None = None) -> Any:
-    """Run `call`, which must fail with `status` (and `code`); the exception."""
-    with pytest.raises(TwilioRestException) as err:
-        call()
-    assert err.value.status == status, err.value
-    if code is not None:
-        assert err.value.code == code, err.value
-    return err.value
-
-
-def list_rejected(call: Callable[[], Any], status: int, code: int | None = None) -> Any:
-    """Run a list/page `call`, which must fail with `status` (and `code`); the error body.
-
-    The client reports a failed page as TwilioException("Unable to fetch page", response).
-    """
-    with pytest.raises(TwilioException) as err:
-        call()
-    assert not isinstance(err.value, TwilioRestException), err.value
-    response = err.value.args[1]
-    assert response.status_code == status, response.text
-    body = json.loads(response.text)
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 def new_role(svc: Any, role_type: str, unique: Callable[[str], str]) -> str:

@@ -13,7 +13,6 @@ let it steal ours). PostgreSQL skips without a server, except under CI=true, whe
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 import time
@@ -30,12 +29,11 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from tests.conftest import make_client
+from tests.support.databases import require_postgresql
 from tests.support.servers import (
-    PG_ADMIN,
     Server,
     pg_create_database,
     pg_drop_database,
-    pg_reachable,
 )
 
 T = TypeVar("T")
@@ -424,13 +422,6 @@ class Cluster:
         for url in self.databases:
             if url.startswith("postgresql"):
                 pg_drop_database(url)
-
-
-def require_postgresql() -> None:
-    if not pg_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL is unreachable at {PG_ADMIN}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}; set CHINWAG_TEST_PG to run this half")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -6,7 +6,6 @@ Account A is the session server's own account; account B is created for the suit
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,12 +15,9 @@ import pytest
 
 from tests.api.conftest import parse_credentials
 from tests.badinput.world import Api, World, build_world, destroy_world
+from tests.support.databases import KINDS, fresh
 from tests.support.servers import (
-    PG_ADMIN,
     Server,
-    pg_create_database,
-    pg_drop_database,
-    pg_reachable,
 )
 
 
@@ -88,19 +84,11 @@ def world_b(server: Server, account_b: Account) -> Iterator[World]:
     api.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of each kind for one test (for servers the test starts itself)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    if not pg_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL is unreachable at {PG_ADMIN}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}; set CHINWAG_TEST_PG to run this half")
-    url = pg_create_database()
-    yield url
-    pg_drop_database(url)
+    """A new, empty database of each kind for one test."""
+    with fresh(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,46 +7,29 @@ skips with a message, except under CI=true, where it fails.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.databases import KINDS, fresh
 from tests.support.servers import (
-    PG_ADMIN,
     Server,
-    pg_create_database,
-    pg_drop_database,
-    pg_reachable,
 )
 
 
-def _postgres() -> str:
-    if not pg_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but PostgreSQL is unreachable at {PG_ADMIN}")
-        pytest.skip(f"PostgreSQL unreachable at {PG_ADMIN}; set CHINWAG_TEST_PG to run this half")
-    return pg_create_database()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A new, empty database of each kind for one test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    url = _postgres()
-    yield url
-    pg_drop_database(url)
+    with fresh(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
-def fresh_postgres() -> Iterator[str]:
+def fresh_postgres(tmp_path: Path) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test."""
-    url = _postgres()
-    yield url
-    pg_drop_database(url)
+    with fresh("postgresql", tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

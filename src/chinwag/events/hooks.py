@@ -119,7 +119,9 @@ async def record_post(call: Call, row: Mapping[Any, Any]) -> None:
     service = call.parent("service")
     channel_sid = row.get("channel_sid") or (row["sid"] if res.name == "channel" else None)
     targets = service_targets(service, event, "post")
-    if channel_sid:
+    # The channel's own count of webhooks spares the query when it has none (None: not known).
+    hooked = (call.parents.get("channel") or row).get("webhooks_count")
+    if channel_sid and hooked != 0:
         targets += await channel_targets(call, channel_sid, event, str(row.get("body") or ""))
     if not targets:
         return
