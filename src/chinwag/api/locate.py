@@ -34,17 +34,17 @@ class Located:
     target: Row | None  # preloaded for fetch/update/delete of a resource found by SID or name
 
 
-def _how(res: Resource, version: Version, ident: str) -> str:
+def how_named(res: Resource, ident: str) -> str:
     """How `ident` names a row of `res`: by "sid", by a lookup "name", or "none" can match."""
     if is_sid(ident, res.sid_prefix):
         return "sid"
-    if "\x00" not in ident and res.lookup and version in res.lookup_versions:
+    if "\x00" not in ident and res.lookup:
         return "name"
     return "none"  # no stored name has a NUL, and PostgreSQL refuses one as text
 
 
-def _names(res: Resource, t: Table, how: str, param: str) -> ColumnElement[bool]:
-    value: Any = bindparam(param)
+def named(res: Resource, t: Table, how: str, value: Any) -> ColumnElement[bool]:
+    """`t`'s row that `value` (a bound parameter, or the name itself) names, as `how` says."""
     if how == "sid":
         match: ColumnElement[bool] = t.c.sid == value
         return match
@@ -88,7 +88,7 @@ def _build(
             conditions.append(t.c.account_sid == a.c.sid)
         else:
             conditions.append(t.c[res.parent.ref_column] == previous.c.sid)
-        conditions.append(_names(res, t, how, f"n{i}"))
+        conditions.append(named(res, t, how, bindparam(f"n{i}")))
         columns += [c.label(f"r{i}_{c.name}") for c in t.c]
         previous = t
     return select(*columns).where(*conditions).limit(1)
@@ -116,7 +116,7 @@ async def locate(
     if with_target:
         chain.append(res)
         idents.append(params[res.instance_param])
-    hows = tuple(_how(r, version, ident) for r, ident in zip(chain, idents, strict=True))
+    hows = tuple(how_named(r, ident) for r, ident in zip(chain, idents, strict=True))
     query = _statement(tables, tuple(chain), hows, by_key)
     values = {"user": username, **{f"n{i}": ident for i, ident in enumerate(idents)}}
     row = (await conn.execute(query, values)).mappings().first()

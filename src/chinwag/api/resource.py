@@ -50,7 +50,6 @@ class Field:
     omit_null: bool = False  # left out of the JSON while null
     empty_is_null: bool = False  # an empty form value clears the field
     versions: frozenset[Version] = VERSIONS  # rendered and accepted in these API versions
-    param_versions: frozenset[Version] | None = None  # accepted in these (default: versions)
     references: str = ""  # a table whose row this SID names; deleting that row deletes this one
 
     @property
@@ -70,7 +69,7 @@ class Field:
             return False
         if isinstance(allowed, frozenset):
             return version in allowed
-        return version in (self.param_versions or self.versions)
+        return version in self.versions
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,6 @@ class Resource:
     lookup: tuple[str, ...] = field(
         default_factory=_no_lookup
     )  # columns a path may use for the SID
-    lookup_versions: frozenset[Version] = VERSIONS
     filters: tuple[Filter, ...] = ()
     unique: tuple[Unique, ...] = ()
     indexes: tuple[tuple[str, ...], ...] = ()  # extra lookups: (("user_sid", "pk"),)
@@ -226,12 +224,6 @@ class Resource:
             for f in (*self.fields, *self.extra_columns)
             if f.stored
         }
-
-    def field(self, name: str) -> Field:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(name)
 
 
 def snake_case(pascal: str) -> str:

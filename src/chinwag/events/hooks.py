@@ -40,10 +40,6 @@ def post_enabled(call: Call) -> bool:
     return bool(mode in ("post", "all") or call.webhooks_enabled)
 
 
-def pre_enabled(call: Call) -> bool:
-    return bool(call.settings and call.settings.rest_webhooks == "all")
-
-
 def _filters(service: Mapping[Any, Any]) -> list[str]:
     raw = service["webhook_filters"]
     return list(orjson.loads(raw)) if raw else []

@@ -22,10 +22,11 @@ from starlette.requests import Request
 from chinwag.api.call import Call
 from chinwag.api.errors import ApiError
 from chinwag.api.forms import Form, parse
-from chinwag.api.lookup import resolve_parents, target
+from chinwag.api.locate import locate
+from chinwag.api.lookup import target
 from chinwag.api.resource import Action, Resource, Version
 from chinwag.events.delivery import Outcome, backoff, form_request, send
-from chinwag.events.hooks import Target, as_form, common_params, pre_enabled, service_targets
+from chinwag.events.hooks import Target, as_form, common_params, service_targets
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.accounts import Account
@@ -61,13 +62,20 @@ async def _plan(
     form: Form,
 ) -> tuple[Call, str, list[Target], dict[str, str]] | None:
     async with runtime.db.read() as conn:
+        found = await locate(conn, runtime.tables, request, res, action, version)
         call = Call(
-            request, account, version, res, action, conn, runtime.tables, runtime.base_url(request)
+            request,
+            account,
+            version,
+            res,
+            action,
+            conn,
+            runtime.tables,
+            runtime.base_url(request),
+            parents=found.parents,
+            preloaded=found.target,
         )
         call.settings = runtime.settings
-        if not pre_enabled(call):
-            return None
-        await resolve_parents(call)
         preview = await _preview(call, form)
         event, _ = call.resource.rules.event_names(call.resource, call.action, preview)
         if event is None:
