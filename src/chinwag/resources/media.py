@@ -20,12 +20,12 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from chinwag import times
-from chinwag.api.auth import authenticate_request
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.lookup import find
+from chinwag.api.locate import locate
+from chinwag.api.lookup import target
 from chinwag.api.render import dumps, to_json
-from chinwag.api.resource import V1, Field, Resource, Rules
+from chinwag.api.resource import V1, Action, Field, Resource, Rules
 from chinwag.resources.services import SERVICE
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
@@ -96,9 +96,20 @@ async def _receive(request: Request, directory: Path, limit: int) -> tuple[Path,
     return Path(name), size
 
 
-def _call(request: Request, runtime: Runtime, account: Any, conn: Any) -> Call:
+async def _located(request: Request, runtime: Runtime, conn: Any, action: Action) -> Call:
+    """The call of a media request: the caller, its service and (fetch) the media row, or 401/404."""
+    found = await locate(conn, runtime.tables, request, MEDIA, action, "v1")
     call = Call(
-        request, account, "v1", MEDIA, "fetch", conn, runtime.tables, runtime.base_url(request)
+        request,
+        found.account,
+        "v1",
+        MEDIA,
+        action,
+        conn,
+        runtime.tables,
+        runtime.base_url(request),
+        parents=found.parents,
+        preloaded=found.target,
     )
     call.settings = runtime.settings
     return call
@@ -106,36 +117,29 @@ def _call(request: Request, runtime: Runtime, account: Any, conn: Any) -> Call:
 
 async def upload(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    account = await authenticate_request(request, runtime)
     async with runtime.db.read() as conn:
-        await find(
-            _call(request, runtime, account, conn), SERVICE, request.path_params["ServiceSid"]
-        )
+        await _located(request, runtime, conn, "create")  # 401/404 before reading the file
     directory = runtime.settings.media_path()
     temp, size = await _receive(request, directory, runtime.settings.media_max_bytes)
     sid = new_sid("ME")
     now = times.now()
     try:
         async with runtime.db.write() as conn:
-            call = _call(request, runtime, account, conn)
-            service = await find(call, SERVICE, request.path_params["ServiceSid"])
+            call = await _located(request, runtime, conn, "create")
             table = runtime.tables["media"]
             values = {
                 **MEDIA.defaults(call),
                 "sid": sid,
-                "account_sid": account.sid,
-                "service_sid": service["sid"],
+                "account_sid": call.account.sid,
+                "service_sid": call.parent("service")["sid"],
                 "filename": _filename(request),
                 "content_type": request.headers.get("content-type", "application/octet-stream"),
                 "size": size,
                 "date_created": now,
                 "date_updated": now,
             }
-            row = (
-                (await conn.execute(table.insert().values(**values).returning(*table.c)))
-                .mappings()
-                .one()
-            )
+            insert = table.insert().values(**values).returning(*table.c)
+            row = (await conn.execute(insert)).mappings().one()
             os.replace(temp, directory / sid)  # before the commit: a committed row has its file
             body = to_json(call, row)
     except BaseException:
@@ -147,11 +151,9 @@ async def upload(request: Request) -> Response:
 
 async def _media_row(request: Request) -> tuple[Row, dict[str, Any], Path]:
     runtime: Runtime = request.app.state.runtime
-    account = await authenticate_request(request, runtime)
     async with runtime.db.read() as conn:
-        call = _call(request, runtime, account, conn)
-        call.parents["service"] = await find(call, SERVICE, request.path_params["ServiceSid"])
-        row = await find(call, MEDIA, request.path_params["Sid"])
+        call = await _located(request, runtime, conn, "fetch")
+        row = await target(call)
         return row, to_json(call, row), runtime.settings.media_path() / row["sid"]
 
 
