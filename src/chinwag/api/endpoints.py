@@ -21,7 +21,7 @@ from chinwag.api.auth import authenticate_request, request_credentials
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, Conflict
 from chinwag.api.forms import Form, parse, read_body, read_query
-from chinwag.api.locate import locate
+from chinwag.api.locate import located_call
 from chinwag.api.lookup import scope, table, target
 from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
@@ -50,20 +50,7 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
         transaction = runtime.db.write() if action in WRITES else runtime.db.read()
         try:
             async with transaction as conn:
-                found = await locate(conn, runtime.tables, request, res, action, version)
-                call = Call(
-                    request,
-                    found.account,
-                    version,
-                    res,
-                    action,
-                    conn,
-                    runtime.tables,
-                    runtime.base_url(request),
-                    parents=found.parents,
-                    preloaded=found.target,
-                )
-                call.settings = runtime.settings
+                call = await located_call(runtime, conn, request, res, action, version)
                 call.webhooks_enabled = webhook_header(request, res, action, version)
                 status, body = await run(call, form)
         except IntegrityError:

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from chinwag.api.auth import request_credentials
-from chinwag.api.call import Row
+from chinwag.api.call import Call, Row
 from chinwag.api.errors import UNAUTHORIZED, NotFound
 from chinwag.api.resource import Action, Resource, Rules, Version
+from chinwag.runtime import Runtime
 from chinwag.sids import is_sid
 from chinwag.store.accounts import Account, authenticate, verify
 from chinwag.store.tables import Tables
@@ -134,3 +135,29 @@ async def locate(
     target = rows.pop() if with_target else None
     parents = {anc.name: r for anc, r in zip(res.ancestors, rows, strict=True)}
     return Located(account, parents, target)
+
+
+async def located_call(
+    runtime: Runtime,
+    conn: AsyncConnection,
+    request: Request,
+    res: Resource,
+    action: Action,
+    version: Version,
+) -> Call:
+    """The call a request makes, with its account, parents and target located, or 401 / 404."""
+    found = await locate(conn, runtime.tables, request, res, action, version)
+    call = Call(
+        request,
+        found.account,
+        version,
+        res,
+        action,
+        conn,
+        runtime.tables,
+        runtime.base_url(request),
+        parents=found.parents,
+        preloaded=found.target,
+    )
+    call.settings = runtime.settings
+    return call

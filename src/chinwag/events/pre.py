@@ -22,7 +22,7 @@ from starlette.requests import Request
 from chinwag.api.call import Call
 from chinwag.api.errors import ApiError
 from chinwag.api.forms import Form, parse
-from chinwag.api.locate import locate
+from chinwag.api.locate import located_call
 from chinwag.api.lookup import target
 from chinwag.api.resource import Action, Resource, Version
 from chinwag.events.delivery import Outcome, backoff, form_request, send
@@ -62,20 +62,7 @@ async def _plan(
     form: Form,
 ) -> tuple[Call, str, list[Target], dict[str, str]] | None:
     async with runtime.db.read() as conn:
-        found = await locate(conn, runtime.tables, request, res, action, version)
-        call = Call(
-            request,
-            account,
-            version,
-            res,
-            action,
-            conn,
-            runtime.tables,
-            runtime.base_url(request),
-            parents=found.parents,
-            preloaded=found.target,
-        )
-        call.settings = runtime.settings
+        call = await located_call(runtime, conn, request, res, action, version)
         preview = await _preview(call, form)
         event, _ = call.resource.rules.event_names(call.resource, call.action, preview)
         if event is None:

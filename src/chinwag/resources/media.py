@@ -22,10 +22,10 @@ from starlette.routing import Route
 from chinwag import times
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError
-from chinwag.api.locate import locate
+from chinwag.api.locate import located_call
 from chinwag.api.lookup import target
 from chinwag.api.render import dumps, to_json
-from chinwag.api.resource import V1, Action, Field, Resource, Rules
+from chinwag.api.resource import V1, Field, Resource, Rules
 from chinwag.resources.services import SERVICE
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
@@ -96,36 +96,17 @@ async def _receive(request: Request, directory: Path, limit: int) -> tuple[Path,
     return Path(name), size
 
 
-async def _located(request: Request, runtime: Runtime, conn: Any, action: Action) -> Call:
-    """The call of a media request: the caller, its service and (fetch) the media row, or 401/404."""
-    found = await locate(conn, runtime.tables, request, MEDIA, action, "v1")
-    call = Call(
-        request,
-        found.account,
-        "v1",
-        MEDIA,
-        action,
-        conn,
-        runtime.tables,
-        runtime.base_url(request),
-        parents=found.parents,
-        preloaded=found.target,
-    )
-    call.settings = runtime.settings
-    return call
-
-
 async def upload(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.read() as conn:
-        await _located(request, runtime, conn, "create")  # 401/404 before reading the file
+        await located_call(runtime, conn, request, MEDIA, "create", "v1")  # 401/404 first
     directory = runtime.settings.media_path()
     temp, size = await _receive(request, directory, runtime.settings.media_max_bytes)
     sid = new_sid("ME")
     now = times.now()
     try:
         async with runtime.db.write() as conn:
-            call = await _located(request, runtime, conn, "create")
+            call = await located_call(runtime, conn, request, MEDIA, "create", "v1")
             table = runtime.tables["media"]
             values = {
                 **MEDIA.defaults(call),
@@ -152,7 +133,7 @@ async def upload(request: Request) -> Response:
 async def _media_row(request: Request) -> tuple[Row, dict[str, Any], Path]:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.read() as conn:
-        call = await _located(request, runtime, conn, "fetch")
+        call = await located_call(runtime, conn, request, MEDIA, "fetch", "v1")
         row = await target(call)
         return row, to_json(call, row), runtime.settings.media_path() / row["sid"]
 
