@@ -12,6 +12,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from tests.api.fixtures_v1 import new_channel
 from tests.conftest import make_client
 from tests.support.errors import twilio_error
 from tests.support.servers import Server
@@ -90,3 +91,21 @@ def other(server: Server, _other_account: tuple[str, str], _spec: None) -> Other
     """A second account on the same server, with its own client."""
     sid, token = _other_account
     return OtherAccount(sid, token, make_client(server, sid, token))
+
+
+@pytest.fixture
+def svc(chat: Any, service: Any) -> Any:
+    """The test's service, as a context to reach its channels, users and roles."""
+    return chat.services(service.sid)
+
+
+@pytest.fixture
+def channel(svc: Any, unique: Callable[[str], str]) -> Any:
+    """A public channel of the test's service."""
+    return new_channel(svc, unique)
+
+
+@pytest.fixture
+def room(svc: Any, channel: Any) -> Any:
+    """The channel, as a context to reach its members, messages and invites."""
+    return svc.channels(channel.sid)

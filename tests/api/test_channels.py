@@ -13,12 +13,6 @@ from tests.api.fixtures_v1 import UNKNOWN, auth, list_rejected, new_channel, rej
 from tests.support.servers import Server
 
 
-@pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its channels."""
-    return chat.services(service.sid)
-
-
 class TestCreate:
     def test_defaults(self, svc: Any, service: Any, server: Server) -> None:
         """A channel created with no parameters is public, "{}", unnamed, by "system", empty."""

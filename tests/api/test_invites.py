@@ -14,24 +14,6 @@ from tests.support.servers import Server
 
 
 @pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its channels and users."""
-    return chat.services(service.sid)
-
-
-@pytest.fixture
-def channel(svc: Any, unique: Callable[[str], str]) -> Any:
-    """A channel of the test's service."""
-    return new_channel(svc, unique)
-
-
-@pytest.fixture
-def room(svc: Any, channel: Any) -> Any:
-    """The channel, as a context to reach its invites and members."""
-    return svc.channels(channel.sid)
-
-
-@pytest.fixture
 def user(svc: Any, unique: Callable[[str], str]) -> Any:
     """A user of the test's service, to be invited."""
     return svc.users.create(identity=unique("guest"))

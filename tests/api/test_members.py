@@ -7,30 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from tests.api.fixtures_v1 import UNKNOWN, list_rejected, new_channel, new_role, rejected
 from tests.conftest import make_client
 from tests.support.servers import Server
-
-
-@pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its channels and users."""
-    return chat.services(service.sid)
-
-
-@pytest.fixture
-def channel(svc: Any, unique: Callable[[str], str]) -> Any:
-    """A public channel of the test's service."""
-    return new_channel(svc, unique)
-
-
-@pytest.fixture
-def room(svc: Any, channel: Any) -> Any:
-    """The channel, as a context to reach its members and messages."""
-    return svc.channels(channel.sid)
 
 
 class TestCreate:

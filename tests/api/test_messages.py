@@ -17,24 +17,6 @@ from tests.support.servers import Server
 BODY_MAX = 32 * 1024
 
 
-@pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its channels."""
-    return chat.services(service.sid)
-
-
-@pytest.fixture
-def channel(svc: Any, unique: Callable[[str], str]) -> Any:
-    """A public channel of the test's service."""
-    return new_channel(svc, unique)
-
-
-@pytest.fixture
-def room(svc: Any, channel: Any) -> Any:
-    """The channel, as a context to reach its messages."""
-    return svc.channels(channel.sid)
-
-
 def indexes(messages: list[Any]) -> list[int]:
     return [m.index for m in messages]
 

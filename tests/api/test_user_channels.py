@@ -12,12 +12,6 @@ from tests.support.servers import Server
 
 
 @pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its users and channels."""
-    return chat.services(service.sid)
-
-
-@pytest.fixture
 def user(svc: Any, unique: Callable[[str], str]) -> Any:
     """A user of the test's service."""
     return svc.users.create(identity=unique("reader"))

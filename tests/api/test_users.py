@@ -6,17 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import pytest
 import requests
 
 from tests.api.fixtures_v1 import UNKNOWN, auth, new_channel, new_role, rejected
 from tests.support.servers import Server
-
-
-@pytest.fixture
-def svc(chat: Any, service: Any) -> Any:
-    """The test's service, as a context to reach its users and channels."""
-    return chat.services(service.sid)
 
 
 class TestCreate:
