@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from chinwag.api.resource import Field, Resource
+from chinwag.model.resource import Field, Resource
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
