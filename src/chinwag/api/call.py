@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from chinwag.api.errors import NotFound
 from chinwag.api.resource import Action, Resource, Version
 from chinwag.store.accounts import Account
+from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 Row: TypeAlias = Mapping[Any, Any]  # one row of a resource's table, by column name
@@ -24,7 +24,7 @@ class Call:
     version: Version
     resource: Resource
     action: Action
-    conn: AsyncConnection
+    conn: Connection
     tables: Tables
     base_url: str  # scheme://host[:port], no trailing slash
     parents: dict[str, Row] = field(default_factory=dict)  # resolved path resources, by name

@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,6 +30,7 @@ from chinwag.events.pre import asks_pre_event, run_pre_event
 from chinwag.events.push import record_push
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
+from chinwag.store.errors import IntegrityError
 
 Handler = Callable[[Request], Awaitable[Response]]
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})

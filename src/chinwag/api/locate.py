@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, false, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 
 from chinwag.api.auth import request_credentials
@@ -23,6 +22,7 @@ from chinwag.api.resource import Action, Resource, Rules, Version
 from chinwag.runtime import Runtime
 from chinwag.sids import is_sid
 from chinwag.store.accounts import Account, authenticate, verify
+from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 TARGETED: frozenset[Action] = frozenset({"fetch", "update", "delete"})
@@ -96,7 +96,7 @@ def _build(
 
 
 async def locate(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
     request: Request,
     res: Resource,
@@ -139,7 +139,7 @@ async def locate(
 
 async def located_call(
     runtime: Runtime,
-    conn: AsyncConnection,
+    conn: Connection,
     request: Request,
     res: Resource,
     action: Action,

@@ -8,16 +8,16 @@ cursor inside a list that is already scoped to the caller, so a forged one revea
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, RowMapping, Select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Select
 
 from chinwag.api.errors import ApiError, InvalidParameter
 from chinwag.api.forms import INT_RE, Form
+from chinwag.store.db import Connection
 
 DEFAULT_SIZE = 50
 TOKEN_RE = re.compile(r"^P([AB])(\d{1,18})$")
@@ -59,13 +59,13 @@ def _int(query: Form, name: str, default: int, minimum: int) -> int:
 
 @dataclass(frozen=True)
 class Page:
-    rows: Sequence[RowMapping]
+    rows: Sequence[Mapping[str, Any]]
     has_next: bool
     has_previous: bool
 
 
 async def fetch_page(
-    conn: AsyncConnection,
+    conn: Connection,
     query: Select[Any],
     key: ColumnElement[Any],
     request: PageRequest,
