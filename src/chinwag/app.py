@@ -8,8 +8,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -28,6 +26,7 @@ from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database
+from chinwag.store.errors import DatabaseError
 
 log = logging.getLogger("chinwag")
 
@@ -66,7 +65,7 @@ async def healthz(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     try:
         await runtime.db.ping()
-    except (DBAPIError, PoolTimeout, OSError):
+    except (DatabaseError, OSError):
         return JSONResponse({"status": "unavailable"}, 503)
     return JSONResponse({"status": "ok"})
 
@@ -74,16 +73,15 @@ async def healthz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     gauges: dict[str, float] = {}
-    for name, engine in (("writer", runtime.db.writer), ("reader", runtime.db.reader)):
-        pool = engine.pool
-        gauges[f"chinwag_db_pool_{name}_checked_out"] = float(
-            getattr(pool, "checkedout", lambda: 0)()
-        )
-        gauges[f"chinwag_db_pool_{name}_size"] = float(getattr(pool, "size", lambda: 0)())
+    for name, (checked_out, size) in runtime.db.pool_stats().items():
+        gauges[f"chinwag_db_pool_{name}_checked_out"] = float(checked_out)
+        gauges[f"chinwag_db_pool_{name}_size"] = float(size)
+    for name, count in runtime.db.commit_stats().items():
+        gauges[f"chinwag_db_{name}_committed"] = float(count)
     try:
         async with runtime.db.read() as conn:
             gauges["chinwag_outbox_depth"] = float(await outbox.depth(conn, runtime.tables))
-    except (DBAPIError, PoolTimeout, OSError):
+    except (DatabaseError, OSError):
         gauges["chinwag_database_up"] = 0.0
     else:
         gauges["chinwag_database_up"] = 1.0
@@ -135,8 +133,7 @@ def build_app(settings: Settings) -> Starlette:
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_error,
-            DBAPIError: on_database_error,
-            PoolTimeout: on_database_error,
+            DatabaseError: on_database_error,
             Exception: on_crash,
         },
     )

@@ -8,7 +8,10 @@ repeat, `messages_count` must be n, and the next create must get index n.
 
 On SQLite the server runs with its default `synchronous=NORMAL`: in WAL mode a commit is in the
 operating system's hands when the 201 goes out, which survives the death of the process (only a
-power loss needs FULL).
+power loss needs FULL). A second test runs sixteen clients on SQLite with
+`--sqlite-synchronous FULL`, where transactions that queue while a COMMIT fsyncs are committed
+together (group commit): just before the kill its /metrics must show more transactions
+committed than COMMITs, so the crash lands on a server that was grouping.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ MAX_PER_THREAD = 20_000  # a bound on the loop; the kill ends it long before
 class Load:
     """Eight clients creating messages until the server dies; what it acknowledged."""
 
-    def __init__(self, server: Server, service_sid: str, channel_sid: str) -> None:
+    def __init__(
+        self, server: Server, service_sid: str, channel_sid: str, threads: int = THREADS
+    ) -> None:
         self.server = server
         self.service_sid = service_sid
         self.channel_sid = channel_sid
@@ -43,7 +48,7 @@ class Load:
         self.killed = threading.Event()
         self.early_errors: list[str] = []
         self.threads = [
-            threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(THREADS)
+            threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(threads)
         ]
 
     def run(self, n: int) -> None:
@@ -70,31 +75,59 @@ class Load:
             assert not thread.is_alive(), "a client thread hung after the kill"
 
 
+def commit_counts(server: Server) -> tuple[float, float]:
+    """SQLite's (COMMITs, transactions they committed) from /metrics."""
+    text = requests.get(f"{server.url}/metrics", timeout=10).text
+    values = dict(
+        line.split(" ", 1) for line in text.splitlines() if line.startswith("chinwag_db_")
+    )
+    return float(values["chinwag_db_commits_committed"]), float(
+        values["chinwag_db_transactions_committed"]
+    )
+
+
 def test_kill9_keeps_every_acknowledged_message(
     fresh_database: str, tmp_path: Path, servers: list[Server]
 ) -> None:
     """After kill -9 mid-load, each 201'd message is there with its index; indexes are 0..n-1."""
-    first = Server(fresh_database)
+    kill_mid_load(fresh_database, tmp_path, servers, [], THREADS)
+
+
+def test_kill9_with_group_commit_and_fsync(tmp_path: Path, servers: list[Server]) -> None:
+    """The same with 16 clients on SQLite with synchronous=FULL: groups of fsynced commits."""
+    database = f"sqlite:///{tmp_path / 'full.db'}"
+    kill_mid_load(database, tmp_path, servers, ["--sqlite-synchronous", "FULL"], 16)
+
+
+def kill_mid_load(
+    database: str, tmp_path: Path, servers: list[Server], args: list[str], threads: int
+) -> None:
+    first = Server(database, extra_args=args)
     servers.append(first)
     first.start(tmp_path / "first.log")
     chat = make_client(first).chat.v1
     service = chat.services.create(friendly_name="kill9")
     channel = chat.services(service.sid).channels.create(friendly_name="crash room")
 
-    load = Load(first, service.sid, channel.sid)
+    load = Load(first, service.sid, channel.sid, threads)
     load.start()
     time.sleep(LOAD_SECONDS)
+    if "FULL" in args:  # fsyncs run on the writer thread while the next batch queues
+        commits, transactions = commit_counts(first)
+        assert transactions > commits > 0, "concurrent writes were not grouped into commits"
     load.killed.set()
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
     load.join()
 
     assert load.early_errors == [], load.early_errors
-    assert len(load.acked) >= THREADS, f"only {len(load.acked)} creates before the kill"
+    assert len(load.acked) >= threads, f"only {len(load.acked)} creates before the kill"
     acked = dict(load.acked)
     assert len(acked) == len(load.acked), "two creates answered with the same SID"
     assert len(set(acked.values())) == len(acked), "two creates answered with the same index"
 
-    second = Server(fresh_database, account_sid=first.account_sid, auth_token=first.auth_token)
+    second = Server(
+        database, account_sid=first.account_sid, auth_token=first.auth_token, extra_args=args
+    )
     servers.append(second)
     second.start(tmp_path / "second.log")
     channel_url = f"/v1/Services/{service.sid}/Channels/{channel.sid}"

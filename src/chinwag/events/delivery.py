@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy.exc import DBAPIError
 
 from chinwag import __version__
 from chinwag.events import outbox
@@ -25,6 +24,7 @@ from chinwag.events.signing import json_url, signature, with_query
 from chinwag.metrics import Metrics
 from chinwag.store.accounts import get_account
 from chinwag.store.db import Database
+from chinwag.store.errors import DatabaseError
 from chinwag.store.tables import Tables
 
 log = logging.getLogger("chinwag.events")
@@ -158,7 +158,7 @@ class Deliverer:
         try:
             async with self.db.read() as conn:
                 waiting = await outbox.depth(conn, self.tables)
-        except (DBAPIError, OSError, TimeoutError):
+        except (DatabaseError, OSError, TimeoutError):
             return
         if waiting:
             log.info(
@@ -176,7 +176,7 @@ class Deliverer:
         try:
             async with self.db.write() as conn:
                 return await outbox.claim(conn, self.tables, free, lease=self.timeout * 2 + 30)
-        except (DBAPIError, OSError, TimeoutError) as exc:
+        except (DatabaseError, OSError, TimeoutError) as exc:
             log.warning("outbox claim failed: %s", exc)
             await asyncio.sleep(self.poll)
             return []
@@ -207,7 +207,7 @@ class Deliverer:
                 await outbox.finish(
                     conn, self.tables, delivery, status=status, error=error, retry_in=retry_in
                 )
-        except (DBAPIError, OSError, TimeoutError) as exc:
+        except (DatabaseError, OSError, TimeoutError) as exc:
             log.warning(
                 "could not record delivery %d: %s (it will be sent again)", delivery.pk, exc
             )

@@ -8,12 +8,12 @@ cursor inside a list that is already scoped to the caller, so a forged one revea
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, RowMapping, Select
+from sqlalchemy import ColumnElement, Select
 
 from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import INT_RE, Form
@@ -59,7 +59,7 @@ def _int(query: Form, name: str, default: int, minimum: int) -> int:
 
 @dataclass(frozen=True)
 class Page:
-    rows: Sequence[RowMapping]
+    rows: Sequence[Mapping[str, Any]]
     has_next: bool
     has_previous: bool
 

@@ -1,26 +1,29 @@
-"""The database: one async engine (two on SQLite), and a transaction per request.
+"""The database: `read()` and `write()` give a `Connection` for one request.
 
-SQLite allows one writer at a time, so writes go through a single connection that takes the
-write lock up front (`BEGIN IMMEDIATE`): concurrent requests queue instead of failing with
-"database is locked". Reads use their own pool in autocommit and, in WAL mode, never wait for the writer.
+Requests run SQLAlchemy Core statements on chinwag's own engines (`engine_sqlite`, `engine_pg`):
+SQL is compiled once per statement shape (`compiled`), then run by the standard `sqlite3`
+module or by asyncpg, with no ORM machinery per statement. SQLAlchemy still declares the schema,
+and Alembic migrates it through its own engine (`async_url`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+import contextlib
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-# What a transaction hands its statements to (a lean engine of our own is to replace it).
-Connection = AsyncConnection
+from chinwag.store.connection import Connection, DialectName
+from chinwag.store.engine_pg import PgEngine
+from chinwag.store.engine_sqlite import SqliteEngine
+
+__all__ = ["Connection", "Database", "DialectName", "async_url"]
+
+_PING = text("SELECT 1")
 
 
 def async_url(url: str) -> str:
-    """`sqlite:///x.db` and `postgresql://...` as SQLAlchemy's async drivers want them."""
+    """`sqlite:///x.db` and `postgresql://...` as SQLAlchemy's async drivers want them (Alembic)."""
     parsed = make_url(url)
     driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
     backend = parsed.get_backend_name()
@@ -29,80 +32,39 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver[backend]).render_as_string(hide_password=False)
 
 
-def _sqlite_engine(url: str, *, begin: str | None, pool_size: int, synchronous: str) -> AsyncEngine:
-    engine = create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=60,
-        connect_args={"timeout": 30},
-        hide_parameters=True,  # errors are logged: never with the values (secrets) they carried
-    )
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_conn.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            f"synchronous={synchronous}",
-            "foreign_keys=ON",
-            "busy_timeout=30000",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    if begin is not None:
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
-
-    return engine
-
-
 class Database:
-    """Engines for one database URL; `read()` and `write()` give a connection in a transaction."""
+    """The engine of one database URL; `read()` and `write()` give a connection for one request."""
 
     def __init__(self, url: str, *, synchronous: str = "NORMAL", pool_size: int = 10) -> None:
         self.url = url
-        full = async_url(url)
-        self.dialect = make_url(full).get_backend_name()
+        parsed = make_url(async_url(url))
+        self.dialect = parsed.get_backend_name()
+        self.engine: SqliteEngine | PgEngine
         if self.dialect == "sqlite":
-            self.writer = _sqlite_engine(
-                full, begin="BEGIN IMMEDIATE", pool_size=1, synchronous=synchronous
-            )
-            # Reads run in autocommit: each statement sees a consistent WAL snapshot, and
-            # requests read with one statement, so BEGIN/COMMIT would only cost round trips.
-            self.reader = _sqlite_engine(
-                full, begin=None, pool_size=pool_size, synchronous=synchronous
-            )
+            self.engine = SqliteEngine(parsed.database or "", synchronous)
         else:
-            self.writer = self.reader = create_async_engine(
-                full,
-                pool_size=pool_size,
-                max_overflow=pool_size,
-                pool_pre_ping=True,
-                hide_parameters=True,
-            )
+            self.engine = PgEngine(url, pool_size)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.reader.connect() as conn, conn.begin():
-            yield conn
+    def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """A connection that sees committed data (each statement its own snapshot)."""
+        return self.engine.read()
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.writer.connect() as conn, conn.begin():
-            yield conn
+    def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """One transaction: durable when the block ends, rolled back if it raises."""
+        return self.engine.write()
 
     async def ping(self) -> bool:
-        async with self.reader.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with self.read() as conn:
+            await conn.execute(_PING)
         return True
 
+    def pool_stats(self) -> dict[str, tuple[int, int]]:
+        """(checked out, size) of the writing and the reading connections."""
+        return self.engine.pool_stats()
+
+    def commit_stats(self) -> dict[str, int]:
+        """SQLite's group commit: COMMITs run and the transactions they covered."""
+        return self.engine.commit_stats()
+
     async def close(self) -> None:
-        await self.writer.dispose()
-        if self.reader is not self.writer:
-            await self.reader.dispose()
+        await self.engine.close()

@@ -1,0 +1,189 @@
+"""SQL from SQLAlchemy Core, compiled once per statement shape, and the light results it gives.
+
+SQLAlchemy builds and compiles; the drivers run the SQL. A statement is compiled the first time
+its shape is seen (SQLAlchemy's own cache key: the same statement with other literal values is
+the same shape) and the values of each execution are taken from the statement's cache key, as
+SQLAlchemy's execution context does. A statement executed with a `params` dict is one built once
+with `bindparam`s: it is also remembered by identity, so it is not even keyed again. The
+dialect's bind and result processors are applied, so values read and written are exactly what
+SQLAlchemy's drivers gave (datetimes, booleans, bytes).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from chinwag.store.errors import ResultError
+
+Params = Mapping[str, Any]
+Processor = Any  # a dialect's value processor: Callable[[Any], Any]
+
+
+class Plan:
+    """One statement shape compiled for one dialect: its SQL, how to order and convert the
+    values it binds, and how to name and convert the columns it returns."""
+
+    __slots__ = (
+        "bind_processors",
+        "compiled",
+        "expanding",
+        "keys",
+        "order",
+        "result_processors",
+        "returns_rows",
+        "sql",
+    )
+
+    def __init__(self, compiled: SQLCompiler, dialect: Dialect) -> None:
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("columns with Python-side defaults are not supported by the store")
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.bind_processors: dict[str, Processor] = dict(compiled._bind_processors)
+        self.expanding = bool(compiled.literal_execute_params or compiled.post_compile_params)
+        positions = compiled.positiontup or []
+        self.order: list[tuple[str, Processor | None]] = [
+            (name, self.bind_processors.get(name)) for name in positions
+        ]
+        columns = compiled._result_columns
+        self.keys: tuple[str, ...] = tuple(c.keyname for c in columns)
+        processors = [c.type._cached_result_processor(dialect, None) for c in columns]
+        self.result_processors: list[Processor | None] | None = (
+            processors if any(processors) else None
+        )
+        self.returns_rows = bool(columns) or compiled.isplaintext
+
+    def bind(self, values: MutableMapping[str, Any]) -> tuple[str, list[Any]]:
+        """The SQL and its positional arguments for one execution's values."""
+        if not self.expanding:
+            return self.sql, [
+                values[name] if proc is None else proc(values[name]) for name, proc in self.order
+            ]
+        state = self.compiled._process_parameters_for_postcompile(values)
+        procs = {**self.bind_processors, **state.processors}
+        expanded = state.parameters
+        args = [
+            procs[name](expanded[name]) if name in procs else expanded[name]
+            for name in state.positiontup or ()
+        ]
+        return state.statement, args
+
+
+class Compiler:
+    """The plans of one dialect, by statement shape and by identity of prebuilt statements."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.name: str = dialect.name
+        self._plans: dict[Any, Plan] = {}
+        # Prebuilt statements (executed with params) skip the cache key on later executions.
+        self._prebuilt: weakref.WeakKeyDictionary[Executable, tuple[Plan, Any, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def prepare(self, statement: Executable, params: Params | None) -> tuple[Plan, str, list[Any]]:
+        """The plan of `statement`, and the SQL and arguments to run it with `params`."""
+        known = self._prebuilt.get(statement) if params is not None else None
+        if known is None:
+            known = self._plan(statement, params)
+            if params is not None:
+                self._prebuilt[statement] = known
+        plan, extracted, collected = known
+        values = plan.compiled.construct_params(
+            params,
+            extracted_parameters=extracted,
+            escape_names=False,
+            _collected_params=collected,
+        )
+        sql, args = plan.bind(values)
+        return plan, sql, args
+
+    def _plan(self, statement: Executable, params: Params | None) -> tuple[Plan, Any, Any]:
+        column_keys = sorted(params) if params else []
+        cache_key = statement._generate_cache_key()  # type: ignore[attr-defined]
+        if cache_key is None:  # a statement SQLAlchemy cannot cache: compiled each time
+            compiled = statement._compiler(  # type: ignore[attr-defined]
+                self.dialect, column_keys=column_keys, for_executemany=False
+            )
+            return Plan(compiled, self.dialect), None, None
+        key = (cache_key.key, tuple(column_keys))
+        plan = self._plans.get(key)
+        if plan is None:
+            compiled = statement._compiler(  # type: ignore[attr-defined]
+                self.dialect, cache_key=cache_key, column_keys=column_keys, for_executemany=False
+            )
+            plan = self._plans[key] = Plan(compiled, self.dialect)
+        return plan, cache_key.bindparams, cache_key.params
+
+
+class Rows:
+    """The rows of a result as mappings by column name (`result.mappings()`)."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._rows)
+
+    def all(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def first(self) -> dict[str, Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> dict[str, Any]:
+        if len(self._rows) != 1:
+            raise ResultError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+
+class Result:
+    """What a statement gave: its rows (converted by the dialect) and how many rows it changed."""
+
+    __slots__ = ("_rows", "keys", "rowcount")
+
+    def __init__(self, rows: list[Sequence[Any]], keys: Sequence[str], rowcount: int) -> None:
+        self._rows = rows
+        self.keys = keys
+        self.rowcount = rowcount
+
+    @classmethod
+    def of(
+        cls, plan: Plan, rows: Sequence[Sequence[Any]], keys: Sequence[str], count: int
+    ) -> Result:
+        procs = plan.result_processors
+        if procs is not None and rows:
+            rows = [
+                tuple(v if p is None else p(v) for p, v in zip(procs, row, strict=False))
+                for row in rows
+            ]
+        return cls(list(rows), plan.keys or keys, count)
+
+    def mappings(self) -> Rows:
+        keys = self.keys
+        return Rows([dict(zip(keys, row, strict=False)) for row in self._rows])
+
+    def all(self) -> list[Sequence[Any]]:
+        return self._rows
+
+    def first(self) -> Sequence[Any] | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Sequence[Any]:
+        if len(self._rows) != 1:
+            raise ResultError(f"expected one row, got {len(self._rows)}")
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]

@@ -1,0 +1,233 @@
+"""PostgreSQL through asyncpg directly: a pool, each statement shape prepared once per connection.
+
+asyncpg's statement cache prepares each SQL string the first time a connection runs it; later
+executions are one round trip. A write is `BEGIN` (sent with its first statement, so a write
+that runs nothing costs nothing), its statements, `COMMIT`. Reads run without BEGIN/COMMIT:
+under READ COMMITTED each statement has its own snapshot either way.
+
+A PostgreSQL restart (or a killed backend) leaves dead connections in the pool. Instead of a
+`SELECT 1` before every request, a connection error on a transaction's first statement, before
+anything of the transaction took effect, expires the pool's connections and runs that statement
+once more on a fresh connection; after that, errors answer 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.sql.base import Executable
+
+from chinwag.store.compiled import Compiler, Params, Plan, Result
+from chinwag.store.connection import Connection, DialectName
+from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
+
+POSTGRESQL = DialectName("postgresql")
+ACQUIRE_TIMEOUT = 60.0
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+# Errors of a connection that died: the statement never ran.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 starting up
+    asyncpg.InterfaceError,  # "connection is closed"
+    OSError,
+)
+
+
+def database_error(exc: BaseException) -> DatabaseError:
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(str(exc))
+    return Unavailable(str(exc) or type(exc).__name__)
+
+
+def _rowcount(status: str) -> int:
+    """The row count of a command tag: "UPDATE 3" -> 3, "INSERT 0 1" -> 1."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Released connections keep their session (no `RESET ALL` round trip): chinwag sets no
+    session state; an open transaction is still rolled back by asyncpg."""
+
+
+class PgConnection(Connection):
+    __slots__ = ("_begun", "_conn", "_engine", "_in_transaction", "_ran")
+
+    dialect = POSTGRESQL
+
+    def __init__(self, engine: PgEngine, conn: Any, in_transaction: bool) -> None:
+        self._engine = engine
+        self._conn = conn
+        self._in_transaction = in_transaction
+        self._begun = False  # BEGIN was sent
+        self._ran = False  # a statement of ours completed: no silent retry after this
+
+    async def execute(self, statement: Executable, params: Params | None = None) -> Result:
+        plan, sql, args = self._engine.compiler.prepare(statement, params)
+        try:
+            return await self._run(plan, sql, args)
+        except CONNECTION_LOST as exc:
+            if self._ran:
+                raise database_error(exc) from exc
+            try:
+                await self._reconnect()
+                return await self._run(plan, sql, args)
+            except DRIVER_ERRORS as again:
+                raise database_error(again) from again
+        except DRIVER_ERRORS as exc:
+            raise database_error(exc) from exc
+
+    async def _run(self, plan: Plan, sql: str, args: list[Any]) -> Result:
+        conn = self._conn
+        if self._in_transaction and not self._begun:
+            await conn.execute("BEGIN")
+            self._begun = True
+        if plan.returns_rows:
+            records = await conn.fetch(sql, *args)
+            keys = plan.keys or (list(records[0].keys()) if records else ())
+            result = Result.of(plan, records, keys, len(records))
+        else:
+            status = await conn.execute(sql, *args)
+            result = Result([], (), _rowcount(status))
+        self._ran = True
+        return result
+
+    async def _reconnect(self) -> None:
+        """Swap the dead connection for a fresh one (and make the pool renew the others)."""
+        self._engine.pool_expire()
+        old, self._conn = self._conn, None
+        await self._engine.release(old)
+        self._conn = await self._engine.acquire()
+        self._begun = False
+
+    async def finish(self, commit: bool) -> None:
+        """COMMIT (or ROLLBACK) what BEGIN opened, then hand the connection back."""
+        try:
+            if self._begun and self._conn is not None:
+                if commit:
+                    try:
+                        await self._conn.execute("COMMIT")
+                    except DRIVER_ERRORS as exc:
+                        raise database_error(exc) from exc
+                else:
+                    with contextlib.suppress(*DRIVER_ERRORS):
+                        await self._conn.execute("ROLLBACK")
+        finally:
+            conn, self._conn = self._conn, None
+            await self._engine.release(conn)
+
+
+class PgEngine:
+    """An asyncpg pool, opened on first use (a database down at start answers 503, not a crash)."""
+
+    def __init__(self, url: str, pool_size: int) -> None:
+        parsed = make_url(url)
+        self._async_url = parsed.set(drivername="postgresql+asyncpg").render_as_string(
+            hide_password=False
+        )
+        self._dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._max_size = pool_size * 2  # as before: pool_size plus as many in overflow
+        self._pool: asyncpg.Pool | None = None
+        self._compiler: Compiler | None = None
+        self._opening: asyncio.Lock | None = None
+
+    @property
+    def compiler(self) -> Compiler:
+        assert self._compiler is not None  # noqa: S101  (set before any connection is given)
+        return self._compiler
+
+    async def _open(self) -> asyncpg.Pool:
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is not None:
+                return self._pool
+            try:
+                if self._compiler is None:
+                    self._compiler = await _pg_compiler(self._async_url)
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=1,
+                    max_size=self._max_size,
+                    statement_cache_size=1024,
+                    reset=_keep_session,
+                )
+            except DRIVER_ERRORS as exc:
+                raise database_error(exc) from exc
+            except Exception as exc:  # SQLAlchemy's wrapping of the same, on the first connect
+                raise Unavailable(str(exc)) from exc
+            return self._pool
+
+    async def acquire(self) -> Any:
+        pool = self._pool or await self._open()
+        try:
+            return await pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        except DRIVER_ERRORS as exc:
+            raise database_error(exc) from exc
+
+    async def release(self, conn: Any) -> None:
+        if conn is None or self._pool is None:
+            return
+        with contextlib.suppress(*DRIVER_ERRORS):  # a broken connection is closed by the pool
+            await self._pool.release(conn)
+
+    def pool_expire(self) -> None:
+        if self._pool is not None:
+            self._pool.expire_connections()
+
+    @asynccontextmanager
+    async def _session(self, in_transaction: bool) -> AsyncIterator[Connection]:
+        conn = PgConnection(self, await self.acquire(), in_transaction)
+        try:
+            yield conn
+        except BaseException:
+            await conn.finish(commit=False)
+            raise
+        await conn.finish(commit=True)
+
+    def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self._session(in_transaction=False)
+
+    def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self._session(in_transaction=True)
+
+    def pool_stats(self) -> dict[str, tuple[int, int]]:
+        pool = self._pool
+        if pool is None:
+            return {"writer": (0, 0), "reader": (0, 0)}
+        size = pool.get_size()
+        stats = (size - pool.get_idle_size(), size)
+        return {"writer": stats, "reader": stats}  # one pool serves both
+
+    def commit_stats(self) -> dict[str, int]:
+        return {}
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+
+async def _pg_compiler(async_url: str) -> Compiler:
+    """SQLAlchemy's asyncpg dialect, initialized against the server once, to compile with."""
+    engine = create_async_engine(async_url)
+    try:
+        async with engine.connect():
+            pass
+    finally:
+        await engine.dispose()
+    return Compiler(engine.dialect)

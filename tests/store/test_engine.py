@@ -1,0 +1,240 @@
+"""The store's engines: values round-trip as SQLAlchemy's drivers gave them, driver errors become
+store errors, and SQLite's group commit keeps each request's transaction its own and never
+acknowledges one before the COMMIT that covers it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from chinwag.resources import TABLES
+from chinwag.store.db import Connection, Database, async_url
+from chinwag.store.engine_sqlite import SqliteEngine
+from chinwag.store.errors import IntegrityError, Unavailable
+from chinwag.store.migrate import upgrade
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def sid(prefix: str, n: int) -> str:
+    return f"{prefix}{n:032x}"
+
+
+def run(url: str, work: Callable[[Database], Awaitable[Any]], synchronous: str = "NORMAL") -> Any:
+    async def main() -> Any:
+        db = Database(url, synchronous=synchronous)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+async def add_account(conn: Connection, n: int) -> None:
+    await conn.execute(
+        TABLES.accounts.insert().values(
+            sid=sid("AC", n), friendly_name=f"n{n}", auth_token="t", date_created=NOW
+        )
+    )
+
+
+async def account_sids(db: Database) -> set[str]:
+    async with db.read() as conn:
+        rows = (await conn.execute(select(TABLES.accounts.c.sid))).all()
+    return {row[0] for row in rows}
+
+
+def test_values_read_as_sqlalchemy_reads_them(fresh_database: str) -> None:
+    """Datetimes, bytes, labels, expanding IN, rowcount: the same as SQLAlchemy's own engine."""
+    upgrade(fresh_database)
+    keys = TABLES.api_keys
+
+    async def work(db: Database) -> tuple[list[dict[str, Any]], Any, int, list[Any]]:
+        async with db.write() as conn:
+            await add_account(conn, 1)
+            await conn.execute(
+                keys.insert().values(
+                    sid=sid("SK", 1),
+                    account_sid=sid("AC", 1),
+                    friendly_name="k",
+                    salt=b"\x00\x01salt",
+                    secret_hash=b"\xff" * 32,
+                    date_created=NOW,
+                )
+            )
+            changed = await conn.execute(
+                keys.update()
+                .where(keys.c.sid.in_([sid("SK", 1), sid("SK", 2)]))
+                .values(friendly_name="renamed")
+            )
+        prebuilt = select(keys.c.salt.label("s"), keys.c.date_created).where(
+            keys.c.sid == bindparam("wanted")
+        )
+        async with db.read() as conn:
+            rows = (await conn.execute(select(keys))).mappings().all()
+            scalar = (await conn.execute(select(keys.c.secret_hash))).scalar_one()
+            again = [
+                (await conn.execute(prebuilt, {"wanted": sid("SK", n)})).first() for n in (1, 2)
+            ]
+        return rows, scalar, changed.rowcount, again
+
+    rows, scalar, count, again = run(fresh_database, work)
+
+    async def reference() -> list[dict[str, Any]]:
+        engine = create_async_engine(async_url(fresh_database))
+        try:
+            async with engine.connect() as conn:
+                return [dict(r) for r in (await conn.execute(select(keys))).mappings()]
+        finally:
+            await engine.dispose()
+
+    assert rows == asyncio.run(reference())
+    assert rows[0]["salt"] == b"\x00\x01salt"
+    assert rows[0]["friendly_name"] == "renamed"
+    assert scalar == b"\xff" * 32
+    assert count == 1
+    assert again[1] is None
+    assert again[0] is not None
+    assert again[0][0] == b"\x00\x01salt"
+    assert again[0][1].replace(tzinfo=UTC) == NOW
+
+
+def test_constraint_is_an_integrity_error(fresh_database: str) -> None:
+    """A unique violation is the store's IntegrityError, and nothing of the transaction stays."""
+    upgrade(fresh_database)
+
+    async def work(db: Database) -> set[str]:
+        async with db.write() as conn:
+            await add_account(conn, 1)
+
+        async def clash() -> None:
+            async with db.write() as conn:
+                await add_account(conn, 2)
+                await add_account(conn, 1)
+
+        with pytest.raises(IntegrityError):
+            await clash()
+        return await account_sids(db)
+
+    assert run(fresh_database, work) == {sid("AC", 1)}
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'group.db'}"
+    upgrade(url)
+    return url
+
+
+def writer_of(db: Database) -> Any:
+    assert isinstance(db.engine, SqliteEngine)
+    return db.engine.writer
+
+
+@pytest.mark.parametrize("synchronous", ["NORMAL", "FULL"])
+def test_group_commit_isolates_each_transaction(tmp_path: Path, synchronous: str) -> None:
+    """Concurrent writes share COMMITs; one that fails rolls back alone, the others commit."""
+    url = sqlite_url(tmp_path)
+
+    async def one(db: Database, n: int) -> None:
+        async with db.write() as conn:
+            await add_account(conn, n)
+            await asyncio.sleep(0)  # let the others queue behind this one
+            if n == 7:
+                raise RuntimeError("request 7 fails after writing")
+
+    async def work(db: Database) -> tuple[list[Any], set[str], dict[str, int]]:
+        outcomes = await asyncio.gather(*(one(db, n) for n in range(40)), return_exceptions=True)
+        return outcomes, await account_sids(db), db.commit_stats()
+
+    outcomes, stored, stats = run(url, work, synchronous)
+    failed = [n for n, o in enumerate(outcomes) if o is not None]
+    assert failed == [7]
+    assert isinstance(outcomes[7], RuntimeError)
+    assert stored == {sid("AC", n) for n in range(40) if n != 7}
+    assert stats["transactions"] == 39
+    assert stats["commits"] < 39 / 4, f"writes were not grouped: {stats}"
+
+
+def test_nothing_acknowledged_before_commit(tmp_path: Path) -> None:
+    """While the COMMIT of a batch is held up, no write of it returns; then all return."""
+    url = sqlite_url(tmp_path)
+    gate = threading.Event()
+    committing = threading.Event()
+
+    async def work(db: Database) -> tuple[int, int, set[str]]:
+        writer = writer_of(db)
+        original = writer._commit
+
+        def held_commit(begin_next: bool) -> bool:
+            committing.set()
+            gate.wait(10)
+            return bool(original(begin_next))
+
+        writer._commit = held_commit
+        returned: list[int] = []
+
+        async def one(n: int) -> None:
+            async with db.write() as conn:
+                await add_account(conn, n)
+            returned.append(n)
+
+        tasks = [asyncio.create_task(one(n)) for n in range(10)]
+        assert await asyncio.to_thread(committing.wait, 10), "the batch never committed"
+        await asyncio.sleep(0.2)
+        early = len(returned)
+        # a reader sees nothing of the batch yet: it is not committed
+        seen = await account_sids(db)
+        gate.set()
+        await asyncio.gather(*tasks)
+        assert seen == set()
+        return early, len(returned), await account_sids(db)
+
+    early, late, stored = run(url, work, "FULL")  # FULL: the COMMIT runs on the writer thread
+    assert early == 0
+    assert late == 10
+    assert stored == {sid("AC", n) for n in range(10)}
+
+
+def test_failed_commit_fails_every_transaction_of_the_batch(tmp_path: Path) -> None:
+    """A COMMIT that fails answers every transaction it covered with Unavailable."""
+    url = sqlite_url(tmp_path)
+
+    async def work(db: Database) -> tuple[list[Any], set[str], list[Any]]:
+        writer = writer_of(db)
+        original = writer._commit
+        fail = [True]
+
+        def failing_commit(begin_next: bool) -> bool:
+            if fail[0]:
+                fail[0] = False
+                writer._conn.execute("ROLLBACK")
+                raise sqlite3.OperationalError("disk I/O error")
+            return bool(original(begin_next))
+
+        writer._commit = failing_commit
+
+        async def one(n: int) -> None:
+            async with db.write() as conn:
+                await add_account(conn, n)
+                await asyncio.sleep(0)
+
+        first = await asyncio.gather(*(one(n) for n in range(5)), return_exceptions=True)
+        stored = await account_sids(db)
+        second = await asyncio.gather(*(one(n) for n in range(5, 8)), return_exceptions=True)
+        return first, stored, second
+
+    first, stored, second = run(url, work, "FULL")
+    assert all(isinstance(o, Unavailable) for o in first), first
+    assert stored == set()
+    assert second == [None, None, None]
+    assert run(url, account_sids) == {sid("AC", n) for n in range(5, 8)}
