@@ -12,12 +12,12 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from chinwag import logs
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
-from chinwag.api.routes import routes_for
+from chinwag.api.routes import RouteIndex, routes_for
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
@@ -120,13 +120,12 @@ def build_app(settings: Settings) -> Starlette:
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
-    routes = [
+    rest = [route for res in REGISTRY for route in routes_for(res)] + media_routes()
+    routes: list[BaseRoute] = [
+        RouteIndex(rest),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    for res in REGISTRY:
-        routes += routes_for(res)
-    routes += media_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -31,7 +31,7 @@ def base_url(runtime: Runtime, request: Request) -> str:
     if runtime.settings.public_url:
         return runtime.settings.public_url.rstrip("/")
     host = request.headers.get("host") or f"{runtime.settings.host}:{runtime.settings.port}"
-    return f"{request.url.scheme}://{host}"
+    return f"{request.scope['scheme']}://{host}"
 
 
 def operation(request: Request, res: Resource, action: Action, version: Version) -> Operation:
@@ -44,7 +44,7 @@ def operation(request: Request, res: Resource, action: Action, version: Version)
         action,
         version,
         Credentials(username, password),
-        request.url.path,
+        request.scope["path"],
         request.path_params,
         base_url=base_url(runtime, request),
         webhooks_enabled=webhook_header(request, res, action, version),

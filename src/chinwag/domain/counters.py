@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Select, Table
 
+from chinwag.store import statements
 from chinwag.store.db import Connection
 
 
@@ -26,14 +27,24 @@ async def bump(
 ) -> int | None:
     """Add `by` to `column` of row `sid` (and `also`'s amounts to theirs, and set `assign`'s
     values); the new value, or None if `limit` would be passed."""
-    counter = table.c[column]
-    statement = table.update().where(table.c.sid == sid)
+    assign = assign or {}
+    statement = statements.update_returning(
+        table,
+        tuple(sorted(assign)),
+        ("sid",),
+        returning=(column,),
+        added=(column, *sorted(also)),
+        limited=column if limit is not None else None,
+    )
+    values = {
+        **statements.params(assign),
+        "w_sid": sid,
+        f"a_{column}": by,
+        **{f"a_{name}": amount for name, amount in also.items()},
+    }
     if limit is not None:
-        statement = statement.where(counter + by <= limit)
-    extra = {name: table.c[name] + amount for name, amount in also.items()}
-    statement = statement.values({column: counter + by, **extra, **(assign or {})})
-    statement = statement.returning(counter)
-    row = (await conn.execute(statement)).first()
+        values["w_limit"] = limit
+    row = (await conn.execute(statement, values)).first()
     return None if row is None else int(row[0])
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class Field:
     versions: frozenset[Version] = VERSIONS  # rendered and accepted in these API versions
     references: str = ""  # a table whose row this SID names; deleting that row deletes this one
 
-    @property
+    @cached_property
     def column(self) -> str:
         return self.name.replace(".", "_")
 
@@ -192,13 +193,16 @@ class Resource:
     # The push notification an action sends, when the service enables it: {"create": "new_message"}.
     push: Mapping[Action, str] = field(default_factory=dict)
     default_filter: Callable[[Context], Mapping[str, tuple[str, ...]]] | None = None
+    _writable: dict[tuple[Action, Version], tuple[Field, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
-    @property
+    @cached_property
     def ref_column(self) -> str:
         """Children store this resource's SID in this column: "ChannelSid" -> "channel_sid"."""
         return snake_case(self.ref_param)
 
-    @property
+    @cached_property
     def ancestors(self) -> tuple[Resource, ...]:
         chain: list[Resource] = []
         node = self.parent
@@ -211,18 +215,23 @@ class Resource:
         return action in self.actions and version in self.only_in.get(action, self.versions)
 
     def writable(self, action: Action, version: Version) -> tuple[Field, ...]:
-        fields = (*self.fields, *IMPORT_DATES) if self.import_dates else self.fields
-        return tuple(f for f in fields if f.accepted(action, version))
+        key = (action, version)
+        if key not in self._writable:  # asked on every request: worked out once
+            fields = (*self.fields, *IMPORT_DATES) if self.import_dates else self.fields
+            self._writable[key] = tuple(f for f in fields if f.accepted(action, version))
+        return self._writable[key]
 
     def rendered(self, version: Version) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.rendered and version in f.versions)
 
+    @cached_property
+    def _stored(self) -> tuple[Field, ...]:
+        return tuple(f for f in (*self.fields, *self.extra_columns) if f.stored)
+
     def defaults(self, call: Context) -> dict[str, Any]:
         """Column -> default of every stored field, as a new row starts."""
         return {
-            f.column: f.default(call) if callable(f.default) else f.default
-            for f in (*self.fields, *self.extra_columns)
-            if f.stored
+            f.column: f.default(call) if callable(f.default) else f.default for f in self._stored
         }
 
 

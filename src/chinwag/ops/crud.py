@@ -25,6 +25,7 @@ from chinwag.model.resource import Action, Field, Resource
 from chinwag.ops.lookup import scope, table, target
 from chinwag.ops.paging import Page, PageRequest, fetch_page, page_request
 from chinwag.sids import new_sid
+from chinwag.store import statements
 
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
 
@@ -105,9 +106,9 @@ async def create(call: Context, form: Form) -> Result:
     values.setdefault("date_updated", values["date_created"])
     for anc in res.ancestors:
         values[anc.ref_column] = call.parents[anc.name]["sid"]
-    t = table(call)
-    insert = t.insert().values(sid=sid, account_sid=call.account.sid, **_encode(res, values))
-    inserted = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
+    values = {"sid": sid, "account_sid": call.account.sid, **_encode(res, values)}
+    insert = statements.insert_returning(table(call), tuple(sorted(values)))
+    inserted = (await call.conn.execute(insert, statements.params(values))).mappings().one()
     row = await res.rules.after_create(call, inserted) or inserted
     await _announce(call, None, row)
     return Result(201, row)
@@ -128,9 +129,10 @@ async def update(call: Context, form: Form) -> Result:
         return Result(200, row)
     await check_unique(call, {**row, **changes}, set(changes), row["sid"])
     changes.setdefault("date_updated", times.now())
-    t = table(call)
-    statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
-    updated = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
+    encoded = _encode(res, changes)
+    statement = statements.update_returning(table(call), tuple(sorted(encoded)), ("pk",))
+    values = {**statements.params(encoded), "w_pk": row["pk"]}
+    updated = (await call.conn.execute(statement, values)).mappings().one()
     after = await res.rules.after_update(call, row, updated) or updated
     await _announce(call, row, after)
     return Result(200, after)

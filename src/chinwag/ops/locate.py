@@ -65,16 +65,24 @@ def named(res: Resource, t: Table, how: str, value: Any) -> ColumnElement[bool]:
     return false()
 
 
-_STATEMENTS: dict[tuple[int, tuple[str, ...], tuple[str, ...], bool], Select[Any]] = {}
+# Each resource's columns in the joined row: (label, column) pairs, resource by resource.
+Split = tuple[tuple[tuple[str, str], ...], ...]
+_STATEMENTS: dict[
+    tuple[int, tuple[str, ...], tuple[str, ...], bool], tuple[Select[Any], Split]
+] = {}
 
 
 def _statement(
     tables: Tables, chain: tuple[Resource, ...], hows: tuple[str, ...], by_key: bool
-) -> Select[Any]:
-    """The statement of one shape, built on first use (there are a few dozen shapes)."""
+) -> tuple[Select[Any], Split]:
+    """The statement of one shape, built on first use (there are a few dozen shapes), and how
+    its row splits into the rows of the path's resources."""
     key = (id(tables), tuple(r.name for r in chain), hows, by_key)
     if key not in _STATEMENTS:
-        _STATEMENTS[key] = _build(tables, chain, hows, by_key)
+        split = tuple(
+            tuple((f"r{i}_{c.name}", c.name) for c in tables.of(r).c) for i, r in enumerate(chain)
+        )
+        _STATEMENTS[key] = (_build(tables, chain, hows, by_key), split)
     return _STATEMENTS[key]
 
 
@@ -133,7 +141,7 @@ async def locate(
         chain.append(res)
         idents.append(path_params[res.instance_param])
     hows = tuple(how_named(r, ident) for r, ident in zip(chain, idents, strict=True))
-    query = _statement(tables, tuple(chain), hows, by_key)
+    query, split = _statement(tables, tuple(chain), hows, by_key)
     values = {"user": username, **{f"n{i}": ident for i, ident in enumerate(idents)}}
     row = (await conn.execute(query, values)).mappings().first()
     if row is None:
@@ -144,9 +152,7 @@ async def locate(
     if password is not None and not verify(password, row["a_token"], salt, digest):
         raise UNAUTHORIZED
     account = Account(row["a_sid"], row["a_name"], row["a_token"])
-    rows: list[Row] = [
-        {c.name: row[f"r{i}_{c.name}"] for c in tables.of(r).c} for i, r in enumerate(chain)
-    ]
+    rows: list[Row] = [{name: row[label] for label, name in columns} for columns in split]
     target = rows.pop() if with_target else None
     parents = {anc.name: r for anc, r in zip(res.ancestors, rows, strict=True)}
     return Located(account, parents, target)

@@ -32,6 +32,7 @@ class Plan:
     __slots__ = (
         "bind_processors",
         "compiled",
+        "converted",
         "expanding",
         "keys",
         "order",
@@ -56,6 +57,10 @@ class Plan:
         processors = [c.type._cached_result_processor(dialect, None) for c in columns]
         self.result_processors: list[Processor | None] | None = (
             processors if any(processors) else None
+        )
+        # Only the columns that need converting are touched, row by row.
+        self.converted: tuple[tuple[int, Processor], ...] = tuple(
+            (i, p) for i, p in enumerate(processors) if p is not None
         )
         self.returns_rows = bool(columns) or compiled.isplaintext
 
@@ -86,9 +91,17 @@ class Compiler:
         self._prebuilt: weakref.WeakKeyDictionary[Executable, tuple[Plan, Any, Any]] = (
             weakref.WeakKeyDictionary()
         )
+        self._fixed: weakref.WeakKeyDictionary[Executable, tuple[Plan, dict[str, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def prepare(self, statement: Executable, params: Params | None) -> tuple[Plan, str, list[Any]]:
         """The plan of `statement`, and the SQL and arguments to run it with `params`."""
+        if params is not None:
+            fixed = self._fixed.get(statement)
+            if fixed is not None:  # a prebuilt statement seen before: no SQLAlchemy at all
+                plan, constants = fixed
+                return (plan, *plan.bind({**constants, **params}))
         known = self._prebuilt.get(statement) if params is not None else None
         if known is None:
             known = self._plan(statement, params)
@@ -101,6 +114,10 @@ class Compiler:
             escape_names=False,
             _collected_params=collected,
         )
+        if params is not None and not plan.expanding:
+            # The values it binds besides `params` (a LIMIT, literals) never change.
+            constants = {name: v for name, v in values.items() if name not in params}
+            self._fixed[statement] = (plan, constants)
         sql, args = plan.bind(values)
         return plan, sql, args
 
@@ -159,12 +176,15 @@ class Result:
     def of(
         cls, plan: Plan, rows: Sequence[Sequence[Any]], keys: Sequence[str], count: int
     ) -> Result:
-        procs = plan.result_processors
-        if procs is not None and rows:
-            rows = [
-                tuple(v if p is None else p(v) for p, v in zip(procs, row, strict=False))
-                for row in rows
-            ]
+        converted = plan.converted
+        if converted and rows:
+            out = []
+            for row in rows:
+                values = list(row)
+                for i, convert in converted:
+                    values[i] = convert(values[i])
+                out.append(values)
+            rows = out
         return cls(list(rows), plan.keys or keys, count)
 
     def mappings(self) -> Rows:

@@ -1,0 +1,66 @@
+"""The statements of the hot path, built once per shape with bound parameters.
+
+Building a SQLAlchemy statement and its cache key costs more than running it on either
+database, so the statements every request runs (insert a row, update one, move a counter) are
+made the first time their shape is seen and then only executed with a `params` dict. Each
+value's parameter is named `v_<column>` (SQLAlchemy reserves the column's own name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Insert, Table, Update, bindparam
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], Insert] = {}
+_UPDATES: dict[tuple[Any, ...], Update] = {}
+
+
+def params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The `params` of a statement made here, for column -> value."""
+    return {f"v_{column}": value for column, value in values.items()}
+
+
+def _bound(table: Table, columns: Iterable[str]) -> dict[str, Any]:
+    return {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
+
+
+def insert_returning(table: Table, columns: tuple[str, ...]) -> Insert:
+    """INSERT of `columns` (sorted) RETURNING the whole row."""
+    key = (table.name, columns)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        statement = table.insert().values(_bound(table, columns)).returning(*table.c)
+        _INSERTS[key] = statement
+    return statement
+
+
+def update_returning(
+    table: Table,
+    set_columns: tuple[str, ...],
+    where_columns: tuple[str, ...],
+    returning: tuple[str, ...] | None = None,
+    added: tuple[str, ...] = (),
+    limited: str | None = None,
+) -> Update:
+    """UPDATE ... SET `set_columns` = `v_<column>`, each of `added` += `a_<column>`, WHERE each
+    of `where_columns` = `w_<column>` [AND `limited` + `a_<limited>` <= `w_limit`], RETURNING
+    `returning` (None: the whole row)."""
+    key = (table.name, set_columns, where_columns, returning, added, limited)
+    statement = _UPDATES.get(key)
+    if statement is None:
+        conditions = [
+            table.c[c] == bindparam(f"w_{c}", type_=table.c[c].type) for c in where_columns
+        ]
+        if limited is not None:
+            by = bindparam(f"a_{limited}", type_=table.c[limited].type)
+            conditions.append(table.c[limited] + by <= bindparam("w_limit"))
+        values: dict[str, Any] = _bound(table, set_columns)
+        values.update({c: table.c[c] + bindparam(f"a_{c}", type_=table.c[c].type) for c in added})
+        statement = table.update().where(*conditions).values(values)
+        columns = table.c if returning is None else [table.c[c] for c in returning]
+        if columns:
+            statement = statement.returning(*columns)
+        _UPDATES[key] = statement
+    return statement
