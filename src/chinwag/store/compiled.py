@@ -22,6 +22,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from chinwag.store.errors import ResultError
 
 Params = Mapping[str, Any]
+MAX_PREBUILT = 4096
 Processor = Any  # a dialect's value processor: Callable[[Any], Any]
 
 
@@ -83,18 +84,20 @@ class Compiler:
         self.name: str = dialect.name
         self._plans: dict[Any, Plan] = {}
         # Prebuilt statements (executed with params) skip the cache key on later executions.
-        self._prebuilt: weakref.WeakKeyDictionary[Executable, tuple[Plan, Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # By id() with a weak reference to check it: statements may overload `==`.
+        self._prebuilt: dict[int, tuple[weakref.ref[Executable], Plan, Any, Any]] = {}
 
     def prepare(self, statement: Executable, params: Params | None) -> tuple[Plan, str, list[Any]]:
         """The plan of `statement`, and the SQL and arguments to run it with `params`."""
-        known = self._prebuilt.get(statement) if params is not None else None
-        if known is None:
-            known = self._plan(statement, params)
+        known = self._prebuilt.get(id(statement)) if params is not None else None
+        if known is not None and known[0]() is statement:
+            _, plan, extracted, collected = known
+        else:
+            plan, extracted, collected = self._plan(statement, params)
             if params is not None:
-                self._prebuilt[statement] = known
-        plan, extracted, collected = known
+                if len(self._prebuilt) >= MAX_PREBUILT:  # statements built per call, after all
+                    self._prebuilt.clear()
+                self._prebuilt[id(statement)] = (weakref.ref(statement), plan, extracted, collected)
         values = plan.compiled.construct_params(
             params,
             extracted_parameters=extracted,
