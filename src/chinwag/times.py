@@ -14,9 +14,14 @@ def now() -> datetime:
 def render(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime(FORMAT)
+    offset = value.utcoffset()
+    if offset:  # SQLite hands back naive datetimes; we only ever store UTC
+        value = value - offset
+    # What strftime(FORMAT) gives, at a fraction of its cost (every row renders two dates).
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
+    )
 
 
 def parse(text: str) -> datetime:

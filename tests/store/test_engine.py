@@ -238,3 +238,33 @@ def test_failed_commit_fails_every_transaction_of_the_batch(tmp_path: Path) -> N
     assert stored == set()
     assert second == [None, None, None]
     assert run(url, account_sids) == {sid("AC", n) for n in range(5, 8)}
+
+
+def test_write_waits_for_another_process_off_the_loop(tmp_path: Path) -> None:
+    """With another connection holding the write lock, a write waits on the writer thread
+    (the loop keeps serving reads) and goes through once the lock is released."""
+    url = sqlite_url(tmp_path)
+    run(url, account_sids)  # the server's connections have put the file in WAL mode
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def work(db: Database) -> tuple[bool, set[str], set[str]]:
+        write = asyncio.create_task(one_write(db))
+        await asyncio.sleep(0.3)
+        blocked = not write.done()
+        during = await account_sids(db)  # the loop is free while the write waits
+        other.execute("COMMIT")
+        await write
+        return blocked, during, await account_sids(db)
+
+    async def one_write(db: Database) -> None:
+        async with db.write() as conn:
+            await add_account(conn, 1)
+
+    try:
+        blocked, during, after = run(url, work)
+    finally:
+        other.close()
+    assert blocked
+    assert during == set()
+    assert after == {sid("AC", 1)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,7 @@ import orjson
 
 from chinwag import times
 from chinwag.context import Context, Row
-from chinwag.model.resource import Field, Resource, Version
+from chinwag.model.resource import Resource, Version
 
 
 def instance_path(res: Resource, row: Row, version: Version) -> str:
@@ -20,19 +21,23 @@ def instance_path(res: Resource, row: Row, version: Version) -> str:
     return f"/{version}{path}/{row['sid']}"
 
 
-def value(f: Field, raw: Any) -> Any:
-    if f.kind == "date":
-        return times.render(raw)
-    if f.kind == "list" and isinstance(raw, str):
-        return orjson.loads(raw)
-    return raw
+def _list(raw: Any) -> Any:
+    return orjson.loads(raw) if isinstance(raw, str) else raw
+
+
+CONVERT: dict[str, Callable[[Any], Any]] = {"date": times.render, "list": _list}
+
+# One rendered field: its column (None: computed by the rules), the JSON groups it nests in,
+# its key, how a stored value becomes JSON (None: as it is), and whether null is left out.
+Step = tuple[str | None, tuple[str, ...], str, Callable[[Any], Any] | None, bool]
 
 
 @dataclass(frozen=True)
 class _Plan:
     """What rendering one resource in one version needs, worked out once."""
 
-    fields: tuple[tuple[Field, tuple[str, ...], str], ...]  # field, its JSON path, its leaf
+    ancestors: tuple[str, ...]  # the ancestors' SID columns
+    steps: tuple[Step, ...]
     links: tuple[tuple[str, str], ...]
 
 
@@ -42,12 +47,14 @@ _PLANS: dict[tuple[str, str], _Plan] = {}
 def _plan(res: Resource, version: Version) -> _Plan:
     key = (res.name, version)
     if key not in _PLANS:
-        fields = []
+        steps: list[Step] = []
         for f in res.rendered(version):
             *groups, leaf = f.name.split(".")
-            fields.append((f, tuple(groups), leaf))
+            column = f.column if f.stored else None
+            steps.append((column, tuple(groups), leaf, CONVERT.get(f.kind), f.omit_null))
         links = tuple((link.name, link.path) for link in res.links if version in link.versions)
-        _PLANS[key] = _Plan(tuple(fields), links)
+        ancestors = tuple(anc.ref_column for anc in res.ancestors)
+        _PLANS[key] = _Plan(ancestors, tuple(steps), links)
     return _PLANS[key]
 
 
@@ -56,18 +63,24 @@ def to_json(call: Context, row: Row, res: Resource | None = None) -> dict[str, A
     custom = res.rules.to_json(call, row)
     if custom is not None:
         return custom
-    body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
-    for anc in res.ancestors:
-        body[anc.ref_column] = row[anc.ref_column]
     plan = _plan(res, call.version)
-    for f, groups, leaf in plan.fields:
-        raw = row[f.column] if f.stored else None
-        if raw is None and f.omit_null:
-            continue
-        node = body
-        for group in groups:  # dotted names nest: limits.channel_members
-            node = node.setdefault(group, {})
-        node[leaf] = value(f, raw)
+    body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
+    for ref_column in plan.ancestors:
+        body[ref_column] = row[ref_column]
+    for column, groups, leaf, convert, omit_null in plan.steps:
+        raw: Any = None if column is None else row[column]
+        if raw is None:
+            if omit_null:
+                continue
+        elif convert is not None:
+            raw = convert(raw)
+        if groups:
+            node = body
+            for group in groups:  # dotted names nest: limits.channel_members
+                node = node.setdefault(group, {})
+            node[leaf] = raw
+        else:
+            body[leaf] = raw
     body["date_created"] = times.render(row["date_created"])
     body["date_updated"] = times.render(row["date_updated"])
     url = call.base_url + instance_path(res, row, call.version)

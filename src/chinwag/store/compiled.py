@@ -22,6 +22,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from chinwag.store.errors import ResultError
 
 Params = Mapping[str, Any]
+MAX_PREBUILT = 4096
 Processor = Any  # a dialect's value processor: Callable[[Any], Any]
 
 
@@ -88,36 +89,34 @@ class Compiler:
         self.name: str = dialect.name
         self._plans: dict[Any, Plan] = {}
         # Prebuilt statements (executed with params) skip the cache key on later executions.
-        self._prebuilt: weakref.WeakKeyDictionary[Executable, tuple[Plan, Any, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._fixed: weakref.WeakKeyDictionary[Executable, tuple[Plan, dict[str, Any]]] = (
-            weakref.WeakKeyDictionary()
-        )
+        # By id() with a weak reference to check it: statements may overload `==`. Each entry
+        # holds the plan, SQLAlchemy's extracted values, and (after the first execution) the
+        # values the statement binds besides its params (a LIMIT, literals), which never change.
+        self._prebuilt: dict[int, list[Any]] = {}
 
     def prepare(self, statement: Executable, params: Params | None) -> tuple[Plan, str, list[Any]]:
         """The plan of `statement`, and the SQL and arguments to run it with `params`."""
-        if params is not None:
-            fixed = self._fixed.get(statement)
-            if fixed is not None:  # a prebuilt statement seen before: no SQLAlchemy at all
-                plan, constants = fixed
-                return (plan, *plan.bind({**constants, **params}))
-        known = self._prebuilt.get(statement) if params is not None else None
-        if known is None:
-            known = self._plan(statement, params)
+        known = self._prebuilt.get(id(statement)) if params is not None else None
+        if known is not None and known[0]() is statement:
+            _, plan, extracted, collected, constants = known
+            if constants is not None:  # a prebuilt statement seen before: no SQLAlchemy at all
+                return (plan, *plan.bind({**constants, **(params or {})}))
+        else:
+            plan, extracted, collected = self._plan(statement, params)
+            known = None
             if params is not None:
-                self._prebuilt[statement] = known
-        plan, extracted, collected = known
+                if len(self._prebuilt) >= MAX_PREBUILT:  # statements built per call, after all
+                    self._prebuilt.clear()
+                known = [weakref.ref(statement), plan, extracted, collected, None]
+                self._prebuilt[id(statement)] = known
         values = plan.compiled.construct_params(
             params,
             extracted_parameters=extracted,
             escape_names=False,
             _collected_params=collected,
         )
-        if params is not None and not plan.expanding:
-            # The values it binds besides `params` (a LIMIT, literals) never change.
-            constants = {name: v for name, v in values.items() if name not in params}
-            self._fixed[statement] = (plan, constants)
+        if known is not None and params is not None and not plan.expanding:
+            known[4] = {name: v for name, v in values.items() if name not in params}
         sql, args = plan.bind(values)
         return plan, sql, args
 

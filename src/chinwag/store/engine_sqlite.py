@@ -152,7 +152,7 @@ class SqliteWriter:
 
     def _begin_waiting(self) -> None:
         """BEGIN IMMEDIATE, waiting (busy timeout) for another process to release the lock."""
-        assert self._conn is not None  # noqa: S101  (connected by _try_begin)
+        assert self._conn is not None  # noqa: S101  (connected by _acquire)
         if not self._conn.in_transaction:  # else: a cancelled turn's BEGIN, still empty
             self._conn.execute("BEGIN IMMEDIATE")
 
@@ -197,6 +197,8 @@ class SqliteWriter:
             self._busy = True
         if self._batch is None:
             try:
+                if self._conn is None:  # its pragmas may wait for the lock: off the loop
+                    self._conn = await self._on_thread(lambda: connect(self.path, self.synchronous))
                 if not self._try_begin():
                     await self._on_thread(self._begin_waiting)
             except BaseException as exc:
@@ -210,15 +212,14 @@ class SqliteWriter:
     def _try_begin(self) -> bool:
         """BEGIN IMMEDIATE without waiting: False if another process holds the lock."""
         conn = self._conn
-        if conn is None:
-            conn = self._conn = connect(self.path, self.synchronous)
+        assert conn is not None  # noqa: S101  (connected by _acquire)
         if conn.in_transaction:
             return True
         conn.execute("PRAGMA busy_timeout=0")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # (extended codes too)
                 raise
             return False
         finally:
