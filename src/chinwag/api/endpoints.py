@@ -20,7 +20,7 @@ from chinwag import times
 from chinwag.api.auth import authenticate_request, request_credentials
 from chinwag.api.call import Call, Row
 from chinwag.api.errors import ApiError, Conflict
-from chinwag.api.forms import Form, parse, read_body, read_query
+from chinwag.api.forms import Form, check_filter, parse, read_body, read_query
 from chinwag.api.locate import located_call
 from chinwag.api.lookup import scope, table, target
 from chinwag.api.paging import fetch_page, meta, page_request
@@ -180,8 +180,7 @@ async def list_(call: Call, form: Form) -> tuple[int, Any]:
     for flt in res.filters:
         chosen = form.getlist(flt.param)
         for value in chosen:
-            if flt.choices and value not in flt.choices:
-                raise ApiError(400, 20001, f"Invalid parameter {flt.param}: {value!r}")
+            check_filter(flt, value)
             echoed.append((flt.param, value))
         if not chosen and res.default_filter is not None:
             chosen = list(res.default_filter(call).get(flt.param, ()))

@@ -20,7 +20,7 @@ from chinwag.api.errors import ApiError, InvalidParameter
 from chinwag.api.forms import INT_RE, Form
 
 DEFAULT_SIZE = 50
-TOKEN_RE = re.compile(r"^P([AB])(\d{1,18})$")
+TOKEN_RE = re.compile(r"\AP([AB])([0-9]{1,18})\Z")  # ASCII digits, nothing after them
 
 
 @dataclass(frozen=True)
