@@ -58,12 +58,8 @@ def all_rows(api: Api, path: str, key: str) -> list[Any]:
 
 def list_paths() -> list[Any]:
     """(list path template, its PageSize maximum) of every list operation of the specs."""
-    if not contract.spec_available():
-        return [pytest.param("/v1/Services", 100, id="spec-missing")]
     found = []
     for version in sorted(contract.SPECS):
-        if not (contract.SPEC_DIR / contract.SPECS[version]).exists():
-            continue
         for path, operations in contract.load(version)["paths"].items():
             for param in operations.get("get", {}).get("parameters", []):
                 if param["name"] == "PageSize":

@@ -1,5 +1,8 @@
-"""The parsing rules for values a new user tries: deep or non-standard JSON, odd digits, dates
-out of range, long repeated lists, NUL in list filters (docs/behaviour.md, "Bad values")."""
+"""Parsing rules for the bad values a new user tries (docs/behaviour.md, "Bad values").
+
+Deep or non-standard JSON, digits of other scripts, dates out of range, long repeated lists and
+NUL in list filters: each a 400 naming its parameter, never an exception.
+"""
 
 from __future__ import annotations
 
