@@ -552,3 +552,26 @@ class TestNewUserValues:
         """A PageToken with full-width digits or a newline is a 400 (it used to be read)."""
         page_refused("PageToken", chat2.services(world.service).channels.page, page_token=token)
         still_serving(chat2, world)
+
+    @pytest.mark.parametrize(
+        "where",
+        [
+            {"params": {"Filename": "a\x00b"}},
+            {"headers": {"Content-Disposition": "attachment; filename*=UTF-8''a%00b"}},
+        ],
+        ids=["query", "content-disposition"],
+    )
+    def test_nul_in_a_media_filename(
+        self, api: Api, chat2: Any, world: World, where: dict[str, Any]
+    ) -> None:
+        """A media file name with a NUL is a 400 naming Filename (PostgreSQL used to answer 503)."""
+        headers = {"Content-Type": "image/png", **where.get("headers", {})}
+        response = api.post(
+            f"/v1/Services/{world.service}/Media",
+            data=b"png",
+            headers=headers,
+            params=where.get("params"),
+        )
+        body = twilio_error(response, 400, 20001)
+        assert "Filename" in body["message"]
+        still_serving(chat2, world)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from chinwag import times
 from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
+from chinwag.api.errors import ApiError, InvalidParameter
 from chinwag.api.locate import located_call
 from chinwag.api.lookup import target
 from chinwag.api.render import dumps, to_json
@@ -70,6 +70,8 @@ def _filename(request: Request) -> str | None:
     if name is None:
         match = FILENAME_RE.search(request.headers.get("content-disposition", ""))
         name = unquote(match.group(1)) if match else None
+    if name and "\x00" in name:  # no column can hold it (PostgreSQL refuses it outright)
+        raise InvalidParameter("Filename", "contains a NUL character")
     return name[:256] if name else None
 
 
