@@ -466,8 +466,8 @@ def _run_on(
 
 def start_prism(opts: Options, workdir: Path) -> tuple[servers.Prism | None, Twin | str]:
     """Prism mocking the spec, ready for twin loads; or None and why it cannot run."""
-    if not servers.SPEC.exists():
-        return None, f"spec not found at {servers.SPEC}"
+    if not servers.SPEC.exists():  # part of the repository: its absence is a broken checkout
+        raise FileNotFoundError(f"Twilio's spec is missing: {servers.SPEC}")
     binary, how = servers.prism_binary()
     if binary is None:
         return None, f"Prism unavailable ({how})"

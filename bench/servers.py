@@ -23,7 +23,7 @@ from bench.client import LOCALHOST
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_DIR = ROOT / "bench" / ".prism"
 PRISM_PACKAGE = "@stoplight/prism-cli@5.16.0"
-SPEC = (ROOT / ".." / "shared" / "spec" / "twilio_chat_v1.json").resolve()
+SPEC = ROOT / "spec" / "twilio_chat_v1.json"
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 
 

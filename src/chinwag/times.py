@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# The dates a parameter may carry: four-digit years that render in FORMAT (strftime drops the
+# zero padding before 1000), and nothing before the Unix epoch, which no chat predates.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def now() -> datetime:
@@ -25,8 +29,11 @@ def render(value: datetime | None) -> str | None:
 
 
 def parse(text: str) -> datetime:
-    """ISO 8601 as Twilio's import parameters accept it; naive means UTC."""
+    """ISO 8601 as Twilio's import parameters accept it; naive means UTC. ValueError if not."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+    try:
+        return value.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # an offset pushes it past year 1 or 9999
+        raise ValueError(f"{text!r} is out of range") from None

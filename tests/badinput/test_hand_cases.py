@@ -8,6 +8,7 @@ no or broken credentials. Never a 500; always Twilio's error body.
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -15,8 +16,10 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from tests.badinput.world import Api, World
+from tests.conftest import make_client
 from tests.support import contract
 from tests.support.servers import Server
 
@@ -58,12 +61,8 @@ def all_rows(api: Api, path: str, key: str) -> list[Any]:
 
 def list_paths() -> list[Any]:
     """(list path template, its PageSize maximum) of every list operation of the specs."""
-    if not contract.spec_available():
-        return [pytest.param("/v1/Services", 100, id="spec-missing")]
     found = []
     for version in sorted(contract.SPECS):
-        if not (contract.SPEC_DIR / contract.SPECS[version]).exists():
-            continue
         for path, operations in contract.load(version)["paths"].items():
             for param in operations.get("get", {}).get("parameters", []):
                 if param["name"] == "PageSize":
@@ -415,3 +414,164 @@ class TestCredentials:
             )
             twilio_error(response, 401, 20003)
             assert "WWW-Authenticate" in response.headers
+
+
+# What a new user tries, through the official client: each a 400 naming the parameter, with
+# its Twilio code, and the server still answering afterwards (docs/behaviour.md, "Bad values").
+NOT_JSON_EVERYWHERE = {
+    "deep-arrays": "[" * 1_500 + "]" * 1_500,
+    "deep-objects": '{"a":' * 1_100 + "1" + "}" * 1_100,
+    "101-levels": "[" * 101 + "]" * 101,
+    "NaN": '{"a":NaN}',
+    "Infinity": "Infinity",
+    "-Infinity": '{"a":-Infinity}',
+    "1e999": '{"a":1e999}',
+    "lone-surrogate": '{"a":"\\ud800"}',
+}
+
+
+@pytest.fixture
+def chat2(server: Server, fuzz_account: tuple[str, str], _spec: None) -> Any:
+    """`client.chat.v2` of the official client, as the suite's account."""
+    return make_client(server, *fuzz_account).chat.v2
+
+
+def refused(code: int, param: str, call: Any, *args: Any, **kwargs: Any) -> None:
+    """`call(*args, **kwargs)` is answered 400 with `code`, naming `param` (not a dropped line)."""
+    with pytest.raises(TwilioRestException) as err:
+        call(*args, **kwargs)
+    assert err.value.status == 400, err.value
+    assert err.value.code == code, err.value
+    assert f"Invalid parameter {param}" in err.value.msg, err.value.msg
+
+
+def page_refused(param: str, call: Any, **kwargs: Any) -> None:
+    """A list call is answered 400/20001 naming `param` (the client raises its page error)."""
+    with pytest.raises(TwilioException) as err:
+        call(**kwargs)
+    response = err.value.args[1]
+    assert response.status_code == 400, response.text
+    body = json.loads(response.text)
+    assert body["code"] == 20001, body
+    assert param in body["message"], body
+
+
+def still_serving(chat2: Any, world: World) -> None:
+    assert chat2.services(world.service).channels(world.channel).fetch().sid == world.channel
+
+
+def attribute_writes(chat2: Any, world: World) -> dict[str, Any]:
+    """Every write that takes Attributes: a function of the attributes text."""
+    svc = chat2.services(world.service)
+    room = svc.channels(world.channel)
+    fresh = f"new-{secrets.token_hex(4)}"
+    return {
+        "channel-create": lambda a: svc.channels.create(attributes=a),
+        "channel-update": lambda a: room.update(attributes=a),
+        "user-create": lambda a: svc.users.create(identity=fresh, attributes=a),
+        "user-update": lambda a: svc.users(world.user).update(attributes=a),
+        "message-create": lambda a: room.messages.create(body="hi", attributes=a),
+        "message-update": lambda a: room.messages(world.message).update(attributes=a),
+        "member-create": lambda a: room.members.create(identity=world.guest, attributes=a),
+        "member-update": lambda a: room.members(world.member).update(attributes=a),
+    }
+
+
+class TestNewUserValues:
+    @pytest.mark.parametrize("text", NOT_JSON_EVERYWHERE.values(), ids=NOT_JSON_EVERYWHERE.keys())
+    def test_attributes_refused_everywhere(self, chat2: Any, world: World, text: str) -> None:
+        """Too deep, NaN, Infinity, infinite numbers, unpaired surrogates: 400/50304 on every
+        resource with Attributes, the message create included (it used to drop the line)."""
+        for write in attribute_writes(chat2, world).values():
+            refused(50304, "Attributes", write, text)
+            still_serving(chat2, world)
+
+    def test_attributes_at_the_depth_limit(self, chat2: Any, world: World) -> None:
+        """100 levels are stored and read back as sent."""
+        text = "[" * 100 + "]" * 100
+        room = chat2.services(world.service).channels(world.channel)
+        assert room.update(attributes=text).attributes == text
+        assert room.fetch().attributes == text
+
+    @pytest.mark.parametrize(
+        "date", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "1969-12-31T23:59:59Z"]
+    )
+    def test_dates_out_of_range(self, chat2: Any, world: World, date: str) -> None:
+        """A date an offset pushes past year 9999 or before year 1 (they answered 500 or dropped
+        the line), or before 1970: 400 with the field's code."""
+        svc = chat2.services(world.service)
+        member = svc.channels(world.channel).members(world.member)
+        refused(50405, "LastConsumptionTimestamp", member.update, last_consumption_timestamp=date)
+        refused(50308, "DateCreated", svc.channels.create, date_created=date)
+        still_serving(chat2, world)
+
+    @pytest.mark.parametrize("text", ["\u0661\u0662", "12\n", "9" * 40], ids=range(3))
+    def test_integers_in_ascii_digits_only(self, chat2: Any, world: World, text: str) -> None:
+        """Arabic-Indic digits or a trailing newline are not an integer (they used to pass)."""
+        svc = chat2.services(world.service)
+        refused(50053, "TypingIndicatorTimeout", svc.update, typing_indicator_timeout=text)
+        still_serving(chat2, world)
+
+    def test_long_repeated_lists(self, chat2: Any, world: World) -> None:
+        """A value repeated thousands of times is kept once; over 100 distinct is a 400."""
+        svc = chat2.services(world.service)
+        repeated = svc.update(webhook_filters=["onMessageSent"] * 5_000)
+        assert repeated.webhook_filters == ["onMessageSent"]
+        many = [f"event{n}" for n in range(101)]
+        refused(50054, "WebhookFilters", svc.update, webhook_filters=many)
+        hooks = svc.channels(world.channel).webhooks
+        url = "https://hooks.example.com/x"
+        refused(
+            50325,
+            "Configuration.Filters",
+            hooks.create,
+            type="webhook",
+            configuration_url=url,
+            configuration_filters=many,
+        )
+        refused(
+            50326,
+            "Configuration.Triggers",
+            hooks.create,
+            type="trigger",
+            configuration_url=url,
+            configuration_triggers=many,
+        )
+        still_serving(chat2, world)
+
+    def test_nul_in_list_filters(self, chat2: Any, world: World) -> None:
+        """A NUL in a list's Identity filter is a 400 (PostgreSQL used to answer 503)."""
+        room = chat2.services(world.service).channels(world.channel)
+        page_refused("Identity", room.members.list, identity=["a\x00"])
+        page_refused("Identity", room.invites.list, identity=["a\x00"])
+        page_refused("Identity", chat2.services(world.service).bindings.list, identity=["a\x00"])
+        still_serving(chat2, world)
+
+    @pytest.mark.parametrize("token", ["PA\uff11", "PA1\n"], ids=["fullwidth", "newline"])
+    def test_page_token_in_ascii_digits_only(self, chat2: Any, world: World, token: str) -> None:
+        """A PageToken with full-width digits or a newline is a 400 (it used to be read)."""
+        page_refused("PageToken", chat2.services(world.service).channels.page, page_token=token)
+        still_serving(chat2, world)
+
+    @pytest.mark.parametrize(
+        "where",
+        [
+            {"params": {"Filename": "a\x00b"}},
+            {"headers": {"Content-Disposition": "attachment; filename*=UTF-8''a%00b"}},
+        ],
+        ids=["query", "content-disposition"],
+    )
+    def test_nul_in_a_media_filename(
+        self, api: Api, chat2: Any, world: World, where: dict[str, Any]
+    ) -> None:
+        """A media file name with a NUL is a 400 naming Filename (PostgreSQL used to answer 503)."""
+        headers = {"Content-Type": "image/png", **where.get("headers", {})}
+        response = api.post(
+            f"/v1/Services/{world.service}/Media",
+            data=b"png",
+            headers=headers,
+            params=where.get("params"),
+        )
+        body = twilio_error(response, 400, 20001)
+        assert "Filename" in body["message"]
+        still_serving(chat2, world)

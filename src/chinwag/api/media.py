@@ -17,7 +17,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from chinwag.api.endpoints import operation, render
-from chinwag.model.errors import ApiError
+from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.ops import media
 from chinwag.ops.actions import check_access, perform
 from chinwag.resources.media import MEDIA
@@ -31,6 +31,8 @@ def _filename(request: Request) -> str | None:
     if name is None:
         match = FILENAME_RE.search(request.headers.get("content-disposition", ""))
         name = unquote(match.group(1)) if match else None
+    if name and "\x00" in name:  # no column can hold it (PostgreSQL refuses it outright)
+        raise InvalidParameter("Filename", "contains a NUL character")
     return name[:256] if name else None
 
 

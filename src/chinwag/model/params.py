@@ -7,19 +7,23 @@ a bad one into a Twilio 400 naming it. Unknown parameters are ignored, as Twilio
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from chinwag import times
 from chinwag.model.errors import ApiError, InvalidParameter, MissingParameter
-from chinwag.model.resource import Field, Version
+from chinwag.model.resource import Field, Filter, Version
 from chinwag.sids import is_sid
 
-INT_RE = re.compile(r"^[+-]?\d{1,18}$")
+MAX_LIST_VALUES = 100  # distinct values of one list parameter (docs/behaviour.md)
+MAX_JSON_DEPTH = 100  # nesting of arrays and objects in a JSON parameter (docs/behaviour.md)
+# ASCII digits only, and nothing after them: `\d` would take "١٢" and `$` a trailing newline.
+INT_RE = re.compile(r"\A[+-]?[0-9]{1,18}\Z")
 BOOLS = {"true": True, "false": False}
 
 
@@ -45,7 +49,12 @@ class Form:
 def coerce(f: Field, values: list[str]) -> Any:
     """The stored value of `f` from its form values; a bad one is a Twilio 400 naming it."""
     if f.kind == "list":
-        return [_check_text(f, v) for v in values]
+        distinct = list(dict.fromkeys(values))  # a repeated value says nothing more
+        if len(distinct) > MAX_LIST_VALUES:
+            raise InvalidParameter(
+                f.param or f.name, f"more than {MAX_LIST_VALUES} distinct values", f.code
+            )
+        return [_check_text(f, v) for v in distinct]
     value = values[0]
     if value == "" and f.empty_is_null:
         return None
@@ -60,11 +69,19 @@ def _to_bool(f: Field, value: str) -> bool:
 
 def _to_date(f: Field, value: str) -> datetime:
     try:
-        return times.parse(value)
+        parsed = times.parse(value)
     except ValueError:
         raise InvalidParameter(
             f.param or f.name, f"{value!r} is not an ISO 8601 date", f.code
         ) from None
+    if not times.EARLIEST <= parsed <= times.LATEST:
+        raise InvalidParameter(
+            f.param or f.name,
+            f"{value!r} is not between {times.render(times.EARLIEST)} and "
+            f"{times.render(times.LATEST)}",
+            f.code,
+        )
+    return parsed
 
 
 def _to_sid(f: Field, value: str) -> str:
@@ -93,13 +110,38 @@ def _to_int(f: Field, value: str) -> int:
 
 
 def _to_json_text(f: Field, value: str) -> str:
-    try:
-        json.loads(value)
-    except ValueError:
-        raise ApiError(400, f.code, f"Invalid parameter {f.param}: not valid JSON") from None
+    """JSON text that every client reads back as sent; the text itself is what is stored.
+
+    Read strictly (orjson): RFC 8259 without NaN or Infinity, numbers within a double, no
+    unpaired surrogate escapes; nested at most `MAX_JSON_DEPTH` deep.
+    """
+    param = f.param or f.name
     if f.max_length is not None and len(value) > f.max_length:
-        raise InvalidParameter(f.param or f.name, f"longer than {f.max_length} characters", 50303)
+        raise InvalidParameter(param, f"longer than {f.max_length} characters", 50303)
+    try:
+        parsed = orjson.loads(value)  # it stops at 1,024 levels itself: never a stack overflow
+    except orjson.JSONDecodeError as err:
+        deep = "depth" in str(err)  # past orjson's own limit, far past ours
+        why = f"nested deeper than {MAX_JSON_DEPTH} levels" if deep else "not valid JSON"
+        raise InvalidParameter(param, why, f.code) from None
+    brackets = value.count("[") + value.count("{")  # cheap: most values are never walked
+    if brackets > MAX_JSON_DEPTH and json_depth(parsed) > MAX_JSON_DEPTH:
+        raise InvalidParameter(param, f"nested deeper than {MAX_JSON_DEPTH} levels", f.code)
     return value  # Twilio stores the text and returns it as sent
+
+
+def json_depth(parsed: Any) -> int:
+    """How deeply arrays and objects nest in `parsed` (a scalar is 0), walked without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(parsed, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
 
 
 def _check_text(f: Field, value: str) -> str:
@@ -111,6 +153,14 @@ def _check_text(f: Field, value: str) -> str:
     if f.max_length is not None and len(value) > f.max_length:
         raise InvalidParameter(param, f"longer than {f.max_length} characters", f.code)
     return value
+
+
+def check_filter(flt: Filter, value: str) -> None:
+    """A list query's filter value is one of its choices, and never holds a NUL."""
+    if flt.choices and value not in flt.choices:
+        raise ApiError(400, 20001, f"Invalid parameter {flt.param}: {value!r}")
+    if "\x00" in value:  # no column can hold it (PostgreSQL refuses it outright)
+        raise InvalidParameter(flt.param, "contains a NUL character")
 
 
 COERCE: dict[str, Callable[[Field, str], Any]] = {

@@ -20,7 +20,7 @@ from chinwag.context import Context, Row
 from chinwag.events.hooks import record_post
 from chinwag.events.push import record_push
 from chinwag.model.errors import ApiError, Conflict
-from chinwag.model.params import Form, parse
+from chinwag.model.params import Form, check_filter, parse
 from chinwag.model.resource import Action, Field, Resource
 from chinwag.ops.lookup import scope, table, target
 from chinwag.ops.paging import Page, PageRequest, fetch_page, page_request
@@ -161,8 +161,7 @@ async def list_(call: Context, form: Form) -> Result:
     for flt in res.filters:
         chosen = form.getlist(flt.param)
         for value in chosen:
-            if flt.choices and value not in flt.choices:
-                raise ApiError(400, 20001, f"Invalid parameter {flt.param}: {value!r}")
+            check_filter(flt, value)
             echoed.append((flt.param, value))
         if not chosen and res.default_filter is not None:
             chosen = list(res.default_filter(call).get(flt.param, ()))

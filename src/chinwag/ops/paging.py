@@ -20,7 +20,7 @@ from chinwag.model.params import INT_RE, Form
 from chinwag.store.db import Connection
 
 DEFAULT_SIZE = 50
-TOKEN_RE = re.compile(r"^P([AB])(\d{1,18})$")
+TOKEN_RE = re.compile(r"\AP([AB])([0-9]{1,18})\Z")  # ASCII digits, nothing after them
 
 
 @dataclass(frozen=True)
