@@ -15,7 +15,6 @@ import logging
 import secrets
 from typing import Any
 
-import httpx
 import orjson
 from starlette.requests import Request
 
@@ -27,6 +26,7 @@ from chinwag.api.lookup import target
 from chinwag.api.resource import Action, Resource, Version
 from chinwag.events.delivery import Outcome, backoff, form_request, send
 from chinwag.events.hooks import Target, as_form, common_params, service_targets
+from chinwag.events.http import Client
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.accounts import Account
@@ -73,7 +73,7 @@ async def _plan(
 
 
 async def _ask(
-    client: httpx.AsyncClient,
+    client: Client,
     account: Account,
     target: Target,
     params: dict[str, str],
