@@ -58,24 +58,26 @@ async def enqueue(
     retry_limit: int,
 ) -> None:
     now = utcnow()
+    # Parameters apart from the statement: its compiled form is cached, not rebuilt per event.
     await conn.execute(
-        tables.outbox.insert().values(
-            token=secrets.token_hex(16),
-            account_sid=account_sid,
-            service_sid=service_sid,
-            queue=queue,
-            kind=kind,
-            event=event,
-            url=url,
-            method=method,
-            params=orjson.dumps(params).decode(),
-            retry_limit=retry_limit,
-            attempts=0,
-            status="pending",
-            next_attempt_at=now,
-            date_created=now,
-            date_updated=now,
-        )
+        tables.outbox.insert(),
+        {
+            "token": secrets.token_hex(16),
+            "account_sid": account_sid,
+            "service_sid": service_sid,
+            "queue": queue,
+            "kind": kind,
+            "event": event,
+            "url": url,
+            "method": method,
+            "params": orjson.dumps(params).decode(),
+            "retry_limit": retry_limit,
+            "attempts": 0,
+            "status": "pending",
+            "next_attempt_at": now,
+            "date_created": now,
+            "date_updated": now,
+        },
     )
 
 
