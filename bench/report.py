@@ -182,10 +182,21 @@ def _webhook_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
         _target(
             f"post-events cost creates <= {TARGET_POST_COST:.0%}",
             f"{pace['creates_off_per_s']:,.0f}/s -> {pace['creates_on_per_s']:,.0f}/s"
-            + ("" if cost is None else f" ({cost:.0%})"),
+            + ("" if cost is None else f" ({cost:.0%})")
+            + _cpu_note(pace),
             None if cost is None else cost <= TARGET_POST_COST,
         ),
     ]
+
+
+def _cpu_note(pace: dict[str, Any]) -> str:
+    if pace.get("post_events_cpu_cost") is None:
+        return ""
+    return (
+        f"; server CPU {pace['cpu_ms_per_create_off']:.2f} -> "
+        f"{pace['cpu_ms_per_create_on']:.2f} ms/create with deliveries "
+        f"({pace['post_events_cpu_cost']:.0%})"
+    )
 
 
 def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -271,13 +282,19 @@ def _render_issue_10(result: dict[str, Any]) -> list[str]:
                     "lag p99 ms",
                     "lag max ms",
                     "drain s",
+                    "cpu ms off",
+                    "cpu ms on",
                 ],
                 [
-                    _pick(
-                        pace,
-                        "creates_off_per_s creates_on_per_s post_events_cost events "
-                        "deliveries_per_s lag_p50_ms lag_p99_ms lag_max_ms drain_s",
-                    )
+                    [
+                        *_pick(
+                            pace,
+                            "creates_off_per_s creates_on_per_s post_events_cost events "
+                            "deliveries_per_s lag_p50_ms lag_p99_ms lag_max_ms drain_s",
+                        ),
+                        pace.get("cpu_ms_per_create_off"),
+                        pace.get("cpu_ms_per_create_on"),
+                    ]
                 ],
             )
         )

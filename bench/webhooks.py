@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import servers
 from bench.client import Connection, basic_auth, form
-from bench.load import Load, LoadResult, percentile, run_load
+from bench.load import Load, LoadResult, cpu_seconds, percentile, run_load
 from chinwag.resources import TABLES
 from chinwag.store.db import async_url
 
@@ -117,6 +117,20 @@ def _load(name: str, port: int, auth: str, url: str, opts: PaceOptions, pid: int
     return run_load(load, opts.clients, opts.requests, opts.procs, opts.seconds, pid)
 
 
+def _cpu_cost(off: LoadResult, on: LoadResult, drain_cpu: float | None) -> dict[str, Any]:
+    """Server CPU per create without post-events, and with them counting the deliveries' CPU
+    (during the load and while the backlog drained after it): a figure that other work on the
+    machine moves far less than creates/s."""
+    if off.server_cpu_ms is None or on.server_cpu_ms is None or drain_cpu is None:
+        return {}
+    total = on.server_cpu_ms + (drain_cpu * 1000 / on.requests if on.requests else 0.0)
+    return {
+        "cpu_ms_per_create_off": off.server_cpu_ms,
+        "cpu_ms_per_create_on": round(total, 3),
+        "post_events_cpu_cost": round(1 - off.server_cpu_ms / total, 3) if total else None,
+    }
+
+
 def summarize(
     off: LoadResult,
     on: LoadResult,
@@ -124,6 +138,7 @@ def summarize(
     hits: dict[str, float],
     load_end: float,
     drained: bool,
+    drain_cpu: float | None = None,
 ) -> dict[str, Any]:
     """The pace figures from the two loads, the outbox rows and the receiver's hits."""
     lags = sorted(max(0.0, hits[t] - c) for t, c in created.items() if t in hits)
@@ -146,6 +161,7 @@ def summarize(
         "lag_max_ms": round(lags[-1] * 1000, 1) if lags else None,
         "drain_s": round(max(0.0, last - load_end), 2),
         "drained": drained,
+        **_cpu_cost(off, on, drain_cpu),
     }
 
 
@@ -163,13 +179,41 @@ def run_pace(database: str, workdir: Path, opts: PaceOptions, tag: str) -> dict[
         quiet, hooked = asyncio.run(_setup(server.port, auth, hook))
         off = _load("create, post-events off", server.port, auth, quiet, opts, server.pid)
         on = _load("create, post-events on", server.port, auth, hooked, opts, server.pid)
-        load_end = time.time()
+        load_end, cpu_at_end = time.time(), cpu_seconds(server.pid)
         drained, created = asyncio.run(_drain(database, opts.drain_limit))
+        drain_cpu = cpu_seconds(server.pid) - cpu_at_end
         hits = _hits(receiver.port)
     finally:
         server.stop()
         receiver.stop()
-    out = summarize(off, on, created, hits, load_end, drained)
+    out = summarize(off, on, created, hits, load_end, drained, drain_cpu)
     out["loads"] = [off.as_dict(), on.as_dict()]
     out["options"] = {"clients": opts.clients, "seconds": opts.seconds}
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.webhooks`: the webhook-pace figures alone, as JSON on stdout."""
+    import argparse
+    import tempfile
+
+    p = argparse.ArgumentParser(prog="python -m bench.webhooks", description=main.__doc__)
+    p.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    p.add_argument("--seconds", type=float, default=PaceOptions.seconds)
+    p.add_argument("--clients", type=int, default=PaceOptions.clients)
+    p.add_argument("--pg", default=servers.PG_DEFAULT, help="PostgreSQL admin URL on 127.0.0.1")
+    args = p.parse_args(argv)
+    servers.check_local(args.pg)
+    options = PaceOptions(clients=args.clients, seconds=args.seconds)
+    with tempfile.TemporaryDirectory(prefix="chinwag-bench-pace-") as tmp:
+        url = f"sqlite:///{tmp}/pace.db" if args.db == "sqlite" else servers.pg_create(args.pg)
+        try:
+            figures = run_pace(url, Path(tmp), options, args.db)
+        finally:
+            if args.db == "postgresql":
+                servers.pg_drop(url, args.pg)
+    print(json.dumps({"db": args.db, **figures}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
