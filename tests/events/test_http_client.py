@@ -86,7 +86,9 @@ def test_keeps_the_connection_alive() -> None:
 
 
 def test_reads_a_chunked_answer() -> None:
-    chunked = b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nslow\r\n3\r\n...\r\n0\r\n\r\n"
+    chunked = (
+        b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nslow\r\n3\r\n...\r\n0\r\n\r\n"
+    )
     server = Server(lambda raw: chunked)
 
     async def work(client: Client, base: str) -> None:
