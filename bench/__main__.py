@@ -23,6 +23,8 @@ QUICK: dict[str, Any] = {
     "time_limit": 10.0,
     "tries": 10,
     "channels": (1, 10, 100),
+    "pace_seconds": 2.0,
+    "pace_drain": 30.0,
 }
 FULL: dict[str, Any] = {
     "requests": 2000,
@@ -30,6 +32,8 @@ FULL: dict[str, Any] = {
     "time_limit": 60.0,
     "tries": 20,
     "channels": (1, 10, 1000),
+    "pace_seconds": 8.0,
+    "pace_drain": 120.0,
 }
 
 
@@ -66,6 +70,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--tries", type=int, help="timed tries per deep-paging figure (default 20)")
     p.add_argument("--no-prism", action="store_true", help="skip the side-by-side Prism run")
+    p.add_argument(
+        "--pace-seconds",
+        type=float,
+        help="length of each create load of the webhook-pace measurement (default 8; 2 quick)",
+    )
     p.add_argument(
         "--workers", type=int, default=1, help="chinwag server processes (serve --workers)"
     )
@@ -107,6 +116,8 @@ def options(args: argparse.Namespace) -> scenarios.Options:
         tries=args.tries or int(preset["tries"]),
         pg_admin=args.pg,
         workers=max(1, args.workers),
+        pace_seconds=args.pace_seconds or float(preset["pace_seconds"]),
+        pace_drain=float(preset["pace_drain"]),
     )
 
 
@@ -182,6 +193,7 @@ def run(args: argparse.Namespace) -> int:
                 if isinstance(twin, str):
                     result["prism_skipped"] = twin
                 result["vs_prism"] = report.compare(result)
+                result["vs_bare"] = report.compare_bare(result)
                 result["targets"] = report.targets(result)
                 written.append(report.write_json(args.out, stamp, result))
                 outputs.append(report.render(result))

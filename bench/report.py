@@ -1,4 +1,5 @@
-"""Tables on stdout, ratios to Prism, the targets of issue 7, and the JSON files."""
+"""Tables on stdout, ratios to Prism and to the bare stack, the targets of issue 10, and the
+JSON files."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-TARGET_CREATES = 2000.0  # message creates per second at 16 clients...
-TARGET_P99_MS = 50.0  # ...with p99 under this
+TARGET_BARE_RATIO = 0.8  # creates at 16 clients: at least this share of the bare stack's...
+TARGET_P99_MS = 50.0  # ...with p99 under this on SQLite...
+TARGET_PG_P99_RATIO = 1.25  # ...and at most this times the bare stack's p99 on PostgreSQL
+TARGET_FULL = 1000.0  # creates/s at 16 clients with --sqlite-synchronous FULL, more than this
+TARGET_LAG_MS = 1000.0  # webhook delivery lag p99, commit to the receiver's 200
+TARGET_POST_COST = 0.20  # creates lost to post-events, at most
 TARGET_DEEP_RATIO = 1.5  # deep page / first page
 TARGET_RSS_MB = 200.0  # at 1,000,000 messages
 TARGET_RSS_AT = 1_000_000
@@ -94,42 +99,131 @@ def compare(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for row in result["create"]:
-        if row["clients"] == 16:
-            ok = row["throughput"] >= TARGET_CREATES and row["p99_ms"] < TARGET_P99_MS
-            out.append(
-                {
-                    "target": f"creates @16 clients, {row['channels']} channels: "
-                    f">= {TARGET_CREATES:,.0f}/s, p99 < {TARGET_P99_MS:.0f} ms",
-                    "measured": f"{row['throughput']:,.0f}/s, p99 {row['p99_ms']:.1f} ms"
-                    + _ceiling(row),
-                    "met": ok,
-                }
+def compare_bare(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """chinwag's creates over the bare stack's, same clients, run right after chinwag's."""
+    rows = []
+    mine = {r["clients"]: r for r in result["create"] if r["channels"] == 1}
+    for bare in result.get("bare_create", []):
+        ours = mine.get(bare["clients"])
+        if ours is None or not bare["throughput"] or not bare["p99_ms"]:
+            continue
+        rows.append(
+            {
+                "clients": bare["clients"],
+                "chinwag_per_s": ours["throughput"],
+                "bare_per_s": bare["throughput"],
+                "throughput_ratio": round(ours["throughput"] / bare["throughput"], 2),
+                "chinwag_p99_ms": ours["p99_ms"],
+                "bare_p99_ms": bare["p99_ms"],
+                "p99_ratio": round(ours["p99_ms"] / bare["p99_ms"], 2),
+            }
+        )
+    return rows
+
+
+def _target(target: str, measured: str, met: bool | None) -> dict[str, Any]:
+    return {"target": target, "measured": measured, "met": met}
+
+
+def _create_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    sqlite = result["db"] == "sqlite"
+    for row in result.get("vs_bare", []):
+        if row["clients"] != 16:
+            continue
+        fast = row["throughput_ratio"] >= TARGET_BARE_RATIO
+        if sqlite:
+            name = f"create @16: >= {TARGET_BARE_RATIO}x bare, p99 < {TARGET_P99_MS:.0f} ms"
+            met = fast and row["chinwag_p99_ms"] < TARGET_P99_MS
+        else:
+            name = f"create @16: >= {TARGET_BARE_RATIO}x bare, p99 <= {TARGET_PG_P99_RATIO}x bare's"
+            met = fast and row["p99_ratio"] <= TARGET_PG_P99_RATIO
+        measured = (
+            f"{row['chinwag_per_s']:,.0f}/s = {row['throughput_ratio']:.2f}x bare "
+            f"({row['bare_per_s']:,.0f}/s); p99 {row['chinwag_p99_ms']:.1f} ms = "
+            f"{row['p99_ratio']:.2f}x bare's"
+        )
+        out.append(_target(name, measured, met))
+    full = result.get("synchronous_full")
+    if full:
+        out.append(
+            _target(
+                f"create @16 with --sqlite-synchronous FULL > {TARGET_FULL:,.0f}/s",
+                f"{full['throughput']:,.0f}/s, p99 {full['p99_ms']:.1f} ms" + _ceiling(full),
+                full["throughput"] > TARGET_FULL,
             )
+        )
+    if result.get("vs_prism"):
+        worst = min(result["vs_prism"], key=lambda r: r["throughput_ratio"])
+        out.append(
+            _target(
+                "every load ahead of Prism (req/s x > 1)",
+                f"worst: {worst['load']} @{worst['clients']} {worst['throughput_ratio']:.2f}x",
+                all(r["throughput_ratio"] > 1 for r in result["vs_prism"]),
+            )
+        )
+    return out
+
+
+def _webhook_targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    pace = result.get("webhooks")
+    if not pace:
+        return []
+    cost = pace["post_events_cost"]
+    lagging = f", {pace['undelivered']} never delivered" if pace["undelivered"] else ""
+    return [
+        _target(
+            f"webhook delivery lag p99 < {TARGET_LAG_MS / 1000:g} s (commit -> receiver's 200)",
+            f"p99 {pace['lag_p99_ms']:,.0f} ms, p50 {pace['lag_p50_ms']:,.0f} ms; "
+            f"{pace['deliveries_per_s']:,.0f} deliveries/s, drained {pace['drain_s']:.1f}s "
+            f"after the load{lagging}",
+            pace["lag_p99_ms"] < TARGET_LAG_MS and not pace["undelivered"],
+        ),
+        _target(
+            f"post-events cost creates <= {TARGET_POST_COST:.0%}",
+            f"{pace['creates_off_per_s']:,.0f}/s -> {pace['creates_on_per_s']:,.0f}/s"
+            + ("" if cost is None else f" ({cost:.0%})")
+            + _cpu_note(pace),
+            None if cost is None else cost <= TARGET_POST_COST,
+        ),
+    ]
+
+
+def _cpu_note(pace: dict[str, Any]) -> str:
+    if pace.get("post_events_cpu_cost") is None:
+        return ""
+    return (
+        f"; server CPU {pace['cpu_ms_per_create_off']:.2f} -> "
+        f"{pace['cpu_ms_per_create_on']:.2f} ms/create with deliveries "
+        f"({pace['post_events_cpu_cost']:.0%})"
+    )
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 10's targets, each with what was measured and its verdict."""
+    out = _create_targets(result)
     deep = result["deep_paging"]["depths"]
     if deep:
         worst = max(max(r["ratio_token"], r["ratio_follow"]) for r in deep)
         at = max(r["depth"] for r in deep)
         out.append(
-            {
-                "target": f"deep/first page time < {TARGET_DEEP_RATIO} (depths to {at:,})",
-                "measured": f"worst {worst:.2f}",
-                "met": worst < TARGET_DEEP_RATIO,
-            }
+            _target(
+                f"deep/first page time < {TARGET_DEEP_RATIO} (depths to {at:,})",
+                f"worst {worst:.2f}",
+                worst < TARGET_DEEP_RATIO,
+            )
         )
     scale = result["scale"]
     enough = scale["messages_total"] >= TARGET_RSS_AT
     out.append(
-        {
-            "target": f"RSS < {TARGET_RSS_MB:.0f} MB at {TARGET_RSS_AT:,} messages",
-            "measured": f"{scale['rss_mb']} MiB (peak {scale['peak_rss_mb']}) at "
+        _target(
+            f"RSS < {TARGET_RSS_MB:.0f} MB at {TARGET_RSS_AT:,} messages",
+            f"{scale['rss_mb']} MiB (peak {scale['peak_rss_mb']}) at "
             f"{scale['messages_total']:,} messages",
-            "met": (scale["peak_rss_mb"] < TARGET_RSS_MB) if enough else None,
-        }
+            (scale["peak_rss_mb"] < TARGET_RSS_MB) if enough else None,
+        )
     )
-    return out
+    return out + _webhook_targets(result)
 
 
 def _ceiling(row: dict[str, Any]) -> str:
@@ -139,7 +233,72 @@ def _ceiling(row: dict[str, Any]) -> str:
 
 
 def _verdict(met: bool | None) -> str:
-    return {True: "met", False: "MISSED", None: "n/a (fewer messages)"}[met]
+    return {True: "met", False: "MISSED", None: "n/a"}[met]
+
+
+def _render_issue_10(result: dict[str, Any]) -> list[str]:
+    """The bare stack side by side, the synchronous=FULL run, and the webhook pace."""
+    parts = []
+    if result.get("vs_bare"):
+        parts.append(
+            "side by side with the bare stack (bench/bare_create.py, one uvicorn process, same "
+            "database kind), run right after chinwag's load; x = chinwag / bare\n"
+            + table(
+                ["create", "clients", "chinwag/s", "bare/s", "x", "p99 ms", "bare p99", "x"],
+                [
+                    [
+                        "POST .../Messages",
+                        *_pick(
+                            r,
+                            "clients chinwag_per_s bare_per_s throughput_ratio "
+                            "chinwag_p99_ms bare_p99_ms p99_ratio",
+                        ),
+                    ]
+                    for r in result["vs_bare"]
+                ],
+            )
+        )
+    full = result.get("synchronous_full")
+    if full:
+        parts.append(
+            f"--sqlite-synchronous FULL, create at {full['clients']} clients: "
+            f"{full['throughput']:,.0f}/s, p50 {full['p50_ms']:.1f} ms, p99 {full['p99_ms']:.1f} ms"
+            + _ceiling(full)
+        )
+    pace = result.get("webhooks")
+    if pace:
+        parts.append(
+            f"webhook pace ({pace['options']['clients']} clients, one channel, "
+            f"{pace['options']['seconds']:g} s a load; lag = receiver's 200 - outbox row's "
+            "date_created)\n"
+            + table(
+                [
+                    "creates/s off",
+                    "creates/s on",
+                    "cost",
+                    "events",
+                    "deliveries/s",
+                    "lag p50 ms",
+                    "lag p99 ms",
+                    "lag max ms",
+                    "drain s",
+                    "cpu ms off",
+                    "cpu ms on",
+                ],
+                [
+                    [
+                        *_pick(
+                            pace,
+                            "creates_off_per_s creates_on_per_s post_events_cost events "
+                            "deliveries_per_s lag_p50_ms lag_p99_ms lag_max_ms drain_s",
+                        ),
+                        pace.get("cpu_ms_per_create_off"),
+                        pace.get("cpu_ms_per_create_on"),
+                    ]
+                ],
+            )
+        )
+    return parts
 
 
 def render(result: dict[str, Any]) -> str:
@@ -222,9 +381,10 @@ def render(result: dict[str, Any]) -> str:
         )
     elif result.get("prism_skipped"):
         parts.append(f"side by side with Prism: skipped ({result['prism_skipped']})")
+    parts += _render_issue_10(result)
     parts.append(
         table(
-            ["target (issue 7)", "measured", "verdict"],
+            ["target (issue 10)", "measured", "verdict"],
             [[t["target"], t["measured"], _verdict(t["met"])] for t in result["targets"]],
         )
     )

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench import servers
+from bench import servers, webhooks
 from bench.client import Connection, basic_auth, form, local_path
 from bench.load import Load, LoadResult, cpu_seconds, run_load
 from bench.preload import preload
@@ -29,6 +29,9 @@ MILESTONES = (100_000, 1_000_000)
 SETUP_CONNECTIONS = 8
 READER = "bench-reader"
 MESSAGE_PARAMS = (("Body", "bench message {n}"), ("From", "bench-user"))
+BARE_CLIENTS = 16  # the bare stack runs the create load at this many clients
+BARE_PATHS = ("/v1/Services/IS1/Channels/CH1/Messages",)  # the one channel it has
+BARE_AUTH = basic_auth("AC1", "tok")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Options:
     tries: int
     pg_admin: str
     workers: int = 1  # chinwag serve --workers
+    pace_seconds: float = 8.0  # the webhook-pace load's length (each of its two create loads)
+    pace_drain: float = 120.0  # the longest wait for its backlog to drain
 
 
 def say(message: str) -> None:
@@ -203,16 +208,28 @@ def _reads(paths: Paths) -> dict[str, tuple[str, ...]]:
 
 
 def create_loads(
-    target: Target, paths: Paths, opts: Options, twin: Twin | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Creates at every clients x channels; Prism's twin of each load on the fewest channels."""
-    rows, twins = [], []
+    target: Target, paths: Paths, opts: Options, twin: Twin | None, bare: Target | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Creates at every clients x channels; Prism's twin of each load on the fewest channels,
+    and the bare stack's of the load at 16 clients on the fewest channels (it has one)."""
+    rows, twins, bares = [], [], []
     for n in opts.channels:
         for c in opts.clients:
             rows.append(_create(target, paths, opts, c, n))
             if twin is not None and n == opts.channels[0]:
                 twins.append(_create(twin.target, twin.paths, opts, c, n))
-    return rows, twins
+            if bare is not None and n == opts.channels[0] and c == BARE_CLIENTS:
+                bares.append(bare_create(bare, opts, c))
+    return rows, twins, bares
+
+
+def bare_create(bare: Target, opts: Options, clients: int) -> dict[str, Any]:
+    load = Load(
+        f"bare create c={clients}", bare.port, bare.auth, "POST", BARE_PATHS, MESSAGE_PARAMS
+    )
+    result = run_load(load, clients, opts.requests, opts.procs, opts.time_limit, bare.pid)
+    say(f"[{bare.tag}] create {clients:3d} clients x    1 channels: {_brief(result)}")
+    return {"clients": clients, "channels": 1, **result.as_dict()}
 
 
 def read_loads(
@@ -351,24 +368,74 @@ async def _count_messages(database: str) -> int:
 
 
 def run_database(kind: str, opts: Options, twin: Twin | None) -> dict[str, Any]:
-    """Every chinwag measurement on a fresh database of `kind` (sqlite or postgresql)."""
+    """Every chinwag measurement on fresh databases of `kind` (sqlite or postgresql): the main
+    one, the bare stack's, and (SQLite) the synchronous=FULL and the webhook-pace servers'."""
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-") as tmp:
         workdir = Path(tmp)
-        sqlite_file = workdir / "bench.db"
-        if kind == "sqlite":
-            database = f"sqlite:///{sqlite_file}"
-        else:
-            database = servers.pg_create(opts.pg_admin)
-        server = servers.Chinwag(database, workdir / "chinwag.log", workers=opts.workers)
+        made: list[str] = []  # PostgreSQL databases to drop
+
+        def database(name: str) -> str:
+            if kind == "sqlite":
+                return f"sqlite:///{workdir / name}.db"
+            made.append(servers.pg_create(opts.pg_admin))
+            return made[-1]
+
+        server = servers.Chinwag(database("bench"), workdir / "chinwag.log", workers=opts.workers)
+        bare = servers.bare_stack(database("bare"), workdir / "bare.log")
         try:
-            return _run_on(kind, database, server, sqlite_file, opts, twin)
+            started = bare.start()
+            say(f"[bare-{kind}] the bare stack is ready in {started:.2f}s")
+            bare_target = Target(f"bare-{kind}", bare.port, BARE_AUTH, bare.pid)
+            out = _run_on(
+                kind, server.database, server, workdir / "bench.db", opts, twin, bare_target
+            )
+            bare.stop()
+            if kind == "sqlite":
+                out["synchronous_full"] = _full_run(database("full"), workdir, opts)
+            out["webhooks"] = _pace(kind, database("pace"), workdir, opts)
+            return out
         except BaseException:
             _show_log_tail(server.log_path)
             raise
         finally:
             server.stop()
-            if kind == "postgresql":
-                servers.pg_drop(database, opts.pg_admin)
+            bare.stop()
+            for url in made:
+                servers.pg_drop(url, opts.pg_admin)
+
+
+def _full_run(database: str, workdir: Path, opts: Options) -> dict[str, Any]:
+    """The create load at 16 clients on a server with --sqlite-synchronous FULL."""
+    server = servers.Chinwag(
+        database, workdir / "chinwag-full.log", extra_args=["--sqlite-synchronous", "FULL"]
+    )
+    try:
+        server.start()
+        auth = basic_auth(server.account_sid, server.auth_token)
+        service, channels, user, _ = asyncio.run(_setup(server.port, auth, 1))
+        paths = Paths.build(service, channels, ["IM" + "0" * 32], user)
+        target = Target("sqlite FULL", server.port, auth, server.pid)
+        return _create(target, paths, opts, BARE_CLIENTS, 1)
+    finally:
+        server.stop()
+
+
+def _pace(kind: str, database: str, workdir: Path, opts: Options) -> dict[str, Any]:
+    pace = webhooks.PaceOptions(
+        clients=BARE_CLIENTS,
+        seconds=opts.pace_seconds,
+        drain_limit=opts.pace_drain,
+        procs=opts.procs,
+    )
+    result = webhooks.run_pace(database, workdir, pace, kind)
+    cost = result["post_events_cost"]
+    say(
+        f"[{kind}] webhook pace: creates {result['creates_off_per_s']:.0f}/s without post-events, "
+        f"{result['creates_on_per_s']:.0f}/s with (cost {cost if cost is None else f'{cost:.0%}'}); "
+        f"{result['deliveries_per_s']:.0f} deliveries/s, lag p50 {result['lag_p50_ms']:.0f} ms "
+        f"p99 {result['lag_p99_ms']:.0f} ms, drained {result['drain_s']:.1f}s after the load"
+    )
+    return result
 
 
 def _show_log_tail(path: Path) -> None:
@@ -384,6 +451,7 @@ def _run_on(
     sqlite_file: Path,
     opts: Options,
     twin: Twin | None,
+    bare: Target | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"db": kind, "load_avg_before": os.getloadavg()}
     out["start_empty_s"] = round(server.start(), 3)
@@ -394,7 +462,7 @@ def _run_on(
     say(f"[{kind}] set up {len(channels)} channels in {time.monotonic() - began:.1f}s")
     paths = Paths.build(service, channels, ["IM" + "0" * 32], user)
     target = Target(kind, server.port, auth, server.pid)
-    out["create"], prism_creates = create_loads(target, paths, opts, twin)
+    out["create"], prism_creates, out["bare_create"] = create_loads(target, paths, opts, twin, bare)
     sids = asyncio.run(_message_sids(server.port, auth, paths.channels[0]))
     paths = Paths.build(service, channels, sids, user)
     out["reads"], prism_reads = read_loads(target, paths, opts, twin)

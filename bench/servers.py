@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,9 +78,12 @@ def proc_memory(pid: int) -> dict[str, float]:
 class Chinwag:
     """`python -m chinwag serve` in a subprocess on one database and a free port."""
 
-    def __init__(self, database: str, log_path: Path, workers: int = 1) -> None:
+    def __init__(
+        self, database: str, log_path: Path, workers: int = 1, extra_args: Sequence[str] = ()
+    ) -> None:
         self.database = database
         self.workers = workers
+        self.extra_args = list(extra_args)
         self.log_path = log_path
         self.account_sid = "AC" + secrets.token_hex(16)
         self.auth_token = secrets.token_hex(16)
@@ -101,7 +105,7 @@ class Chinwag:
     def start(self, timeout: float = 120) -> float:
         """Start the server; seconds from launch until GET /healthz answers 200."""
         command = [sys.executable, "-m", "chinwag", "serve", "--host", LOCALHOST]
-        command += ["--port", str(self.port), "--database", self.database]
+        command += ["--port", str(self.port), "--database", self.database, *self.extra_args]
         began = time.monotonic()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -123,6 +127,57 @@ class Chinwag:
         code = _stop(self.process)
         self.process = None
         return code
+
+
+class Helper:
+    """A bench helper in a subprocess on a free port: the bare stack, or the webhook receiver."""
+
+    def __init__(self, command: list[str], log_path: Path, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.command = [part.replace("{port}", str(self.port)) for part in command]
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, probe_path: str = "/", timeout: float = 60) -> float:
+        """Start it; seconds until it answers anything on `probe_path`."""
+        began = time.monotonic()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=log, stderr=log, cwd=ROOT
+            )
+        deadline = began + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command[2]} exited early; see {self.log_path}")
+            if http_status(self.port, probe_path, timeout=1):
+                return time.monotonic() - began
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"{self.command[2]} was not ready after {timeout:.0f}s")
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("not running")
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+            self.process = None
+
+
+def bare_stack(database: str, log_path: Path) -> Helper:
+    """`bench/bare_create.py` under uvicorn, one process, on `database` (sqlite:/// or pg)."""
+    command = [sys.executable, "-m", "uvicorn", "bench.bare_create:app", "--host", LOCALHOST]
+    command += ["--port", "{port}", "--no-access-log", "--log-level", "warning"]
+    return Helper(command, log_path, {"BARE_DATABASE": database})
+
+
+def receiver(log_path: Path) -> Helper:
+    """`bench/receiver.py`: answers every webhook 200 at once, noting when."""
+    return Helper([sys.executable, "-m", "bench.receiver", "--port", "{port}"], log_path)
 
 
 # Which chinwag -------------------------------------------------------------------------------

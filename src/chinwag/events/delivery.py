@@ -1,8 +1,9 @@
 """Sending webhooks and push notifications, and the worker that drains the outbox.
 
-Every server process runs one `Deliverer`. It claims due deliveries, sends each with a timeout,
-and records the outcome: delivered, retried later with exponential backoff and jitter, or failed
-and kept. Only a timeout, a connection failure, 429, 503 or 504 is retried, as Twilio did.
+Every server process runs one `Deliverer`. It claims due deliveries a queue's batch at a time,
+sends each with a timeout over kept-alive connections, and records the outcomes: delivered,
+retried later with exponential backoff and jitter, or failed and kept. Only a timeout, a
+connection failure, 429, 503 or 504 is retried, as Twilio did.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
 import orjson
 
 from chinwag import __version__
 from chinwag.events import outbox
+from chinwag.events.http import Client, HttpError, Request
 from chinwag.events.signing import json_url, signature, with_query
 from chinwag.metrics import Metrics
 from chinwag.store.accounts import get_account
-from chinwag.store.db import Database
+from chinwag.store.db import Connection, Database
 from chinwag.store.errors import DatabaseError
 from chinwag.store.tables import Tables
 
@@ -33,6 +35,8 @@ USER_AGENT = f"chinwag/{__version__} (Twilio Chat webhooks)"
 RETRYABLE = frozenset({429, 503, 504})
 DEPTH_REPORT_EVERY = 60.0  # seconds between outbox depth log lines
 MAX_BACKOFF = 300.0
+LEASE_MARGIN = 5.0  # seconds: no send starts this close to its lease's end
+RECORD_EVERY = 1.0  # seconds: a batch sending slowly has its outcomes recorded this often
 
 
 @dataclass(frozen=True)
@@ -52,38 +56,37 @@ class Outcome:
 
 def form_request(
     auth_token: str, url: str, method: str, params: dict[str, str], token: str
-) -> httpx.Request:
+) -> Request:
     """A signed webhook request: form POST, or GET with the parameters in the URL."""
-    headers = {"User-Agent": USER_AGENT, "I-Twilio-Idempotency-Token": token}
+    headers = {"I-Twilio-Idempotency-Token": token}
     if method == "GET":
         full = with_query(url, params)
         headers["X-Twilio-Signature"] = signature(auth_token, full)
-        return httpx.Request("GET", full, headers=headers)
+        return Request("GET", full, headers)
     headers["X-Twilio-Signature"] = signature(auth_token, url, params)
-    return httpx.Request("POST", url, data=params, headers=headers)
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return Request("POST", url, headers, urlencode(params).encode())
 
 
-def json_request(auth_token: str, url: str, payload: dict[str, Any], token: str) -> httpx.Request:
+def json_request(auth_token: str, url: str, payload: dict[str, Any], token: str) -> Request:
     body = orjson.dumps(payload)
     signed_url = json_url(url, body)
     headers = {
-        "User-Agent": USER_AGENT,
         "I-Twilio-Idempotency-Token": token,
         "Content-Type": "application/json",
         "X-Twilio-Signature": signature(auth_token, signed_url),
     }
-    return httpx.Request("POST", signed_url, content=body, headers=headers)
+    return Request("POST", signed_url, headers, body)
 
 
-async def send(client: httpx.AsyncClient, request: httpx.Request, seconds: float) -> Outcome:
+async def send(client: Client, request: Request, seconds: float) -> Outcome:
     """One attempt: the answer, or why there was none within `seconds`."""
-    request.extensions["timeout"] = httpx.Timeout(seconds).as_dict()
     try:
-        response = await client.send(request)
-        return Outcome(response.status_code, response.content[:65536])
-    except httpx.TimeoutException:
+        response = await client.send(request, seconds)
+        return Outcome(response.status, response.body[:65536])
+    except TimeoutError:
         return Outcome(None, error=f"timed out after {seconds:g}s")
-    except httpx.HTTPError as exc:
+    except (OSError, HttpError) as exc:
         return Outcome(None, error=f"{type(exc).__name__}: {exc}")
 
 
@@ -94,7 +97,16 @@ def backoff(base: float, attempt: int) -> float:
 
 
 class Deliverer:
-    """Drains the outbox of one database: claims, sends, records. One per server process."""
+    """Drains the outbox of one database: claims, sends, records. One per server process.
+
+    It works in cycles, each one write transaction that records the outcomes of the sends since
+    the last cycle and claims the due head of up to `concurrency` free queues with up to
+    `batch - 1` deliveries behind each. A task per claimed queue sends its batch one at a time,
+    in order, over kept-alive connections, and hands the outcomes back for the next cycle; the
+    first delivery to be retried later ends its batch, and those behind it are given back
+    untried. A commit wakes the worker (`notify`), and cycles start at least `gather` seconds
+    apart, so that a burst of commits costs one transaction rather than one each.
+    """
 
     def __init__(
         self,
@@ -105,7 +117,9 @@ class Deliverer:
         backoff_base: float,
         metrics: Metrics | None = None,
         concurrency: int = 32,
+        batch: int = 200,
         poll: float = 0.5,
+        gather: float = 0.05,
     ) -> None:
         self.metrics = metrics
         self.db = db
@@ -113,11 +127,16 @@ class Deliverer:
         self.timeout = timeout
         self.backoff_base = backoff_base
         self.concurrency = concurrency
+        self.batch = batch
         self.poll = poll
-        self.client = httpx.AsyncClient(follow_redirects=False)
+        self.gather = gather
+        self.lease = timeout * 2 + 30
+        self.client = Client(USER_AGENT)
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._attempts: list[outbox.Attempt] = []  # sent, to record in the next cycle
+        self._released: list[outbox.Delivery] = []  # claimed, not sent: to give back
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="chinwag-deliverer")
@@ -135,6 +154,7 @@ class Deliverer:
             await asyncio.wait(self._inflight, timeout=self.timeout)
         for task in self._inflight:
             task.cancel()
+        await self._cycle(claim=False)
         await self.client.aclose()
 
     async def _run(self) -> None:
@@ -143,15 +163,15 @@ class Deliverer:
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + DEPTH_REPORT_EVERY
                 await self._report_depth()
-            claimed = await self._claim()
-            for delivery in claimed:
-                task = asyncio.create_task(self._deliver(delivery))
+            self._wake.clear()  # before the cycle: a commit during it wakes the next one
+            began = time.monotonic()
+            for batch, tokens in await self._cycle():
+                task = asyncio.create_task(self._deliver(batch, tokens))
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
-            if not claimed:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+            await asyncio.sleep(max(0.0, began + self.gather - time.monotonic()))
 
     async def _report_depth(self) -> None:
         """Log how many deliveries wait, while any do (also in /metrics)."""
@@ -162,27 +182,70 @@ class Deliverer:
             return
         if waiting:
             log.info(
-                "outbox: %d deliveries pending, %d in flight here", waiting, len(self._inflight)
+                "outbox: %d deliveries pending, %d queues in flight here",
+                waiting,
+                len(self._inflight),
             )
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
-        self._wake.set()  # the next delivery of its queue may now go
+        self._wake.set()  # its outcomes wait to be recorded, and its queue may go on
 
-    async def _claim(self) -> list[outbox.Delivery]:
-        free = self.concurrency - len(self._inflight)
-        if free <= 0:
+    async def _cycle(
+        self, claim: bool = True
+    ) -> list[tuple[list[outbox.Delivery], dict[str, str]]]:
+        """One transaction: record what was sent, then claim batches for the free queues (with
+        their accounts' auth tokens)."""
+        attempts, released = self._attempts, self._released
+        self._attempts, self._released = [], []
+        free = self.concurrency - len(self._inflight) if claim else 0
+        if not attempts and not released and free <= 0:
             return []
         try:
             async with self.db.write() as conn:
-                return await outbox.claim(conn, self.tables, free, lease=self.timeout * 2 + 30)
+                await outbox.record(conn, self.tables, attempts, released)
+                if free <= 0:
+                    return []
+                batches = await outbox.claim(conn, self.tables, free, self.batch, self.lease)
+                sids = {d.account_sid for batch in batches for d in batch}
+                tokens = await self._auth_tokens(conn, sids)
         except (DatabaseError, OSError, TimeoutError) as exc:
-            log.warning("outbox claim failed: %s", exc)
-            await asyncio.sleep(self.poll)
+            log.warning("outbox cycle failed: %s (outcomes kept for the next)", exc)
+            self._attempts[:0], self._released[:0] = attempts, released
+            if claim:
+                await asyncio.sleep(self.poll)
             return []
+        return [(batch, tokens) for batch in batches]
 
-    async def _deliver(self, delivery: outbox.Delivery) -> None:
-        outcome = await self._send(delivery)
+    async def _auth_tokens(self, conn: Connection, account_sids: set[str]) -> dict[str, str]:
+        """Each account's auth token, read with every claim (a token may change at any time)."""
+        tokens = {}
+        for sid in account_sids:
+            account = await get_account(conn, self.tables, sid)
+            if account is not None:
+                tokens[sid] = account.auth_token
+        return tokens
+
+    async def _deliver(self, batch: list[outbox.Delivery], tokens: dict[str, str]) -> None:
+        """Send one queue's batch in order; hand the outcomes and what was not sent back."""
+        # A send starts only if it ends (timeout) well before the lease does: past the lease,
+        # another worker may take the same delivery.
+        last_start = time.monotonic() + self.lease - self.timeout - LEASE_MARGIN
+        handed = time.monotonic()
+        for n, delivery in enumerate(batch):
+            if time.monotonic() > last_start:
+                self._released += batch[n:]
+                return
+            attempt = self._judge(delivery, await self._send(delivery, tokens))
+            self._attempts.append(attempt)
+            if attempt.status == "pending":  # a retry later: the rest wait behind it
+                self._released += batch[n + 1 :]
+                return
+            if time.monotonic() - handed >= RECORD_EVERY:  # a slow queue: record as it goes
+                handed = time.monotonic()
+                self._wake.set()
+
+    def _judge(self, delivery: outbox.Delivery, outcome: Outcome) -> outbox.Attempt:
         attempt = delivery.attempts + 1
         if outcome.ok:
             status, retry_in = "delivered", None
@@ -202,28 +265,17 @@ class Deliverer:
             attempt,
             f", {error}" if error else "",
         )
-        try:
-            async with self.db.write() as conn:
-                await outbox.finish(
-                    conn, self.tables, delivery, status=status, error=error, retry_in=retry_in
-                )
-        except (DatabaseError, OSError, TimeoutError) as exc:
-            log.warning(
-                "could not record delivery %d: %s (it will be sent again)", delivery.pk, exc
-            )
+        return outbox.Attempt(delivery, status, error, retry_in)
 
-    async def _send(self, delivery: outbox.Delivery) -> Outcome:
-        async with self.db.read() as conn:
-            account = await get_account(conn, self.tables, delivery.account_sid)
-        if account is None:
+    async def _send(self, delivery: outbox.Delivery, tokens: dict[str, str]) -> Outcome:
+        auth_token = tokens.get(delivery.account_sid)
+        if auth_token is None:
             return Outcome(410, error="the account no longer exists")
         if delivery.kind == "push":
-            request = json_request(
-                account.auth_token, delivery.url, delivery.params, delivery.token
-            )
+            request = json_request(auth_token, delivery.url, delivery.params, delivery.token)
         else:
             params = {**delivery.params, "RetryCount": str(delivery.attempts)}
             request = form_request(
-                account.auth_token, delivery.url, delivery.method, params, delivery.token
+                auth_token, delivery.url, delivery.method, params, delivery.token
             )
         return await send(self.client, request, self.timeout)

@@ -2,20 +2,22 @@
 
 A delivery is enqueued inside the request's transaction, so a committed change always has its
 deliveries and a rolled-back one never does. Workers claim the head of each queue (a target URL
-and a channel, or a push recipient) with a lease: deliveries of one queue go one at a time and in
-order, and a worker that dies mid-send leaves a lease that expires, so the delivery is sent again
-(at least once; the idempotency token lets a receiver drop repeats).
+and a channel, or a push recipient) with the deliveries right behind it, in one transaction and
+under a lease: deliveries of one queue go one at a time and in order, and a worker that dies
+mid-send leaves a lease that expires, so its deliveries are sent again (at least once; the
+idempotency token lets a receiver drop repeats). Outcomes are recorded a batch at a time.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
 
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
@@ -56,94 +58,159 @@ async def enqueue(
     retry_limit: int,
 ) -> None:
     now = utcnow()
+    # Parameters apart from the statement: its compiled form is cached, not rebuilt per event.
     await conn.execute(
-        tables.outbox.insert().values(
-            token=secrets.token_hex(16),
-            account_sid=account_sid,
-            service_sid=service_sid,
-            queue=queue,
-            kind=kind,
-            event=event,
-            url=url,
-            method=method,
-            params=orjson.dumps(params).decode(),
-            retry_limit=retry_limit,
-            attempts=0,
-            status="pending",
-            next_attempt_at=now,
-            date_created=now,
-            date_updated=now,
-        )
+        tables.outbox.insert(),
+        {
+            "token": secrets.token_hex(16),
+            "account_sid": account_sid,
+            "service_sid": service_sid,
+            "queue": queue,
+            "kind": kind,
+            "event": event,
+            "url": url,
+            "method": method,
+            "params": orjson.dumps(params).decode(),
+            "retry_limit": retry_limit,
+            "attempts": 0,
+            "status": "pending",
+            "next_attempt_at": now,
+            "date_created": now,
+            "date_updated": now,
+        },
     )
 
 
-async def claim(conn: Connection, tables: Tables, limit: int, lease: float) -> list[Delivery]:
-    """Take up to `limit` due deliveries, each the oldest undelivered one of its queue."""
-    o = tables.outbox
-    earlier = o.alias("earlier")
-    now = utcnow()
-    due = or_(
+def _due(o: Table, now: datetime) -> ColumnElement[bool]:
+    """A row a worker may send now: pending and due, or sending under a lease that ran out."""
+    return or_(
         and_(o.c.status == "pending", o.c.next_attempt_at <= now),
         and_(o.c.status == "sending", o.c.lease_until < now),  # its worker died
     )
-    blocked = exists().where(
-        earlier.c.queue == o.c.queue, earlier.c.status.in_(ACTIVE), earlier.c.pk < o.c.pk
+
+
+def _delivery(r: Any) -> Delivery:
+    return Delivery(
+        r["pk"],
+        r["token"],
+        r["account_sid"],
+        r["kind"],
+        r["event"],
+        r["url"],
+        r["method"],
+        orjson.loads(r["params"]),
+        r["retry_limit"],
+        r["attempts"],
+    )
+
+
+async def claim(
+    conn: Connection, tables: Tables, queues: int, per_queue: int, lease: float
+) -> list[list[Delivery]]:
+    """Take the due head of up to `queues` queues, each with up to `per_queue - 1` deliveries
+    that follow it in its queue, oldest heads first; one list per queue, in queue order.
+
+    A queue's batch is the unbroken run of due deliveries at its head: it stops before the first
+    one that waits for a retry. One statement ranks every undelivered row within its queue; on
+    PostgreSQL the rows are locked and those another worker holds are skipped, and a batch keeps
+    only the rows that follow its head without a gap, so two workers never hold the same row.
+    """
+    o = tables.outbox
+    now = utcnow()
+    due = _due(o, now)
+    ranked = (
+        select(
+            o.c.pk.label("ranked_pk"),
+            func.row_number().over(partition_by=o.c.queue, order_by=o.c.pk).label("rank"),
+            func.sum(case((due, 0), else_=1))
+            .over(partition_by=o.c.queue, order_by=o.c.pk)
+            .label("stalled"),
+        )
+        .where(o.c.status.in_(ACTIVE))
+        .subquery("ranked")
     )
     query = (
-        select(o)
-        .where(o.c.status.in_(ACTIVE), o.c.next_attempt_at <= now, due, ~blocked)
-        .order_by(o.c.next_attempt_at, o.c.pk)
-        .limit(limit)
+        select(o, ranked.c.rank)
+        .join(ranked, ranked.c.ranked_pk == o.c.pk)
+        .where(ranked.c.rank <= per_queue, ranked.c.stalled == 0, due)
+        .order_by(ranked.c.rank, o.c.next_attempt_at, o.c.pk)
+        .limit(queues * per_queue)
     )
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=o)
-    rows = list((await conn.execute(query)).mappings())
-    if not rows:
-        return []
-    await conn.execute(
-        o.update()
-        .where(o.c.pk.in_([r["pk"] for r in rows]))
-        .values(status="sending", lease_until=now + timedelta(seconds=lease), date_updated=now)
-    )
-    return [
-        Delivery(
-            r["pk"],
-            r["token"],
-            r["account_sid"],
-            r["kind"],
-            r["event"],
-            r["url"],
-            r["method"],
-            orjson.loads(r["params"]),
-            r["retry_limit"],
-            r["attempts"],
+    batches: dict[str, list[Delivery]] = {}
+    for r in (await conn.execute(query)).mappings():
+        batch = batches.get(r["queue"])
+        if batch is None:
+            if r["rank"] != 1 or len(batches) >= queues:
+                continue  # a head another worker holds, or no room for another queue
+            batch = batches[r["queue"]] = []
+        if r["rank"] == len(batch) + 1:  # no gap since the head
+            batch.append(_delivery(r))
+    taken = [d.pk for batch in batches.values() for d in batch]
+    if taken:
+        await conn.execute(
+            o.update()
+            .where(o.c.pk.in_(taken))
+            .values(status="sending", lease_until=now + timedelta(seconds=lease), date_updated=now)
         )
-        for r in rows
-    ]
+    return list(batches.values())
 
 
-async def finish(
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one attempt: delivered, failed for good, or pending after `retry_in` s."""
+
+    delivery: Delivery
+    status: str
+    error: str | None = None
+    retry_in: float | None = None
+
+
+async def record(
     conn: Connection,
     tables: Tables,
-    delivery: Delivery,
-    *,
-    status: str,
-    error: str | None = None,
-    retry_in: float | None = None,
+    attempts: Sequence[Attempt],
+    released: Sequence[Delivery] = (),
 ) -> None:
-    """Record an attempt: delivered, failed for good, or pending again after `retry_in` seconds."""
+    """Record attempts (the delivered ones in one statement) and give back `released`
+    deliveries that were claimed but not sent: pending again, untried, due at once."""
+    if not attempts and not released:
+        return
     o = tables.outbox
     now = utcnow()
-    values: dict[str, Any] = {
-        "status": status,
-        "attempts": delivery.attempts + 1,
-        "last_error": error,
-        "lease_until": None,
-        "date_updated": now,
-    }
-    if retry_in is not None:
-        values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-    await conn.execute(o.update().where(o.c.pk == delivery.pk).values(**values))
+    done = [a.delivery.pk for a in attempts if a.status == "delivered"]
+    if done:
+        await conn.execute(
+            o.update()
+            .where(o.c.pk.in_(done))
+            .values(
+                status="delivered",
+                attempts=o.c.attempts + 1,
+                last_error=None,
+                lease_until=None,
+                date_updated=now,
+            )
+        )
+    for a in attempts:
+        if a.status == "delivered":
+            continue
+        values: dict[str, Any] = {
+            "status": a.status,
+            "attempts": a.delivery.attempts + 1,
+            "last_error": a.error,
+            "lease_until": None,
+            "date_updated": now,
+        }
+        if a.retry_in is not None:
+            values["next_attempt_at"] = now + timedelta(seconds=a.retry_in)
+        await conn.execute(o.update().where(o.c.pk == a.delivery.pk).values(**values))
+    if released:
+        await conn.execute(
+            o.update()
+            .where(o.c.pk.in_([d.pk for d in released]), o.c.status == "sending")
+            .values(status="pending", lease_until=None, date_updated=now)
+        )
 
 
 async def depth(conn: Connection, tables: Tables) -> int:

@@ -17,12 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from chinwag.context import Context
 from chinwag.events.delivery import Outcome, backoff, form_request, send
 from chinwag.events.hooks import Target, as_form, common_params, service_targets
+from chinwag.events.http import Client
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource
@@ -60,7 +60,7 @@ def plan(call: Context, preview: Mapping[Any, Any]) -> PrePlan | None:
 
 
 async def _ask(
-    client: httpx.AsyncClient,
+    client: Client,
     account: Account,
     target: Target,
     params: dict[str, str],
@@ -128,9 +128,7 @@ def asks_pre_event(settings: Settings, res: Resource, action: Action, from_clien
     return from_client or settings.rest_webhooks == "all"
 
 
-async def ask(
-    client: httpx.AsyncClient, settings: Settings, call: Context, pre: PrePlan, form: Form
-) -> Form:
+async def ask(client: Client, settings: Settings, call: Context, pre: PrePlan, form: Form) -> Form:
     """Ask the pre-event hooks; the form to act on, or a Twilio error that rejects the action."""
     for hook in pre.targets:
         outcome = await _ask(client, call.account, hook, pre.params, settings)

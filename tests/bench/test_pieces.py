@@ -1,0 +1,120 @@
+"""The bench's webhook receiver, bare stack and webhook-pace load, each in a tiny configuration
+(the bench is a tool: these check that its pieces work, never how fast anything is)."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench import servers, webhooks
+from bench.client import Connection, form
+from bench.load import LoadResult
+from bench.scenarios import BARE_AUTH
+from tests.support.databases import KINDS, fresh
+
+
+def test_receiver_notes_each_webhook(tmp_path: Path) -> None:
+    """Every request is answered 200; /__hits lists each token with when it was answered."""
+    receiver = servers.receiver(tmp_path / "receiver.log")
+    receiver.start("/__hits")
+    conn = http.client.HTTPConnection("127.0.0.1", receiver.port, timeout=10)
+    try:
+        statuses = []
+        for token in ("one", "two", "one"):
+            headers = {"I-Twilio-Idempotency-Token": token}
+            conn.request("POST", "/hook", body=f"Body={token}", headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+            statuses.append(answer.status)
+        conn.request("GET", "/__hits")
+        hits = json.loads(conn.getresponse().read())["hits"]
+    finally:
+        conn.close()
+        receiver.stop()
+    assert statuses == [200, 200, 200]
+    assert [token for token, _ in hits] == ["one", "two", "one"]
+    assert all(isinstance(at, float) for _, at in hits)
+
+
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh(request.param, tmp_path) as url:
+        yield url
+
+
+def test_bare_stack_creates_messages(database: str, tmp_path: Path) -> None:
+    """The bare stack answers a create with 201 and the next index, and 401 without credentials."""
+    bare = servers.bare_stack(database, tmp_path / "bare.log")
+    bare.start()
+    try:
+
+        async def create(auth: str | None) -> list[tuple[int, object]]:
+            conn = Connection(bare.port, auth)
+            try:
+                out = []
+                for _ in range(2):
+                    response = await conn.request(
+                        "POST", "/v1/Services/IS1/Channels/CH1/Messages", form([("Body", "hi")])
+                    )
+                    index = response.json().get("index") if response.status == 201 else None
+                    out.append((response.status, index))
+                return out
+            finally:
+                conn.close()
+
+        assert asyncio.run(create(BARE_AUTH)) == [(201, 0), (201, 1)]
+        assert [status for status, _ in asyncio.run(create(None))] == [401, 401]
+    finally:
+        bare.stop()
+
+
+def _load(ok: int, seconds: float) -> LoadResult:
+    return LoadResult(
+        name="x",
+        clients=1,
+        processes=1,
+        requests=ok,
+        ok=ok,
+        seconds=seconds,
+        throughput=ok / seconds,
+        p50_ms=1.0,
+        p95_ms=1.0,
+        p99_ms=1.0,
+        mean_ms=1.0,
+        max_ms=1.0,
+        server_cpu_ms=None,
+        server_cpu_util=None,
+        client_cpu_ms=0.0,
+        load_avg=0.0,
+        statuses={"201": ok},
+        errors={},
+        timed_out=False,
+    )
+
+
+def test_pace_figures() -> None:
+    """Lag is the first 200 of a token minus its row's creation; an event never answered counts
+    as undelivered; the cost compares the two create loads."""
+    created = {"a": 100.0, "b": 100.5, "c": 101.0}
+    hits = {"a": 100.2, "b": 100.6}
+    figures = webhooks.summarize(_load(200, 2.0), _load(150, 2.0), created, hits, 101.0, True)
+    assert figures["post_events_cost"] == 0.25
+    assert (figures["events"], figures["delivered"], figures["undelivered"]) == (3, 2, 1)
+    assert figures["lag_max_ms"] == 200.0
+    assert figures["deliveries_per_s"] == 1.0  # both hits fell inside the 2 s load
+    assert figures["drain_s"] == 0.0
+
+
+def test_pace_load_delivers_every_event(database: str, tmp_path: Path) -> None:
+    """The webhook-pace load, tiny: every event created is delivered and the outbox drains."""
+    options = webhooks.PaceOptions(clients=2, seconds=0.3, requests=20, drain_limit=30, procs=1)
+    figures = webhooks.run_pace(database, tmp_path, options, "tiny")
+    assert figures["drained"]
+    assert figures["events"] > 0
+    assert figures["delivered"] == figures["events"]
+    assert figures["lag_p99_ms"] >= figures["lag_p50_ms"] >= 0

@@ -1,0 +1,173 @@
+"""The outbox's claims and records on both databases: a queue's due run goes as one batch, in
+order; a retry stalls its queue; an expired lease is claimed again; two claims never share a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import select
+
+from chinwag.events import outbox
+from chinwag.resources import TABLES
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
+from tests.support.databases import KINDS, fresh
+
+T = TypeVar("T")
+LEASE = 30.0
+
+
+@pytest.fixture(params=KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh(request.param, tmp_path) as url:
+        upgrade(url)
+        yield url
+
+
+def run(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+async def enqueue(db: Database, queue: str, count: int) -> None:
+    async with db.write() as conn:
+        for n in range(count):
+            await outbox.enqueue(
+                conn,
+                TABLES,
+                account_sid="AC" + "0" * 32,
+                service_sid=None,
+                queue=queue,
+                kind="webhook",
+                event="onMessageSent",
+                url="http://127.0.0.1:9/hook",
+                method="POST",
+                params={"Index": str(n), "Queue": queue},
+                retry_limit=1,
+            )
+
+
+async def claim(db: Database, queues: int = 8, per_queue: int = 10) -> list[list[outbox.Delivery]]:
+    async with db.write() as conn:
+        return await outbox.claim(conn, TABLES, queues, per_queue, LEASE)
+
+
+async def record(
+    db: Database, attempts: list[outbox.Attempt], released: list[outbox.Delivery] | None = None
+) -> None:
+    async with db.write() as conn:
+        await outbox.record(conn, TABLES, attempts, released or [])
+
+
+async def statuses(db: Database) -> list[tuple[str, str, int]]:
+    o = TABLES.outbox
+    async with db.read() as conn:
+        rows = await conn.execute(select(o.c.params, o.c.status, o.c.attempts).order_by(o.c.pk))
+        return [(params, status, attempts) for params, status, attempts in rows]
+
+
+def indexes(batch: list[outbox.Delivery]) -> list[str]:
+    return [d.params["Index"] for d in batch]
+
+
+def test_a_queue_goes_as_one_batch_in_order(database: str) -> None:
+    """Five deliveries of a queue come as one batch in order, at most `per_queue` of them; the
+    rest wait until the batch is recorded, then come next."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 5)
+        await enqueue(db, "b", 2)
+        first = await claim(db, per_queue=3)
+        assert sorted((d.params["Queue"], indexes([d])[0]) for b in first for d in b) == [
+            ("a", "0"),
+            ("a", "1"),
+            ("a", "2"),
+            ("b", "0"),
+            ("b", "1"),
+        ]
+        assert all(indexes(b) == sorted(indexes(b)) for b in first)
+        assert await claim(db) == [], "queues in flight gave more"
+        (a,) = [b for b in first if b[0].params["Queue"] == "a"]
+        await record(db, [outbox.Attempt(d, "delivered") for d in a])
+        (rest,) = await claim(db)
+        assert indexes(rest) == ["3", "4"]
+        done = [(s, n) for _, s, n in await statuses(db)]
+        assert done[:3] == [("delivered", 1)] * 3
+
+    run(database, work)
+
+
+def test_a_retry_stalls_its_queue_only(database: str) -> None:
+    """A head waiting for its retry holds back its queue (the released ones stay untried) while
+    another queue goes on."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 3)
+        (batch,) = await claim(db)
+        head, *behind = batch
+        await record(db, [outbox.Attempt(head, "pending", "HTTP 503", retry_in=60)], behind)
+        await enqueue(db, "b", 1)
+        (other,) = await claim(db)
+        assert [d.params["Queue"] for d in other] == ["b"]
+        rows = await statuses(db)
+        assert [(s, n) for _, s, n in rows[:3]] == [("pending", 1), ("pending", 0), ("pending", 0)]
+
+    run(database, work)
+
+
+def test_failed_head_lets_the_queue_go_on(database: str) -> None:
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 2)
+        (batch,) = await claim(db, per_queue=1)
+        await record(db, [outbox.Attempt(batch[0], "failed", "HTTP 400")])
+        (rest,) = await claim(db)
+        assert indexes(rest) == ["1"]
+
+    run(database, work)
+
+
+def test_an_expired_lease_is_claimed_again(database: str) -> None:
+    """Deliveries of a worker that died (its lease ran out) are claimed again, in order."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 2)
+        await claim(db)
+        o = TABLES.outbox
+        async with db.write() as conn:
+            await conn.execute(
+                o.update().values(lease_until=outbox.utcnow() - timedelta(seconds=1))
+            )
+        (again,) = await claim(db)
+        assert indexes(again) == ["0", "1"]
+
+    run(database, work)
+
+
+def test_claims_at_once_share_nothing(database: str) -> None:
+    """Claims running at the same time (on PostgreSQL in concurrent transactions, SKIP LOCKED)
+    never hold the same delivery, and each batch starts at its queue's head."""
+
+    async def work(db: Database) -> None:
+        for queue in "abcdefgh":
+            await enqueue(db, queue, 5)
+        got = await asyncio.gather(*(claim(db, queues=2) for _ in range(4)))
+        held = [d.pk for batches in got for b in batches for d in b]
+        assert held
+        assert len(held) == len(set(held)), "a delivery was claimed twice"
+        for batches in got:
+            for batch in batches:
+                assert indexes(batch) == [str(n) for n in range(len(batch))]
+
+    run(database, work)
