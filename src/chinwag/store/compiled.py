@@ -193,6 +193,9 @@ class Result:
     def all(self) -> list[Sequence[Any]]:
         return self._rows
 
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return iter(self._rows)
+
     def first(self) -> Sequence[Any] | None:
         return self._rows[0] if self._rows else None
 
