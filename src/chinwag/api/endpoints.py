@@ -26,6 +26,7 @@ from chinwag.api.lookup import scope, table, target
 from chinwag.api.paging import fetch_page, meta, page_request
 from chinwag.api.render import dumps, to_json
 from chinwag.api.resource import Action, Field, Resource, Version
+from chinwag.domain import ratelimit
 from chinwag.events.hooks import record_post
 from chinwag.events.pre import asks_pre_event, run_pre_event
 from chinwag.events.push import record_push
@@ -52,6 +53,8 @@ def endpoint(res: Resource, action: Action, version: Version) -> Handler:
             async with transaction as conn:
                 call = await located_call(runtime, conn, request, res, action, version)
                 call.webhooks_enabled = webhook_header(request, res, action, version)
+                if action in WRITES and runtime.settings.rate_limits == "twilio":
+                    await ratelimit.charge(call)
                 status, body = await run(call, form)
         except IntegrityError:
             raise _lost_race(res) from None

@@ -55,6 +55,7 @@ class ChannelRules(Rules):
         return params
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+        fields.v1_list_attributes(call, row, body)
         if call.version == "v2":  # the newest message, or null in an empty channel
             last = row["last_message_sid"]
             body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
