@@ -374,3 +374,30 @@ class TestCounts:
         user = svc.users.create(identity=unique("inv"))
         svc.channels(room.sid).invites.create(identity=user.identity)
         assert svc.channels(room.sid).fetch().members_count == 0
+
+
+class TestNameLengths:
+    """Twilio's pages: names "can be up to 64 characters" in v1 and on a v2 create, and "up to
+    256 characters" on a v2 update."""
+
+    def test_v1_create_and_update_take_64(self, svc: Any, unique: Callable[[str], str]) -> None:
+        created = svc.channels.create(friendly_name="f" * 64, unique_name="u" * 64)
+        assert (len(created.friendly_name), len(created.unique_name)) == (64, 64)
+        rejected(lambda: svc.channels.create(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: svc.channels.create(unique_name="u" * 65), 400, 50004)
+        ctx = svc.channels(created.sid)
+        rejected(lambda: ctx.update(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: ctx.update(unique_name="v" * 65), 400, 50004)
+        assert ctx.fetch().friendly_name == "f" * 64
+        assert [c.sid for c in svc.channels.list()] == [created.sid]
+
+    def test_v2_update_takes_256(self, client: Any, service: Any) -> None:
+        svc2 = client.chat.v2.services(service.sid)
+        rejected(lambda: svc2.channels.create(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: svc2.channels.create(unique_name="u" * 65), 400, 50004)
+        channel = svc2.channels.create(friendly_name="short")
+        updated = svc2.channels(channel.sid).update(friendly_name="f" * 256, unique_name="u" * 256)
+        assert (len(updated.friendly_name), len(updated.unique_name)) == (256, 256)
+        ctx = svc2.channels(channel.sid)
+        rejected(lambda: ctx.update(friendly_name="f" * 257), 400, 50003)
+        rejected(lambda: ctx.update(unique_name="w" * 257), 400, 50004)
