@@ -35,12 +35,25 @@ class TestCreate:
             "members": f"{url}/Members",
             "messages": f"{url}/Messages",
             "invites": f"{url}/Invites",
+            "last_message": None,  # the spec's v1 examples; the newest message once there is one
         }
 
+    def test_last_message_link(self, svc: Any, server: Server) -> None:
+        """links.last_message names the newest message, in v1 as in v2."""
+        room = svc.channels.create()
+        svc.channels(room.sid).messages.create(body="first")
+        newest = svc.channels(room.sid).messages.create(body="second")
+        link = svc.channels(room.sid).fetch().links["last_message"]
+        assert link == newest.url
+        response = requests.get(link, auth=auth(server), timeout=30)
+        assert response.json()["body"] == "second"
+
     def test_links_answer(self, svc: Any, server: Server) -> None:
-        """Each of the channel's links is a list on this server."""
+        """Each of the channel's list links is a list on this server."""
         room = svc.channels.create()
         for key, link in room.links.items():
+            if key == "last_message":
+                continue  # null in an empty channel
             response = requests.get(link, auth=auth(server), timeout=30)
             assert response.status_code == 200, (key, response.text)
             assert response.json()[key] == []

@@ -64,9 +64,9 @@ class ChannelRules(Rules):
 
     def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
         fields.v1_list_attributes(call, row, body)
-        if call.version == "v2":  # the newest message, or null in an empty channel
-            last = row["last_message_sid"]
-            body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
+        # Both versions (their examples): the newest message, or null in an empty channel.
+        last = row["last_message_sid"]
+        body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
 
 
 def _public_only(call: Call) -> Mapping[str, tuple[str, ...]]:
