@@ -132,21 +132,44 @@ async def charge(call: Call, window: Window = TWILIO) -> None:
     if bucket is None:
         return  # nothing to count against: the action itself answers 404
     conn, log = call.conn, call.tables.rate_actions
-    if conn.dialect.name == "postgresql":
-        await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 0))"), {"bucket": bucket}
-        )
     now = now_ms()
     cutoff = window.cutoff(now)
-    await conn.execute(log.delete().where(log.c.bucket == bucket, log.c.at <= cutoff))
-    oldest = await conn.scalar(
-        select(log.c.at)
-        .where(log.c.bucket == bucket, log.c.at > cutoff)
-        .order_by(log.c.at.desc())
-        .offset(window.capacity - 1)
-        .limit(1)
-    )
+    values = {"bucket": bucket, "cutoff": cutoff, "now": now, "skip": window.capacity - 1}
+    if conn.dialect.name == "postgresql":
+        # The lock first, in a statement of its own: the next one's snapshot must see the
+        # actions committed by whoever held it before.
+        await conn.execute(PG_LOCK, {"bucket": bucket})
+        oldest = await conn.scalar(PG_CHARGE, values)
+    else:  # one writer at a time: no lock needed
+        await conn.execute(log.delete().where(log.c.bucket == bucket, log.c.at <= cutoff))
+        oldest = await conn.scalar(
+            select(log.c.at)
+            .where(log.c.bucket == bucket, log.c.at > cutoff)
+            .order_by(log.c.at.desc())
+            .offset(window.capacity - 1)
+            .limit(1)
+        )
+        if window.wait_ms(oldest, now) == 0:
+            await conn.execute(log.insert().values(bucket=bucket, at=now))
     wait = window.wait_ms(oldest, now)
     if wait > 0:
         raise RateLimited(scope, wait)
-    await conn.execute(log.insert().values(bucket=bucket, at=now))
+
+
+PG_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket, 0))")
+# Prune, count and (when there is room) add the action, in one round trip.
+PG_CHARGE = text(
+    """
+    WITH gone AS (DELETE FROM rate_actions WHERE bucket = :bucket AND at <= :cutoff),
+    oldest AS (
+        SELECT at FROM rate_actions WHERE bucket = :bucket AND at > :cutoff
+        ORDER BY at DESC OFFSET :skip LIMIT 1
+    ),
+    added AS (
+        INSERT INTO rate_actions (bucket, at)
+        SELECT CAST(:bucket AS varchar), CAST(:now AS bigint)
+        WHERE NOT EXISTS (SELECT 1 FROM oldest)
+    )
+    SELECT (SELECT at FROM oldest)
+    """
+)
