@@ -35,7 +35,8 @@ HTTP_MESSAGES = {404: "The requested resource {path} was not found", 405: "Metho
 
 
 def error_response(error: ApiError) -> Response:
-    headers = {"WWW-Authenticate": 'Basic realm="chinwag"'} if error.status == 401 else None
+    headers = {"WWW-Authenticate": 'Basic realm="chinwag"'} if error.status == 401 else {}
+    headers.update(error.headers)
     return Response(dumps(error.body()), error.status, headers, media_type="application/json")
 
 

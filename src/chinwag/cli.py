@@ -139,6 +139,14 @@ def serve(
             help="Receives a signed JSON POST per push notification.",
         ),
     ] = None,
+    rate_limits: Annotated[
+        str,
+        typer.Option(
+            envvar="CHINWAG_RATE_LIMITS",
+            help="off, or twilio: Twilio's Chat limits of 30 writes per second per channel "
+            "and per service, averaged over 5 s (429 beyond).",
+        ),
+    ] = "off",
     workers: Annotated[
         int,
         typer.Option(
@@ -153,6 +161,8 @@ def serve(
         raise typer.BadParameter("must be text or json", param_hint="--log-format")
     if rest_webhooks not in ("twilio", "post", "all"):
         raise typer.BadParameter("must be twilio, post or all", param_hint="--rest-webhooks")
+    if rate_limits not in ("off", "twilio"):
+        raise typer.BadParameter("must be off or twilio", param_hint="--rate-limits")
     settings = Settings(
         host=host,
         port=port,
@@ -166,6 +176,7 @@ def serve(
         webhook_timeout=webhook_timeout,
         webhook_backoff=webhook_backoff,
         push_gateway_url=push_gateway_url,
+        rate_limits=rate_limits,
     )
     logs.configure(log_format)
     _bootstrap_account(database)

@@ -22,6 +22,7 @@ class Settings:
     webhook_timeout: float = 5.0  # seconds a webhook may take to answer
     webhook_backoff: float = 1.0  # seconds before the first retry; doubles each time
     push_gateway_url: str | None = None  # receives a signed JSON POST per push notification
+    rate_limits: str = "off"  # off | twilio: Twilio's Chat actions-per-second limits on writes
 
     @property
     def media_max_bytes(self) -> int:

@@ -35,12 +35,25 @@ class TestCreate:
             "members": f"{url}/Members",
             "messages": f"{url}/Messages",
             "invites": f"{url}/Invites",
+            "last_message": None,  # the spec's v1 examples; the newest message once there is one
         }
 
+    def test_last_message_link(self, svc: Any, server: Server) -> None:
+        """links.last_message names the newest message, in v1 as in v2."""
+        room = svc.channels.create()
+        svc.channels(room.sid).messages.create(body="first")
+        newest = svc.channels(room.sid).messages.create(body="second")
+        link = svc.channels(room.sid).fetch().links["last_message"]
+        assert link == newest.url
+        response = requests.get(link, auth=auth(server), timeout=30)
+        assert response.json()["body"] == "second"
+
     def test_links_answer(self, svc: Any, server: Server) -> None:
-        """Each of the channel's links is a list on this server."""
+        """Each of the channel's list links is a list on this server."""
         room = svc.channels.create()
         for key, link in room.links.items():
+            if key == "last_message":
+                continue  # null in an empty channel
             response = requests.get(link, auth=auth(server), timeout=30)
             assert response.status_code == 200, (key, response.text)
             assert response.json()[key] == []
@@ -374,3 +387,30 @@ class TestCounts:
         user = svc.users.create(identity=unique("inv"))
         svc.channels(room.sid).invites.create(identity=user.identity)
         assert svc.channels(room.sid).fetch().members_count == 0
+
+
+class TestNameLengths:
+    """Twilio's pages: names "can be up to 64 characters" in v1 and on a v2 create, and "up to
+    256 characters" on a v2 update."""
+
+    def test_v1_create_and_update_take_64(self, svc: Any, unique: Callable[[str], str]) -> None:
+        created = svc.channels.create(friendly_name="f" * 64, unique_name="u" * 64)
+        assert (len(created.friendly_name), len(created.unique_name)) == (64, 64)
+        rejected(lambda: svc.channels.create(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: svc.channels.create(unique_name="u" * 65), 400, 50004)
+        ctx = svc.channels(created.sid)
+        rejected(lambda: ctx.update(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: ctx.update(unique_name="v" * 65), 400, 50004)
+        assert ctx.fetch().friendly_name == "f" * 64
+        assert [c.sid for c in svc.channels.list()] == [created.sid]
+
+    def test_v2_update_takes_256(self, client: Any, service: Any) -> None:
+        svc2 = client.chat.v2.services(service.sid)
+        rejected(lambda: svc2.channels.create(friendly_name="f" * 65), 400, 50003)
+        rejected(lambda: svc2.channels.create(unique_name="u" * 65), 400, 50004)
+        channel = svc2.channels.create(friendly_name="short")
+        updated = svc2.channels(channel.sid).update(friendly_name="f" * 256, unique_name="u" * 256)
+        assert (len(updated.friendly_name), len(updated.unique_name)) == (256, 256)
+        ctx = svc2.channels(channel.sid)
+        rejected(lambda: ctx.update(friendly_name="f" * 257), 400, 50003)
+        rejected(lambda: ctx.update(unique_name="w" * 257), 400, 50004)

@@ -108,13 +108,14 @@ class TestCreate:
 
 
 class TestReachabilityEnabled:
-    def test_false_on_fetch_null_in_lists(self, svc: Any, unique: Any) -> None:
-        """With reachability on, a fetched user reports false; a listed user still reports null."""
+    def test_null_until_online_or_registered(self, svc: Any, unique: Any) -> None:
+        """With reachability on, a user never online and never registered for push reports null
+        for both (Twilio's User page); tests/api/v2/test_reachability.py covers the rest."""
         svc.update(reachability_enabled=True)
         user = svc.users.create(identity=unique("reach"))
         fetched = svc.users(user.sid).fetch()
-        assert fetched.is_online is False
-        assert fetched.is_notifiable is False
+        assert fetched.is_online is None
+        assert fetched.is_notifiable is None
         (listed,) = svc.users.list()
         assert listed.sid == user.sid
         assert listed.is_online is None

@@ -176,6 +176,18 @@ class TestMemberEvents:
         assert params["ChannelSid"] == channel.sid
         assert params["Identity"] == "bob"
 
+    def test_declining_through_user_channel_is_silent(self, post: Chinwag, hooks: Hooks) -> None:
+        """Deleting an invited v2 user channel removes the invite, as deleting the Invite does:
+        no onMemberRemoved (there was no member) and nothing queued."""
+        svc = watched(post, hooks.url("post"), ["onMemberRemoved"])
+        channel = channel_with(post, svc.sid)
+        user = post.chat.services(svc.sid).users.create(identity="carol")
+        post.chat.services(svc.sid).channels(channel.sid).invites.create(identity="carol")
+        post.chat2.services(svc.sid).users(user.sid).user_channels(channel.sid).delete()
+        assert post.chat.services(svc.sid).channels(channel.sid).invites.list() == []
+        assert post.outbox(service=svc.sid) == []
+        assert hooks.hits("post") == []
+
 
 class TestMessageEvents:
     def test_sent_updated_removed(self, post: Chinwag, hooks: Hooks) -> None:

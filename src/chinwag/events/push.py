@@ -92,7 +92,7 @@ async def _bindings(
 
 async def record_push(call: Context, row: Mapping[Any, Any]) -> None:
     """Enqueue the push notification of the call's action, if the service enables it."""
-    kind = call.resource.push.get(call.action)
+    kind = call.resource.rules.push_kind(call.resource, call.action, row)
     gateway = call.settings.push_gateway_url if call.settings else None
     if kind is None or not gateway:
         return

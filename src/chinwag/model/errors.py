@@ -22,6 +22,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
+        self.headers: dict[str, str] = {}  # sent with the error (429's Retry-After)
 
     def body(self) -> dict[str, Any]:
         return {

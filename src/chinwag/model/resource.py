@@ -131,6 +131,10 @@ class Rules:
         """The (pre, post) webhook events an action raises; see `Resource.events`."""
         return res.events.get(action, (None, None))
 
+    def push_kind(self, res: Resource, action: Action, row: Mapping[Any, Any]) -> str | None:
+        """The push notification an action sends; see `Resource.push`."""
+        return res.push.get(action)
+
     def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         """The Twilio webhook parameters describing `row` (a stored row, or a pre-event preview)."""
         return {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chinwag.context import Context, Row
+from chinwag.domain import ratelimit
 from chinwag.events import pre
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource, Version
@@ -96,6 +97,8 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
     try:
         async with transaction as conn:
             context = await open_context(runtime, conn, op)
+            if op.action in WRITES and runtime.settings.rate_limits == "twilio":
+                await ratelimit.charge(context)
             result = await ACTIONS[op.action](context, form)
     except IntegrityError:
         raise lost_race(op.resource) from None

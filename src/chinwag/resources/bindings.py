@@ -8,11 +8,13 @@ re-registering on every start expects.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import select
 
 from chinwag.context import Context, Row
+from chinwag.domain import reachability
 from chinwag.model.errors import ApiError
 from chinwag.model.resource import V2, Action, Field, Filter, Resource, Rules
 from chinwag.resources.fields import IDENTITY_MAX
@@ -47,13 +49,31 @@ class BindingRules(Rules):
         user = await user_for(call, values["identity"])
         values["user_sid"] = user["sid"]
         bindings = call.tables["binding"]
-        await call.conn.execute(
-            bindings.delete().where(
+        replaced = await call.conn.execute(
+            bindings.delete()
+            .where(
                 bindings.c.service_sid == call.parent("service")["sid"],
                 bindings.c.endpoint == values["endpoint"],
                 bindings.c.binding_type == values["binding_type"],
             )
+            .returning(bindings.c.user_sid)
         )
+        gone = Counter(sid for (sid,) in replaced)
+        await reachability.registrations_changed(
+            call.conn, call.tables["user"], ((sid, -n) for sid, n in gone.items())
+        )
+
+    async def after_create(self, call: Context, row: Row) -> None:
+        users = call.tables["user"]
+        await reachability.registrations_changed(call.conn, users, [(row["user_sid"], 1)])
+
+    async def before_delete(self, call: Context, row: Row) -> None:
+        """The user has one registration less, if this request is the one that removes it."""
+        bindings = call.tables["binding"]
+        statement = bindings.delete().where(bindings.c.pk == row["pk"]).returning(bindings.c.pk)
+        if (await call.conn.execute(statement)).first() is not None:
+            users = call.tables["user"]
+            await reachability.registrations_changed(call.conn, users, [(row["user_sid"], -1)])
 
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         if call.resource.name == "binding":

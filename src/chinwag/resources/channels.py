@@ -10,27 +10,35 @@ from sqlalchemy import select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.domain.counters import release
-from chinwag.model.errors import ApiError
+from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
 from chinwag.resources import fields
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
 
-NAME_MAX = 256  # v1 documents 64 on create, v2 256 on update: the larger one is accepted
+NAME_MAX = 256  # the largest any version accepts; `_check_names` applies each one's own
 CHANNEL_TYPES = ("public", "private")
+# Twilio's pages: FriendlyName and UniqueName "can be up to 64 characters" (v1; v2 create),
+# "up to 256 characters" on a v2 update.
+NAME_LIMITS = (("friendly_name", "FriendlyName", 50003), ("unique_name", "UniqueName", 50004))
 
 
-def _check_unique_name(name: str | None) -> None:
+def _check_names(call: Context, values: dict[str, Any]) -> None:
+    limit = 256 if call.version == "v2" and call.action == "update" else 64
+    for column, param, code in NAME_LIMITS:
+        if values.get(column) is not None and len(values[column]) > limit:
+            raise InvalidParameter(param, f"longer than {limit} characters", code)
+    name = values.get("unique_name")
     if name and SID_RE.match(name) and name.startswith("CH"):
         raise ApiError(400, 50306, "Unique name should not match channel SID pattern")
 
 
 class ChannelRules(Rules):
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
-        _check_unique_name(values.get("unique_name"))
+        _check_names(call, values)
 
     async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
-        _check_unique_name(changes.get("unique_name"))
+        _check_names(call, changes)
 
     async def before_delete(self, call: Context, row: Row) -> None:
         """Members, messages and invites go by cascade; their users leave one channel each."""
@@ -55,9 +63,10 @@ class ChannelRules(Rules):
         return params
 
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
-        if call.version == "v2":  # the newest message, or null in an empty channel
-            last = row["last_message_sid"]
-            body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
+        fields.v1_list_attributes(call, row, body)
+        # Both versions (their examples): the newest message, or null in an empty channel.
+        last = row["last_message_sid"]
+        body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
 
 
 def _public_only(call: Context) -> Mapping[str, tuple[str, ...]]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from chinwag.context import Context, Row
 from chinwag.model.resource import Field
 
 IDENTITY_MAX = 256  # Twilio's 50207 "Identity too long"; its bound is not documented
 ATTRIBUTES_MAX = 16 * 1024  # Twilio's 50303 "Attributes too long"
+UNSET_ATTRIBUTES = "{}"
 
 
 def identity() -> Field:
@@ -27,7 +29,7 @@ def attributes(**overrides: Any) -> Field:
     options: dict[str, Any] = {
         "create": True,
         "update": True,
-        "default": "{}",
+        "default": UNSET_ATTRIBUTES,
         "max_length": ATTRIBUTES_MAX,
         "code": 50304,
         **overrides,
@@ -38,3 +40,14 @@ def attributes(**overrides: Any) -> Field:
 def role(*, update: bool = True) -> Field:
     """A role SID; its type is checked by the resource's rules."""
     return Field("role_sid", "sid", "RoleSid", create=True, update=update, sid_prefix="RL")
+
+
+def v1_list_attributes(call: Context, row: Row, body: dict[str, Any]) -> None:
+    """v1 lists hide attributes that were set (channels, users, messages).
+
+    Twilio's v1 pages: "If this property has been assigned a value, it's only displayed in a
+    FETCH action that returns a single resource; otherwise, it's null. If the attributes have
+    not been set, `{}` is returned." v2 shows them everywhere.
+    """
+    if call.version == "v1" and call.action == "list" and row["attributes"] != UNSET_ATTRIBUTES:
+        body["attributes"] = None

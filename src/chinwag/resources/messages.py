@@ -132,6 +132,7 @@ class MessageRules(Rules):
 
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         body["to"] = row["channel_sid"]
+        fields.v1_list_attributes(call, row, body)
         if call.version == "v2":
             body["media"] = None
             if row["media_sid"]:

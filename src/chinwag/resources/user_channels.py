@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, literal, null, select, union_all
 
 from chinwag.context import Context, Row
 from chinwag.domain.consumption import unread
+from chinwag.model.errors import ApiError
 from chinwag.model.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.ops.lookup import find
 from chinwag.resources.channels import CHANNEL
@@ -20,6 +21,7 @@ from chinwag.resources.members import MEMBER, leave, member_event_params
 from chinwag.resources.users import USER
 
 NOTIFICATION_LEVELS = ("default", "muted")
+NOT_A_MEMBER = ApiError(403, 50400, "User not member of channel")
 
 
 def _membership(call: Context) -> Select[Any]:
@@ -32,6 +34,29 @@ def _membership(call: Context) -> Select[Any]:
         channels.c.message_counter,
         channels.c.pk.label("key"),
     ).join(channels, channels.c.sid == members.c.channel_sid)
+
+
+async def _invitation(call: Context, channel: Row, user_sid: str) -> Row | None:
+    """The user's invite to `channel`, shaped like a membership row of the view."""
+    invites = call.tables["invite"]
+    query = select(invites.c.sid, invites.c.date_created).where(
+        invites.c.channel_sid == channel["sid"], invites.c.user_sid == user_sid
+    )
+    invite = (await call.conn.execute(query)).mappings().first()
+    if invite is None:
+        return None
+    return {
+        "pk": None,  # not a member row: the generic delete of the member table matches nothing
+        "sid": None,
+        "invite_sid": invite["sid"],
+        "channel_sid": channel["sid"],
+        "member_sid": None,
+        "status": "invited",
+        "last_consumed_message_index": None,
+        "notification_level": "default",
+        "message_counter": channel["message_counter"],
+        "date_created": invite["date_created"],
+    }
 
 
 class UserChannelRules(Rules):
@@ -70,26 +95,47 @@ class UserChannelRules(Rules):
         return select(both), both.c.pk
 
     async def find(self, call: Context, ident: str) -> Row:
-        """The user's membership of the channel the path names (by SID or unique name)."""
+        """The user's membership of the channel the path names (by SID or unique name), or
+        else the user's invite to it: a listed entry's `url` always answers."""
         channel = await find(call, CHANNEL, ident)
+        user_sid = call.parent("user")["sid"]
         members = call.tables["member"]
         query = _membership(call).where(
-            members.c.channel_sid == channel["sid"],
-            members.c.user_sid == call.parent("user")["sid"],
+            members.c.channel_sid == channel["sid"], members.c.user_sid == user_sid
         )
         row: Row | None = (await call.conn.execute(query)).mappings().first()
+        if row is None:
+            row = await _invitation(call, channel, user_sid)
         if row is None:
             raise call.not_found()
         return row
 
     async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
+        if row["status"] == "invited" and changes:
+            # Notification level and read horizon belong to a membership; an invitee has none.
+            raise NOT_A_MEMBER
         await MEMBER.rules.before_update(call, row, changes)
 
     async def after_update(self, call: Context, before: Row, after: Row) -> Row:
         return await self.find(call, after["channel_sid"])
 
     async def before_delete(self, call: Context, row: Row) -> None:
+        """Leave the channel; for an invitee, decline the invite (as deleting the Invite does)."""
+        if row["status"] == "invited":
+            invites = call.tables["invite"]
+            await call.conn.execute(invites.delete().where(invites.c.sid == row["invite_sid"]))
+            return
         await leave(call, row)
+
+    def event_names(
+        self, res: Resource, action: Action, row: Mapping[Any, Any]
+    ) -> tuple[str | None, str | None]:
+        if row.get("status") == "invited":
+            return (None, None)  # deleting an Invite raises no event either
+        return super().event_names(res, action, row)
+
+    def push_kind(self, res: Resource, action: Action, row: Mapping[Any, Any]) -> str | None:
+        return None if row.get("status") == "invited" else super().push_kind(res, action, row)
 
     def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         return member_event_params(call, row)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from chinwag import times
 from chinwag.context import Context, Row
+from chinwag.domain import reachability
 from chinwag.domain.counters import release
 from chinwag.model.errors import ApiError
 from chinwag.model.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
@@ -54,17 +55,18 @@ class UserRules(Rules):
         }
         if call.action == "update":
             params["DateUpdated"] = times.render(row.get("date_updated"))
-        if call.parent("service")["reachability_enabled"]:
-            params["IsOnline"] = False
-            params["IsNotifiable"] = False
+        service = call.parent("service")
+        params["IsOnline"] = reachability.is_online(service, row)  # null values are left out
+        params["IsNotifiable"] = reachability.is_notifiable(service, row)
         return params
 
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
-        # Reachability is reported on a single fetch, and only where the service enables it;
-        # chinwag has no client connections yet, so nobody is online.
-        reachable = call.parent("service")["reachability_enabled"] and call.action != "list"
-        body["is_online"] = False if reachable else None
-        body["is_notifiable"] = False if reachable else None
+        # Twilio: "null is always returned by a Read action"; a single resource reports them.
+        single = call.action != "list"
+        service = call.parent("service")
+        body["is_online"] = reachability.is_online(service, row) if single else None
+        body["is_notifiable"] = reachability.is_notifiable(service, row) if single else None
+        fields.v1_list_attributes(call, row, body)
 
 
 USER = Resource(
@@ -91,5 +93,9 @@ USER = Resource(
         Field("is_online", "bool", stored=False),
         Field("is_notifiable", "bool", stored=False),
         Field("joined_channels_count", "int", default=0),
+    ),
+    extra_columns=(
+        Field("online_connections", "int"),  # NULL: never online (domain/reachability.py)
+        Field("push_registrations", "int"),  # NULL: never had a push binding
     ),
 )

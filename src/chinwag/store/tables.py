@@ -76,6 +76,15 @@ class Tables:
             Column("date_created", DateTime(timezone=True), nullable=False),
         )
         self.outbox = self._outbox()
+        # Writes of the last seconds per channel or service, under --rate-limits twilio.
+        self.rate_actions = Table(
+            "rate_actions",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            Column("bucket", String(34), nullable=False),  # the channel's or service's SID
+            Column("at", BigInteger, nullable=False),  # milliseconds since the epoch
+            Index("ix_rate_actions_bucket_at", "bucket", "at"),
+        )
         self.by_name: dict[str, Table] = {}
         for res in resources:
             if res.has_table and not res.table_of:

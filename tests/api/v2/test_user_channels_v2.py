@@ -229,3 +229,66 @@ class TestDelete:
         """Leaving a channel the user is not in is 404, and changes no count."""
         rejected(svc2.users(user.sid).user_channels(channel2.sid).delete, 404, 20404)
         assert svc2.users(user.sid).fetch().joined_channels_count == 0
+
+
+@pytest.fixture
+def invite(room2: Any, user: Any) -> Any:
+    """The user, invited to the v2 channel (not a member)."""
+    return room2.invites.create(identity=user.identity)
+
+
+class TestInvited:
+    """An invite is listed with status `invited` and a `url`; that url must answer."""
+
+    def test_listed_url_answers(
+        self, svc2: Any, service2: Any, server: Server, user: Any, channel2: Any, invite: Any
+    ) -> None:
+        (listed,) = svc2.users(user.sid).user_channels.list()
+        assert listed.status == "invited"
+        entry = svc2.users(user.sid).user_channels(channel2.sid).fetch()
+        assert entry.url == listed.url
+        assert entry.status == "invited"
+        assert entry.channel_sid == channel2.sid
+        assert entry.user_sid == user.sid
+        assert entry.member_sid is None
+        assert entry.notification_level == "default"
+        assert entry.last_consumed_message_index is None
+        assert entry.unread_messages_count is None
+        base = f"{server.url}/v2/Services/{service2.sid}"
+        assert entry.links == {"channel": f"{base}/Channels/{channel2.sid}", "member": None}
+
+    def test_by_identity_and_unique_name(
+        self, svc2: Any, user: Any, unique: Callable[[str], str]
+    ) -> None:
+        named = svc2.channels.create(unique_name=unique("lobby"))
+        svc2.channels(named.sid).invites.create(identity=user.identity)
+        entry = svc2.users(user.identity).user_channels(named.unique_name).fetch()
+        assert (entry.channel_sid, entry.status) == (named.sid, "invited")
+
+    def test_update_is_403_and_changes_nothing(
+        self, svc2: Any, room2: Any, user: Any, channel2: Any, invite: Any
+    ) -> None:
+        """Level and read horizon belong to a membership: 403 / 50400 for an invitee."""
+        ctx = svc2.users(user.sid).user_channels(channel2.sid)
+        rejected(lambda: ctx.update(notification_level="muted"), 403, 50400)
+        rejected(lambda: ctx.update(last_consumed_message_index=0), 403, 50400)
+        assert ctx.fetch().notification_level == "default"
+        assert [i.sid for i in room2.invites.list()] == [invite.sid]
+
+    def test_delete_declines_the_invite(
+        self, svc2: Any, room2: Any, user: Any, channel2: Any, invite: Any
+    ) -> None:
+        """Deleting an invited User Channel removes the invite; no seat or count moves."""
+        assert svc2.users(user.sid).user_channels(channel2.sid).delete() is True
+        assert room2.invites.list() == []
+        assert room2.fetch().members_count == 0
+        assert svc2.users(user.sid).fetch().joined_channels_count == 0
+        assert svc2.users(user.sid).user_channels.list() == []
+        rejected(lambda: svc2.users(user.sid).user_channels(channel2.sid).fetch(), 404, 20404)
+
+    def test_joining_turns_it_into_a_membership(
+        self, svc2: Any, room2: Any, user: Any, channel2: Any, invite: Any
+    ) -> None:
+        member = room2.members.create(identity=user.identity)
+        entry = svc2.users(user.sid).user_channels(channel2.sid).fetch()
+        assert (entry.status, entry.member_sid) == ("joined", member.sid)
