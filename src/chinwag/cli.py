@@ -244,9 +244,14 @@ def keys_list(
     database: DatabaseOption = DEFAULT_DATABASE,
     account: Annotated[str | None, typer.Option(help="Only this account's keys.")] = None,
 ) -> None:
-    """List API keys (SID, account, name)."""
+    """List API keys (SID, account, name); keys that cannot sign access tokens say so."""
     for key in _with_db(database, lambda c: accounts.list_keys(c, TABLES, account)):
-        typer.echo(f"{key.sid} {key.account_sid} {key.friendly_name}")
+        note = (
+            ""
+            if key.can_sign
+            else " (cannot sign access tokens: made before chinwag kept secrets; re-create it)"
+        )
+        typer.echo(f"{key.sid} {key.account_sid} {key.friendly_name}{note}")
 
 
 @keys_app.command("delete")
