@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from chinwag import logs
 from chinwag.api.errors import ApiError
@@ -23,11 +23,14 @@ from chinwag.api.routes import routes_for
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
+from chinwag.realtime import aim, cds  # noqa: F401  (their tunnelled routes register)
+from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.resources.media import media_routes
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database
+from chinwag.sync.live import Hub
 
 log = logging.getLogger("chinwag")
 
@@ -116,15 +119,19 @@ def build_app(settings: Settings) -> Starlette:
             metrics=runtime.metrics,
         )
         runtime.deliverer.start()
+        hub.start()
         log.info("chinwag started")
         yield
+        await hub.stop()
         await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
+    hub = Hub(runtime.db, runtime.tables)
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        WebSocketRoute("/v3/wsconnect", wsconnect),  # the client SDK (realtime/)
     ]
     for res in REGISTRY:
         routes += routes_for(res)
@@ -141,5 +148,6 @@ def build_app(settings: Settings) -> Starlette:
         },
     )
     app.state.runtime = runtime
+    app.state.hub = hub
     app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app
