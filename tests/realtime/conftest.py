@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,5 +96,5 @@ def ws_url(server: Server) -> str:
 
 
 @pytest.fixture
-def now() -> Iterator[int]:
-    yield int(time.time())
+def now() -> int:
+    return int(time.time())

@@ -80,7 +80,7 @@ def encode(header: dict[str, Any], payload: Any = None) -> bytes:
 
 def _header_length(data: bytes) -> tuple[int, int]:
     """(header length, offset where the header starts), from the magic line."""
-    end = data.find(b"\r\n", 0, len(MAGIC) + 8)
+    end = data.find(b"\r\n", 0, len(MAGIC) + 12)  # up to 10 digits
     if not data.startswith(MAGIC) or end < 0:
         raise FrameError("not a TWILSOCK V3.0 frame")
     digits = data[len(MAGIC) : end]
