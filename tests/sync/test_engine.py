@@ -83,10 +83,14 @@ def test_event_ids_increase_by_one_per_object(url: str) -> None:
 def test_a_rolled_back_change_leaves_no_event(url: str) -> None:
     async def work(db: Database) -> int:
         doc = await new_object(db, "document")
-        with pytest.raises(RuntimeError):
+
+        async def failing_change() -> None:
             async with db.write() as conn:
                 await engine.set_document(conn, TABLES, doc.sid, {"x": 1})
                 raise RuntimeError("the chat change failed")
+
+        with pytest.raises(RuntimeError):
+            await failing_change()
         async with db.read() as conn:
             found = await find(conn, TABLES, doc.service_sid, doc.unique_name)
             assert found is not None
