@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from chinwag.api.resource import Resource, Version
 from chinwag.api.routes import VERBS, route_path
+from chinwag.model.resource import Resource, Version
 from chinwag.resources import REGISTRY
 from tests.support import contract
 

@@ -17,16 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from chinwag import logs
-from chinwag.api.errors import ApiError
+from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import routes_for
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
+from chinwag.model.errors import ApiError
 from chinwag.realtime import aim, cds  # noqa: F401  (their tunnelled routes register)
 from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
-from chinwag.resources.media import media_routes
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database

@@ -11,14 +11,13 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chinwag import logs
 from chinwag.events import outbox
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
 from chinwag.store import accounts
-from chinwag.store.db import Database
+from chinwag.store.db import Connection, Database
 from chinwag.store.migrate import upgrade
 
 app = typer.Typer(no_args_is_help=True, help="A self-hosted Twilio Programmable Chat server.")
@@ -39,7 +38,7 @@ DatabaseOption = Annotated[
 ]
 
 
-def _with_db(url: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+def _with_db(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
     """Migrate, then run `work` in one write transaction."""
     upgrade(url)
 
@@ -58,7 +57,7 @@ def _bootstrap_account(url: str) -> None:
     """The account from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, or a first one, printed once."""
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
 
-    async def work(conn: AsyncConnection) -> tuple[accounts.Account | None, list[str]]:
+    async def work(conn: Connection) -> tuple[accounts.Account | None, list[str]]:
         if sid and token:
             await accounts.ensure_account(conn, TABLES, sid, token)
             return None, [sid]
@@ -227,7 +226,7 @@ def keys_create(
 ) -> None:
     """Create an API key; its secret is printed once and never again."""
 
-    async def work(conn: AsyncConnection) -> accounts.ApiKey | None:
+    async def work(conn: Connection) -> accounts.ApiKey | None:
         if await accounts.get_account(conn, TABLES, account) is None:
             return None
         return await accounts.create_key(conn, TABLES, account, friendly_name)

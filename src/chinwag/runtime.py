@@ -1,12 +1,11 @@
-"""What every request shares: settings, the database and its tables."""
+"""What every operation shares: settings, the database and its tables, the deliverer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from starlette.requests import Request
-
+from chinwag.context import WriteObserver
 from chinwag.metrics import Metrics
 from chinwag.settings import Settings
 from chinwag.store.db import Database
@@ -23,10 +22,4 @@ class Runtime:
     tables: Tables
     deliverer: Deliverer | None = None  # set while the app runs
     metrics: Metrics = field(default_factory=Metrics)
-
-    def base_url(self, request: Request) -> str:
-        """The root of every `url` we emit: --public-url, else the request's own scheme and host."""
-        if self.settings.public_url:
-            return self.settings.public_url.rstrip("/")
-        host = request.headers.get("host") or f"{self.settings.host}:{self.settings.port}"
-        return f"{request.url.scheme}://{host}"
+    observers: list[WriteObserver] = field(default_factory=list)  # see context.WriteObserver

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chinwag.api.errors import ApiError
-from chinwag.api.forms import coerce, decode, parse
-from chinwag.api.resource import V2, Field
+from chinwag.api.forms import decode
+from chinwag.model.errors import ApiError
+from chinwag.model.params import coerce, parse
+from chinwag.model.resource import V2, Field
 
 
 class TestDecode:

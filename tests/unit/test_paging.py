@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chinwag.api.errors import ApiError
 from chinwag.api.forms import decode
-from chinwag.api.paging import Page, PageRequest, meta, page_request
+from chinwag.model.errors import ApiError
+from chinwag.ops.paging import Page, PageRequest, meta, page_request
 
 
 class TestPageRequest:

@@ -7,9 +7,7 @@ import binascii
 
 from starlette.requests import Request
 
-from chinwag.api.errors import UNAUTHORIZED
-from chinwag.runtime import Runtime
-from chinwag.store.accounts import Account, authenticate
+from chinwag.model.errors import UNAUTHORIZED
 
 
 def credentials(header: str) -> tuple[str, str] | None:
@@ -30,13 +28,3 @@ def request_credentials(request: Request) -> tuple[str, str]:
     if pair is None:
         raise UNAUTHORIZED
     return pair
-
-
-async def authenticate_request(request: Request, runtime: Runtime) -> Account:
-    """The caller's account, in a short read of its own (for work before the transaction)."""
-    pair = request_credentials(request)
-    async with runtime.db.read() as conn:
-        account = await authenticate(conn, runtime.tables, *pair)
-    if account is None:
-        raise UNAUTHORIZED
-    return account

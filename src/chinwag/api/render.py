@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.resource import Field, Resource, Version
+from chinwag.context import Context, Row
+from chinwag.model.resource import Field, Resource, Version
 
 
 def instance_path(res: Resource, row: Row, version: Version) -> str:
@@ -51,7 +51,7 @@ def _plan(res: Resource, version: Version) -> _Plan:
     return _PLANS[key]
 
 
-def to_json(call: Call, row: Row, res: Resource | None = None) -> dict[str, Any]:
+def to_json(call: Context, row: Row, res: Resource | None = None) -> dict[str, Any]:
     res = res or call.resource
     custom = res.rules.to_json(call, row)
     if custom is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from chinwag.api.endpoints import endpoint
-from chinwag.api.resource import Action, Resource
+from chinwag.model.resource import Action, Resource
 
 # Twilio updates with POST; the instance path adds /{Sid}.
 VERBS: dict[Action, tuple[str, str]] = {

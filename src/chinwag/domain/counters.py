@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, Table
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chinwag.store.db import Connection
 
 
 async def bump(
-    conn: AsyncConnection,
+    conn: Connection,
     table: Table,
     sid: str,
     column: str,
@@ -36,7 +37,7 @@ async def bump(
     return None if row is None else int(row[0])
 
 
-async def release(conn: AsyncConnection, table: Table, column: str, sids: Select[Any]) -> None:
+async def release(conn: Connection, table: Table, column: str, sids: Select[Any]) -> None:
     """Take one off `column` of every row of `table` whose SID `sids` selects."""
     counter = table.c[column]
     await conn.execute(table.update().where(table.c.sid.in_(sids)).values({column: counter - 1}))

@@ -19,10 +19,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from chinwag.api.call import Call
-from chinwag.api.resource import snake_case
+from chinwag.context import Context
 from chinwag.domain.events import V1_EVENT_TARGETS
 from chinwag.events import outbox
+from chinwag.model.resource import snake_case
 
 V1_TARGETS = {name[0].lower() + name[1:]: snake_case(name) for name in V1_EVENT_TARGETS}
 
@@ -35,9 +35,10 @@ class Target:
     extra: Mapping[str, str] = field(default_factory=dict)  # channel webhooks name themselves
 
 
-def post_enabled(call: Call) -> bool:
+def post_enabled(call: Context) -> bool:
+    """A client's action always raises its post-event; a REST one as `--rest-webhooks` says."""
     mode = call.settings.rest_webhooks if call.settings else "twilio"
-    return bool(mode in ("post", "all") or call.webhooks_enabled)
+    return bool(call.identity is not None or mode in ("post", "all") or call.webhooks_enabled)
 
 
 def _filters(service: Mapping[Any, Any]) -> list[str]:
@@ -63,7 +64,7 @@ def _triggered(triggers: list[str], body: str) -> bool:
     return any(re.search(rf"\b{re.escape(t)}\b", body, re.IGNORECASE) for t in triggers)
 
 
-async def channel_targets(call: Call, channel_sid: str, event: str, body: str) -> list[Target]:
+async def channel_targets(call: Context, channel_sid: str, event: str, body: str) -> list[Target]:
     """The channel's own webhooks: `webhook` by its filters, `trigger` by keywords in a body."""
     hooks = call.tables["channel_webhook"]
     rows = (
@@ -86,14 +87,19 @@ async def channel_targets(call: Call, channel_sid: str, event: str, body: str) -
     return targets
 
 
-def common_params(call: Call, event: str) -> dict[str, str]:
+def common_params(call: Context, event: str, phase: str = "post") -> dict[str, str]:
+    """Every event's parameters; Twilio named the acting client (`ClientIdentity`) in
+    pre-events only (shared/behaviour.md section 2)."""
     service = call.parent("service")
-    return {
+    params = {
         "EventType": event,
         "AccountSid": service["account_sid"],
         "InstanceSid": service["sid"],
-        "Source": "API",
+        "Source": call.source,
     }
+    if phase == "pre" and call.identity is not None:
+        params["ClientIdentity"] = call.identity
+    return params
 
 
 def as_form(params: Mapping[Any, Any]) -> dict[str, str]:
@@ -106,7 +112,7 @@ def as_form(params: Mapping[Any, Any]) -> dict[str, str]:
     return out
 
 
-async def record_post(call: Call, row: Mapping[Any, Any]) -> None:
+async def record_post(call: Context, row: Mapping[Any, Any]) -> None:
     """Enqueue the post-event of the call's action on `row`, in the call's transaction."""
     res = call.resource
     _, event = res.rules.event_names(res, call.action, row)

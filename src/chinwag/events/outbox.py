@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 ACTIVE = ("pending", "sending")
@@ -42,7 +42,7 @@ class Delivery:
 
 
 async def enqueue(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
     *,
     account_sid: str,
@@ -77,7 +77,7 @@ async def enqueue(
     )
 
 
-async def claim(conn: AsyncConnection, tables: Tables, limit: int, lease: float) -> list[Delivery]:
+async def claim(conn: Connection, tables: Tables, limit: int, lease: float) -> list[Delivery]:
     """Take up to `limit` due deliveries, each the oldest undelivered one of its queue."""
     o = tables.outbox
     earlier = o.alias("earlier")
@@ -123,7 +123,7 @@ async def claim(conn: AsyncConnection, tables: Tables, limit: int, lease: float)
 
 
 async def finish(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
     delivery: Delivery,
     *,
@@ -146,7 +146,7 @@ async def finish(
     await conn.execute(o.update().where(o.c.pk == delivery.pk).values(**values))
 
 
-async def depth(conn: AsyncConnection, tables: Tables) -> int:
+async def depth(conn: Connection, tables: Tables) -> int:
     """Deliveries not yet delivered or failed."""
     o = tables.outbox
     query = select(func.count()).select_from(o).where(o.c.status.in_(ACTIVE))
@@ -154,7 +154,7 @@ async def depth(conn: AsyncConnection, tables: Tables) -> int:
 
 
 async def listing(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
     status: str | None = None,
     service_sid: str | None = None,
@@ -170,7 +170,7 @@ async def listing(
 
 
 async def retry(
-    conn: AsyncConnection, tables: Tables, pk: int | None = None, all_failed: bool = False
+    conn: Connection, tables: Tables, pk: int | None = None, all_failed: bool = False
 ) -> int:
     """Send failed deliveries again (their attempts start over); how many were requeued."""
     o = tables.outbox

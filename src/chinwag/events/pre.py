@@ -13,21 +13,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import orjson
-from starlette.requests import Request
 
-from chinwag.api.call import Call
-from chinwag.api.errors import ApiError
-from chinwag.api.forms import Form, parse
-from chinwag.api.locate import located_call
-from chinwag.api.lookup import target
-from chinwag.api.resource import Action, Resource, Version
+from chinwag.context import Context
 from chinwag.events.delivery import Outcome, backoff, form_request, send
 from chinwag.events.hooks import Target, as_form, common_params, service_targets
-from chinwag.runtime import Runtime
+from chinwag.model.errors import ApiError
+from chinwag.model.params import Form, parse
+from chinwag.model.resource import Action, Resource
 from chinwag.settings import Settings
 from chinwag.store.accounts import Account
 
@@ -37,39 +35,28 @@ REJECTED = "Webhook disabled processing of command"
 TIMED_OUT = "Webhook failed to execute successfully due to timeout"
 
 
-async def _preview(call: Call, form: Form) -> dict[str, Any]:
-    """The row the action would leave behind (create, update) or remove (delete)."""
-    res, action = call.resource, call.action
-    if action == "delete":
-        return dict(await target(call))
-    fields = res.writable(action, call.version)
-    values = parse(fields, form, creating=action == "create", version=call.version)
-    if action == "update":
-        return {**(await target(call)), **values}
-    preview = {**res.defaults(call), **values}
-    for anc in res.ancestors:
-        preview[anc.ref_column] = call.parents[anc.name]["sid"]
-    return preview
+@dataclass(frozen=True)
+class PrePlan:
+    """The pre-event an action raises, the hooks to ask, and the parameters they get."""
+
+    event: str
+    targets: list[Target]
+    params: dict[str, str]
 
 
-async def _plan(
-    runtime: Runtime,
-    request: Request,
-    account: Account,
-    res: Resource,
-    action: Action,
-    version: Version,
-    form: Form,
-) -> tuple[Call, str, list[Target], dict[str, str]] | None:
-    async with runtime.db.read() as conn:
-        call = await located_call(runtime, conn, request, res, action, version)
-        preview = await _preview(call, form)
-        event, _ = call.resource.rules.event_names(call.resource, call.action, preview)
-        if event is None:
-            return None
-        targets = service_targets(call.parent("service"), event, "pre")
-        params = {**common_params(call, event), **call.resource.rules.event_params(call, preview)}
-    return (call, event, targets, as_form(params)) if targets else None
+def plan(call: Context, preview: Mapping[Any, Any]) -> PrePlan | None:
+    """What to ask about `preview` (the row the action would write, or remove), if anything."""
+    event, _ = call.resource.rules.event_names(call.resource, call.action, preview)
+    if event is None:
+        return None
+    targets = service_targets(call.parent("service"), event, "pre")
+    if not targets:
+        return None
+    params = {
+        **common_params(call, event, "pre"),
+        **call.resource.rules.event_params(call, preview),
+    }
+    return PrePlan(event, targets, as_form(params))
 
 
 async def _ask(
@@ -77,9 +64,8 @@ async def _ask(
     account: Account,
     target: Target,
     params: dict[str, str],
-    runtime: Runtime,
+    settings: Settings,
 ) -> Outcome:
-    settings = runtime.settings
     outcome = Outcome(None)
     token = secrets.token_hex(16)  # one per event, the same on each retry
     for attempt in range(target.retries + 1):
@@ -98,7 +84,7 @@ async def _ask(
     return outcome
 
 
-def _modified(call: Call, form: Form, answer: bytes) -> Form:
+def _modified(call: Context, form: Form, answer: bytes) -> Form:
     """`form` with the fields a pre-event's JSON answer replaces, if they are valid."""
     if not answer.strip():
         return form
@@ -134,34 +120,27 @@ def _modified(call: Call, form: Form, answer: bytes) -> Form:
     return modified
 
 
-def asks_pre_event(settings: Settings, res: Resource, action: Action) -> bool:
-    """Whether this action may call pre-event hooks at all (no database needed to tell)."""
-    return settings.rest_webhooks == "all" and res.events.get(action, (None, None))[0] is not None
+def asks_pre_event(settings: Settings, res: Resource, action: Action, from_client: bool) -> bool:
+    """Whether this action may call pre-event hooks at all (no database needed to tell):
+    always for a client's action, as on Twilio; for REST only under `--rest-webhooks all`."""
+    if res.events.get(action, (None, None))[0] is None:
+        return False
+    return from_client or settings.rest_webhooks == "all"
 
 
-async def run_pre_event(
-    runtime: Runtime,
-    request: Request,
-    account: Account,
-    res: Resource,
-    action: Action,
-    version: Version,
-    form: Form,
+async def ask(
+    client: httpx.AsyncClient, settings: Settings, call: Context, pre: PrePlan, form: Form
 ) -> Form:
     """Ask the pre-event hooks; the form to act on, or a Twilio error that rejects the action."""
-    if runtime.deliverer is None or not asks_pre_event(runtime.settings, res, action):
-        return form
-    plan = await _plan(runtime, request, account, res, action, version, form)
-    if plan is None:
-        return form
-    call, event, targets, params = plan
-    for hook in targets:
-        outcome = await _ask(runtime.deliverer.client, account, hook, params, runtime)
+    for hook in pre.targets:
+        outcome = await _ask(client, call.account, hook, pre.params, settings)
         if outcome.status is None:
-            log.info("pre-event %s -> %s: %s", event, hook.url, outcome.error)
+            log.info("pre-event %s -> %s: %s", pre.event, hook.url, outcome.error)
             raise ApiError(403, 50076, TIMED_OUT)
         if not outcome.ok:
-            log.info("pre-event %s -> %s: rejected with HTTP %s", event, hook.url, outcome.status)
+            log.info(
+                "pre-event %s -> %s: rejected with HTTP %s", pre.event, hook.url, outcome.status
+            )
             raise ApiError(403, 50056, REJECTED)
         form = _modified(call, form, outcome.body)
     return form

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from chinwag.api.call import Call
+from chinwag.context import Context
 from chinwag.domain.consumption import unread
 from chinwag.events import outbox
 
@@ -54,7 +54,7 @@ def variables(
     }
 
 
-async def _recipients(call: Call, kind: str, row: Mapping[Any, Any], actor: str) -> list[Any]:
+async def _recipients(call: Context, kind: str, row: Mapping[Any, Any], actor: str) -> list[Any]:
     members = call.tables["member"]
     if kind != "new_message":
         return [{"identity": row["identity"], "user_sid": row["user_sid"], "member": row}]
@@ -69,7 +69,9 @@ async def _recipients(call: Call, kind: str, row: Mapping[Any, Any], actor: str)
     ]
 
 
-async def _bindings(call: Call, user_sids: list[str], kind: str) -> dict[str, list[dict[str, Any]]]:
+async def _bindings(
+    call: Context, user_sids: list[str], kind: str
+) -> dict[str, list[dict[str, Any]]]:
     bindings = call.tables["binding"]
     rows = (
         await call.conn.execute(select(bindings).where(bindings.c.user_sid.in_(user_sids)))
@@ -88,7 +90,7 @@ async def _bindings(call: Call, user_sids: list[str], kind: str) -> dict[str, li
     return found
 
 
-async def record_push(call: Call, row: Mapping[Any, Any]) -> None:
+async def record_push(call: Context, row: Mapping[Any, Any]) -> None:
     """Enqueue the push notification of the call's action, if the service enables it."""
     kind = call.resource.push.get(call.action)
     gateway = call.settings.push_gateway_url if call.settings else None

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, or_, select
 
 from chinwag import times
-from chinwag.api.errors import ApiError
+from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.sync.chat import channel_names, ensure_user_objects, user_info_name
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from chinwag.api.errors import ApiError
+from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.sync.engine import SyncObject
 from chinwag.sync.queries import (

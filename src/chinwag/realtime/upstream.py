@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-from chinwag.api.errors import ApiError
+from chinwag.model.errors import ApiError
 from chinwag.realtime.framing import Frame, FrameError
 
 if TYPE_CHECKING:

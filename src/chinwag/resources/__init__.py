@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chinwag.api.resource import Resource
+from chinwag.model.resource import Resource
 from chinwag.resources.bindings import BINDING, USER_BINDING
 from chinwag.resources.channel_webhooks import CHANNEL_WEBHOOK
 from chinwag.resources.channels import CHANNEL

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Action, Field, Filter, Resource, Rules
+from chinwag.context import Context, Row
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, Action, Field, Filter, Resource, Rules
 from chinwag.resources.fields import IDENTITY_MAX
 from chinwag.resources.members import user_for
 from chinwag.resources.services import SERVICE
@@ -30,7 +30,7 @@ MESSAGE_TYPES = (
 
 
 class BindingRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         check_identity(values["identity"])
         for kind in values["message_types"] or ():
             if kind not in MESSAGE_TYPES:
@@ -55,7 +55,7 @@ class BindingRules(Rules):
             )
         )
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         if call.resource.name == "binding":
             user = f"{call.base_url}/v2/Services/{row['service_sid']}/Users/{row['user_sid']}"
             body["links"] = {"user": user}

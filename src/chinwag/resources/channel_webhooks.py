@@ -6,11 +6,11 @@ from typing import Any
 
 import orjson
 
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, Field, Resource, Rules
+from chinwag.context import Context, Row
 from chinwag.domain.counters import bump
 from chinwag.domain.events import EVENTS
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, Field, Resource, Rules
 from chinwag.resources.channels import CHANNEL
 
 WEBHOOK_TYPES = ("webhook", "trigger", "studio")
@@ -41,7 +41,7 @@ def _validate(config: dict[str, Any]) -> None:
 
 
 class ChannelWebhookRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         _validate(values)
         if values["type"] != "studio":
             values["configuration_method"] = values["configuration_method"] or "POST"
@@ -54,11 +54,11 @@ class ChannelWebhookRules(Rules):
         if count is None:
             raise ApiError(403, 50321, f"A channel has at most {MAX_PER_CHANNEL} webhooks")
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         stored = {col: orjson.loads(row[col]) if row[col] else None for col in (FILTERS, TRIGGERS)}
         _validate({**row, **stored, **changes})  # lists are stored as JSON text
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         await bump(call.conn, call.tables["channel"], row["channel_sid"], "webhooks_count", by=-1)
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
+from chinwag.context import Context, Row
 from chinwag.domain.counters import release
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
 from chinwag.resources import fields
 from chinwag.resources.services import SERVICE
 from chinwag.sids import SID_RE
@@ -26,19 +26,19 @@ def _check_unique_name(name: str | None) -> None:
 
 
 class ChannelRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         _check_unique_name(values.get("unique_name"))
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         _check_unique_name(changes.get("unique_name"))
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         """Members, messages and invites go by cascade; their users leave one channel each."""
         members = call.tables["member"]
         seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
         await release(call.conn, call.tables["user"], "joined_channels_count", seated)
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
             "ChannelSid": row.get("sid"),
             "FriendlyName": row.get("friendly_name"),
@@ -54,13 +54,13 @@ class ChannelRules(Rules):
             params["DateDestroyed"] = times.render(times.now())
         return params
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         if call.version == "v2":  # the newest message, or null in an empty channel
             last = row["last_message_sid"]
             body["links"]["last_message"] = f"{body['url']}/Messages/{last}" if last else None
 
 
-def _public_only(call: Call) -> Mapping[str, tuple[str, ...]]:
+def _public_only(call: Context) -> Mapping[str, tuple[str, ...]]:
     return {"Type": ("public",)}  # Twilio: the Type filter "defaults to public"
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chinwag.api.call import Call, Row
-from chinwag.api.resource import VERSIONS, Field, Resource, Rules
+from chinwag.context import Context, Row
+from chinwag.model.resource import VERSIONS, Field, Resource, Rules
 
 PUSH_TYPES = ("apn", "gcm", "fcm")
 
 
 class CredentialRules(Rules):
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         # Twilio's schema types `sandbox` as a string: "true" / "false".
         sandbox = row["sandbox"]
         body["sandbox"] = None if sandbox is None else str(bool(sandbox)).lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chinwag.api.resource import Field
+from chinwag.model.resource import Field
 
 IDENTITY_MAX = 256  # Twilio's 50207 "Identity too long"; its bound is not documented
 ATTRIBUTES_MAX = 16 * 1024  # Twilio's 50303 "Attributes too long"

@@ -6,16 +6,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chinwag.api.call import Call
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import VERSIONS, Action, Field, Filter, Resource, Rules, Unique
+from chinwag.context import Context
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import VERSIONS, Action, Field, Filter, Resource, Rules, Unique
 from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
 
 
 class InviteRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         users, members = call.tables["user"], call.tables["member"]
         service, channel = call.parent("service"), call.parent("channel")
         identity = values["identity"]

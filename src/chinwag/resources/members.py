@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, VERSIONS, Field, Filter, Resource, Rules, Unique
+from chinwag.context import Context, Row
 from chinwag.domain.counters import bump
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, VERSIONS, Field, Filter, Resource, Rules, Unique
 from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
@@ -23,7 +23,7 @@ MEMBER_LIMIT = ApiError(403, 50403, "Channel member limit exceeded")
 USER_LIMIT = ApiError(403, 50208, "User channel limit exceeded")
 
 
-async def user_for(call: Call, identity: str) -> Row:
+async def user_for(call: Context, identity: str) -> Row:
     """The service's user with `identity`, created with the default service role if new.
 
     Twilio creates the user when the REST API adds an unknown identity as a member.
@@ -46,7 +46,7 @@ async def user_for(call: Call, identity: str) -> Row:
     return (await call.conn.execute(query)).mappings().one()
 
 
-async def join(call: Call, channel: Row, user: Row) -> None:
+async def join(call: Context, channel: Row, user: Row) -> None:
     """Take a seat in the channel and in the user's channel count, within both limits."""
     service = call.parent("service")
     limits = (service["limits_channel_members"], service["limits_user_channels"])
@@ -73,13 +73,13 @@ async def join(call: Call, channel: Row, user: Row) -> None:
     )
 
 
-async def leave(call: Call, member: Row) -> None:
+async def leave(call: Context, member: Row) -> None:
     await bump(call.conn, call.tables["channel"], member["channel_sid"], "members_count", by=-1)
     await bump(call.conn, call.tables["user"], member["user_sid"], "joined_channels_count", by=-1)
 
 
 class MemberRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         check_identity(values["identity"])
         if values["role_sid"] is None:
             values["role_sid"] = call.parent("service")["default_channel_role_sid"]
@@ -94,21 +94,21 @@ class MemberRules(Rules):
             values["last_consumption_timestamp"] = times.now()  # an import may set its own
         await join(call, call.parent("channel"), user)
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         if changes.get("role_sid"):
             await require_role(call, changes["role_sid"], "channel")
         if "last_consumed_message_index" in changes:
             # Reporting consumption moves the timestamp, unless an import sets it (v2).
             changes.setdefault("last_consumption_timestamp", times.now())
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         await leave(call, row)
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         return member_event_params(call, row)
 
 
-def member_event_params(call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+def member_event_params(call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
     """onMember* parameters; REST actions add and remove members, users do not join or leave."""
     params = {
         "MemberSid": row.get("sid"),

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
+from chinwag.context import Context, Row
 from chinwag.domain.counters import bump
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.sids import new_sid
@@ -25,7 +25,7 @@ def _check_body(body: str | None) -> None:
         raise ApiError(400, 50504, "Message body parameter is too long")
 
 
-async def _attach_media(call: Call, values: dict[str, Any]) -> None:
+async def _attach_media(call: Context, values: dict[str, Any]) -> None:
     media = call.tables["media"]
     query = select(media).where(
         media.c.service_sid == call.parent("service")["sid"], media.c.sid == values["media_sid"]
@@ -40,7 +40,7 @@ async def _attach_media(call: Call, values: dict[str, Any]) -> None:
 
 
 class MessageRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         if values.get("body") is None:
             values["body"] = ""  # v2: "can be an empty string or null, which sets ''"
         _check_body(values["body"])
@@ -60,7 +60,7 @@ class MessageRules(Rules):
         assert counter is not None  # noqa: S101  (the channel row was just read)
         values["index"] = counter - 1
 
-    async def after_create(self, call: Call, row: Row) -> None:
+    async def after_create(self, call: Context, row: Row) -> None:
         if row["media_sid"]:
             media = call.tables["media"]
             claimed = await call.conn.execute(
@@ -71,14 +71,14 @@ class MessageRules(Rules):
             if claimed.rowcount != 1:  # a concurrent message took it first
                 raise ApiError(400, 50508, "Media already sent with another message")
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         if "body" in changes and row["type"] == "media":
             raise ApiError(400, 50509, "Media message body cannot be updated")
         _check_body(changes.get("body"))
         if "body" in changes or "attributes" in changes:
             changes["was_edited"] = True
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         channels, messages = call.tables["channel"], call.tables["message"]
         await bump(call.conn, channels, row["channel_sid"], "messages_count", by=-1)
         if call.parent("channel")["last_message_sid"] == row["sid"]:
@@ -104,7 +104,7 @@ class MessageRules(Rules):
             return ("onMediaMessageSend", "onMediaMessageSent")
         return super().event_names(res, action, row)
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
             "MessageSid": row.get("sid"),
             "Index": row.get("index"),
@@ -130,7 +130,7 @@ class MessageRules(Rules):
             params["DateRemoved"] = times.render(times.now())
         return params
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         body["to"] = row["channel_sid"]
         if call.version == "v2":
             body["media"] = None

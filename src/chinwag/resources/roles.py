@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError, MissingParameter
-from chinwag.api.resource import VERSIONS, Field, Resource, Rules
+from chinwag.context import Context, Row
 from chinwag.domain.roles import SERVICE_ROLE_POINTERS, unknown_permissions
+from chinwag.model.errors import ApiError, MissingParameter
+from chinwag.model.resource import VERSIONS, Field, Resource, Rules
 from chinwag.resources.services import SERVICE
 
 
@@ -28,7 +28,7 @@ def _check(role_type: str, permissions: list[str]) -> list[str]:
     return _dedupe(permissions)
 
 
-async def require_role(call: Call, sid: str, role_type: str) -> None:
+async def require_role(call: Context, sid: str, role_type: str) -> None:
     """400 unless `sid` is a role of `role_type` in the call's service."""
     roles = call.tables["role"]
     query = select(roles.c.type).where(
@@ -42,16 +42,16 @@ async def require_role(call: Call, sid: str, role_type: str) -> None:
 
 
 class RoleRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         values["permissions"] = _check(values["type"], values["permissions"])
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         # Update takes only Permission, required, and replaces the whole set.
         if "permissions" not in changes:
             raise MissingParameter("Permission")
         changes["permissions"] = _check(row["type"], changes["permissions"])
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         service = call.parent("service")
         for column in SERVICE_ROLE_POINTERS:
             if service[column] == row["sid"]:

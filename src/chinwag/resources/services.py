@@ -8,11 +8,11 @@ import orjson
 from sqlalchemy import select
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V1, V2, VERSIONS, Field, Link, Resource, Rules, snake_case
+from chinwag.context import Context, Row
 from chinwag.domain.events import EVENTS, V1_EVENT_TARGETS
 from chinwag.domain.roles import DEFAULT_ROLES, SERVICE_ROLE_POINTERS
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V1, V2, VERSIONS, Field, Link, Resource, Rules, snake_case
 from chinwag.sids import new_sid
 
 NOTIFICATION_KINDS = ("NewMessage", "AddedToChannel", "RemovedFromChannel", "InvitedToChannel")
@@ -92,7 +92,7 @@ def _role_pointer(name: str, param: str) -> Field:
 
 
 class ServiceRules(Rules):
-    async def after_create(self, call: Call, row: Row) -> Row:
+    async def after_create(self, call: Context, row: Row) -> Row:
         """Every new service gets Twilio's four default roles and points its defaults at them."""
         roles = call.tables["role"]
         pointers: dict[str, str] = {}
@@ -117,7 +117,7 @@ class ServiceRules(Rules):
         statement = services.update().where(services.c.pk == row["pk"]).values(**pointers)
         return (await call.conn.execute(statement.returning(*services.c))).mappings().one()
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         if changes.get("webhook_filters") == [""]:
             changes["webhook_filters"] = []  # `WebhookFilters=` clears the list
         for event in changes.get("webhook_filters") or ():
@@ -140,7 +140,7 @@ class ServiceRules(Rules):
                     400, code, f"{message}: {sid} is not a {role_type} role of this service"
                 )
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         if call.version == "v1":
             # Targets with a URL only (a method alone sends nothing), each {url, method, format}.
             stored = body.get("webhooks", {})

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, literal, null, select, union_all
 
-from chinwag.api.call import Call, Row
-from chinwag.api.lookup import find
-from chinwag.api.resource import V2, VERSIONS, Action, Field, Resource, Rules
+from chinwag.context import Context, Row
 from chinwag.domain.consumption import unread
+from chinwag.model.resource import V2, VERSIONS, Action, Field, Resource, Rules
+from chinwag.ops.lookup import find
 from chinwag.resources.channels import CHANNEL
 from chinwag.resources.members import MEMBER, leave, member_event_params
 from chinwag.resources.users import USER
@@ -22,7 +22,7 @@ from chinwag.resources.users import USER
 NOTIFICATION_LEVELS = ("default", "muted")
 
 
-def _membership(call: Call) -> Select[Any]:
+def _membership(call: Context) -> Select[Any]:
     """Memberships with what their JSON needs from the channel, shaped like the list rows."""
     members, channels = call.tables["member"], call.tables["channel"]
     return select(
@@ -35,7 +35,7 @@ def _membership(call: Call) -> Select[Any]:
 
 
 class UserChannelRules(Rules):
-    def list_query(self, call: Call) -> tuple[Select[Any], ColumnElement[Any]]:
+    def list_query(self, call: Context) -> tuple[Select[Any], ColumnElement[Any]]:
         """Memberships and invites of the user, in the order their channels were created.
 
         A user is never both a member and an invitee of one channel (joining consumes the
@@ -69,7 +69,7 @@ class UserChannelRules(Rules):
         ).subquery()
         return select(both), both.c.pk
 
-    async def find(self, call: Call, ident: str) -> Row:
+    async def find(self, call: Context, ident: str) -> Row:
         """The user's membership of the channel the path names (by SID or unique name)."""
         channel = await find(call, CHANNEL, ident)
         members = call.tables["member"]
@@ -82,19 +82,19 @@ class UserChannelRules(Rules):
             raise call.not_found()
         return row
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         await MEMBER.rules.before_update(call, row, changes)
 
-    async def after_update(self, call: Call, before: Row, after: Row) -> Row:
+    async def after_update(self, call: Context, before: Row, after: Row) -> Row:
         return await self.find(call, after["channel_sid"])
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         await leave(call, row)
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         return member_event_params(call, row)
 
-    def to_json(self, call: Call, row: Row) -> dict[str, Any]:
+    def to_json(self, call: Context, row: Row) -> dict[str, Any]:
         user = call.parent("user")
         service_url = f"{call.base_url}/{call.version}/Services/{user['service_sid']}"
         channel_url = f"{service_url}/Channels/{row['channel_sid']}"

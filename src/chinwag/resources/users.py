@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag import times
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import ApiError
-from chinwag.api.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
+from chinwag.context import Context, Row
 from chinwag.domain.counters import release
+from chinwag.model.errors import ApiError
+from chinwag.model.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
 from chinwag.resources import fields
 from chinwag.resources.roles import require_role
 from chinwag.resources.services import SERVICE
@@ -26,24 +26,24 @@ def check_identity(identity: str) -> None:
 
 
 class UserRules(Rules):
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         check_identity(values["identity"])
         if values["role_sid"] is None:
             values["role_sid"] = call.parent("service")["default_service_role_sid"]
         else:
             await require_role(call, values["role_sid"], "deployment")
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         if changes.get("role_sid"):
             await require_role(call, changes["role_sid"], "deployment")
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         """Its memberships go with it (by cascade): give their channels back a seat each."""
         members = call.tables["member"]
         mine = select(members.c.channel_sid).where(members.c.user_sid == row["sid"])
         await release(call.conn, call.tables["channel"], "members_count", mine)
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
             "UserSid": row.get("sid"),
             "Identity": row.get("identity"),
@@ -59,7 +59,7 @@ class UserRules(Rules):
             params["IsNotifiable"] = False
         return params
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         # Reachability is reported on a single fetch, and only where the service enables it;
         # chinwag has no client connections yet, so nobody is online.
         reachable = call.parent("service")["reachability_enabled"] and call.action != "list"

@@ -8,10 +8,10 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chinwag import times
 from chinwag.sids import is_sid, new_sid
+from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 
@@ -41,7 +41,7 @@ def new_token() -> str:
 
 
 async def create_account(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
     friendly_name: str = "chinwag",
     sid: str | None = None,
@@ -59,7 +59,7 @@ async def create_account(
     return account
 
 
-async def ensure_account(conn: AsyncConnection, tables: Tables, sid: str, token: str) -> Account:
+async def ensure_account(conn: Connection, tables: Tables, sid: str, token: str) -> Account:
     """The account given by TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN exists with that token."""
     if not is_sid(sid, "AC"):
         raise ValueError(f"{sid!r} is not an account SID (AC followed by 32 hex digits)")
@@ -72,20 +72,20 @@ async def ensure_account(conn: AsyncConnection, tables: Tables, sid: str, token:
     return Account(sid, found.friendly_name, token)
 
 
-async def get_account(conn: AsyncConnection, tables: Tables, sid: str) -> Account | None:
+async def get_account(conn: Connection, tables: Tables, sid: str) -> Account | None:
     t = tables.accounts
     row = (await conn.execute(select(t).where(t.c.sid == sid))).mappings().first()
     return Account(row["sid"], row["friendly_name"], row["auth_token"]) if row else None
 
 
-async def list_accounts(conn: AsyncConnection, tables: Tables) -> list[Account]:
+async def list_accounts(conn: Connection, tables: Tables) -> list[Account]:
     t = tables.accounts
     rows = (await conn.execute(select(t).order_by(t.c.pk))).mappings()
     return [Account(r["sid"], r["friendly_name"], r["auth_token"]) for r in rows]
 
 
 async def create_key(
-    conn: AsyncConnection, tables: Tables, account_sid: str, friendly_name: str = ""
+    conn: Connection, tables: Tables, account_sid: str, friendly_name: str = ""
 ) -> ApiKey:
     secret = secrets.token_urlsafe(24)  # 32 characters
     salt = secrets.token_bytes(16)
@@ -105,7 +105,7 @@ async def create_key(
 
 
 async def list_keys(
-    conn: AsyncConnection, tables: Tables, account_sid: str | None = None
+    conn: Connection, tables: Tables, account_sid: str | None = None
 ) -> list[ApiKey]:
     t = tables.api_keys
     query = select(t).order_by(t.c.pk)
@@ -118,9 +118,7 @@ async def list_keys(
     ]
 
 
-async def signing_secret(
-    conn: AsyncConnection, tables: Tables, key_sid: str
-) -> tuple[str, str] | None:
+async def signing_secret(conn: Connection, tables: Tables, key_sid: str) -> tuple[str, str] | None:
     """(account SID, secret) of the API key that signs access tokens; None if it cannot."""
     t = tables.api_keys
     query = select(t.c.account_sid, t.c.secret).where(t.c.sid == key_sid)
@@ -130,7 +128,7 @@ async def signing_secret(
     return str(row.account_sid), str(row.secret)
 
 
-async def delete_key(conn: AsyncConnection, tables: Tables, sid: str) -> bool:
+async def delete_key(conn: Connection, tables: Tables, sid: str) -> bool:
     t = tables.api_keys
     result = await conn.execute(t.delete().where(t.c.sid == sid))
     return bool(result.rowcount)
@@ -144,7 +142,7 @@ def verify(password: str, auth_token: str, salt: bytes | None, secret_hash: byte
 
 
 async def authenticate(
-    conn: AsyncConnection, tables: Tables, username: str, password: str
+    conn: Connection, tables: Tables, username: str, password: str
 ) -> Account | None:
     """The account that `username:password` (AC + auth token, or SK + secret) belongs to."""
     if is_sid(username, "AC"):

@@ -15,6 +15,9 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+# What a transaction hands its statements to (a lean engine of our own is to replace it).
+Connection = AsyncConnection
+
 
 def async_url(url: str) -> str:
     """`sqlite:///x.db` and `postgresql://...` as SQLAlchemy's async drivers want them."""

@@ -6,12 +6,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def config(url: str) -> Config:
+def config(url: str, metadata: MetaData | None = None) -> Config:
+    """Alembic's configuration; `metadata` (the declarations' tables) for autogenerate only."""
     cfg = Config()
+    cfg.attributes["target_metadata"] = metadata
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg

@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chinwag.store.db import Connection
 
 
-def insert_ignoring_conflicts(
-    conn: AsyncConnection, table: Table, values: dict[str, Any]
-) -> Insert:
+def insert_ignoring_conflicts(conn: Connection, table: Table, values: dict[str, Any]) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING: a concurrent twin wins, and nothing fails."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).values(**values).on_conflict_do_nothing()

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from chinwag.api.resource import Field, Resource
+from chinwag.model.resource import Field, Resource
 from chinwag.store.sync_tables import sync_tables
 
 NAMING = {

@@ -8,7 +8,6 @@ from alembic import context
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from chinwag.resources import TABLES
 from chinwag.store.db import async_url
 
 MIGRATION_LOCK = 0x63686E77  # "chnw": several servers starting at once migrate one at a time
@@ -17,7 +16,8 @@ MIGRATION_LOCK = 0x63686E77  # "chnw": several servers starting at once migrate 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=TABLES.metadata,
+        # Only autogenerate needs the declarations' tables; `migrate.config` passes them.
+        target_metadata=context.config.attributes.get("target_metadata"),
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters by copying
     )
     with context.begin_transaction():

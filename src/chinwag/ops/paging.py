@@ -14,10 +14,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, RowMapping, Select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chinwag.api.errors import ApiError, InvalidParameter
-from chinwag.api.forms import INT_RE, Form
+from chinwag.model.errors import ApiError, InvalidParameter
+from chinwag.model.params import INT_RE, Form
+from chinwag.store.db import Connection
 
 DEFAULT_SIZE = 50
 TOKEN_RE = re.compile(r"^P([AB])(\d{1,18})$")
@@ -65,7 +65,7 @@ class Page:
 
 
 async def fetch_page(
-    conn: AsyncConnection,
+    conn: Connection,
     query: Select[Any],
     key: ColumnElement[Any],
     request: PageRequest,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
 
-    from chinwag.api.call import Call, Row
+    from chinwag.context import Context, Row
 
 Kind = Literal["str", "int", "bool", "json", "list", "date", "sid", "url"]
 Action = Literal["create", "fetch", "update", "delete", "list"]
@@ -37,7 +37,7 @@ class Field:
     update: bool | frozenset[Version] = False  # accepted on update (in these versions)
     required: bool = False  # required on create
     optional_in: frozenset[Version] = frozenset()  # ...except in these versions
-    default: Any = None  # stored on create when absent; a callable gets the Call
+    default: Any = None  # stored on create when absent; a callable gets the Context
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
@@ -100,27 +100,27 @@ class Unique:
 class Rules:
     """Hooks a resource may override; the defaults do nothing."""
 
-    async def before_create(self, call: Call, values: dict[str, Any]) -> None:
+    async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         """Fill or check `values` (column -> value) before the row is inserted."""
 
-    async def after_create(self, call: Call, row: Row) -> Row | None:
+    async def after_create(self, call: Context, row: Row) -> Row | None:
         """Side effects of a new row (counters, related rows); may return the row as changed."""
         return None
 
-    async def before_update(self, call: Call, row: Row, changes: dict[str, Any]) -> None:
+    async def before_update(self, call: Context, row: Row, changes: dict[str, Any]) -> None:
         """Check or extend `changes` before they are written."""
 
-    async def after_update(self, call: Call, before: Row, after: Row) -> Row | None:
+    async def after_update(self, call: Context, before: Row, after: Row) -> Row | None:
         """Side effects of a change; may return the row as it should be rendered."""
         return None
 
-    async def before_delete(self, call: Call, row: Row) -> None:
+    async def before_delete(self, call: Context, row: Row) -> None:
         """Check, and undo counters, before the row (and its cascade) goes."""
 
-    def render(self, call: Call, row: Row, body: dict[str, Any]) -> None:
+    def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         """Adjust the JSON of one row (computed fields, conditional links)."""
 
-    async def find(self, call: Call, ident: str) -> Row | None:
+    async def find(self, call: Context, ident: str) -> Row | None:
         """The row a path names, for resources not addressed by their own SID."""
         return None
 
@@ -130,15 +130,15 @@ class Rules:
         """The (pre, post) webhook events an action raises; see `Resource.events`."""
         return res.events.get(action, (None, None))
 
-    def event_params(self, call: Call, row: Mapping[Any, Any]) -> dict[str, Any]:
+    def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         """The Twilio webhook parameters describing `row` (a stored row, or a pre-event preview)."""
         return {}
 
-    def list_query(self, call: Call) -> tuple[Select[Any], ColumnElement[Any]] | None:
+    def list_query(self, call: Context) -> tuple[Select[Any], ColumnElement[Any]] | None:
         """A list's rows and keyset column, for resources that are views of other tables."""
         return None
 
-    def to_json(self, call: Call, row: Row) -> dict[str, Any] | None:
+    def to_json(self, call: Context, row: Row) -> dict[str, Any] | None:
         """The whole JSON of a row, for resources whose shape is not the standard one."""
         return None
 
@@ -191,7 +191,7 @@ class Resource:
     events: Mapping[Action, tuple[str | None, str | None]] = field(default_factory=dict)
     # The push notification an action sends, when the service enables it: {"create": "new_message"}.
     push: Mapping[Action, str] = field(default_factory=dict)
-    default_filter: Callable[[Call], Mapping[str, tuple[str, ...]]] | None = None
+    default_filter: Callable[[Context], Mapping[str, tuple[str, ...]]] | None = None
 
     @property
     def ref_column(self) -> str:
@@ -217,7 +217,7 @@ class Resource:
     def rendered(self, version: Version) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.rendered and version in f.versions)
 
-    def defaults(self, call: Call) -> dict[str, Any]:
+    def defaults(self, call: Context) -> dict[str, Any]:
         """Column -> default of every stored field, as a new row starts."""
         return {
             f.column: f.default(call) if callable(f.default) else f.default

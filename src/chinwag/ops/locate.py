@@ -9,23 +9,34 @@ either bad credentials or a missing resource: a second, rare query tells 401 fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, false, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.requests import Request
 
-from chinwag.api.auth import request_credentials
-from chinwag.api.call import Call, Row
-from chinwag.api.errors import UNAUTHORIZED, NotFound
-from chinwag.api.resource import Action, Resource, Rules, Version
-from chinwag.runtime import Runtime
+from chinwag.context import Row
+from chinwag.model.errors import UNAUTHORIZED, NotFound
+from chinwag.model.resource import Action, Resource, Rules
 from chinwag.sids import is_sid
 from chinwag.store.accounts import Account, authenticate, verify
+from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 TARGETED: frozenset[Action] = frozenset({"fetch", "update", "delete"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a caller presents: an account SID and auth token, or an API key SID and secret."""
+
+    username: str
+    password: str
+
+
+# Who asks: credentials still to be checked, or an account a front door already verified
+# (the client SDK's access token names its account).
+Principal = Credentials | Account
 
 
 @dataclass(frozen=True)
@@ -96,37 +107,41 @@ def _build(
 
 
 async def locate(
-    conn: AsyncConnection,
+    conn: Connection,
     tables: Tables,
-    request: Request,
+    principal: Principal,
     res: Resource,
     action: Action,
-    version: Version,
+    path: str,
+    path_params: Mapping[str, str],
 ) -> Located:
     """The caller's account and the path's rows, or 401 / 404."""
-    username, password = request_credentials(request)
+    password: str | None = None  # None: the front door verified the account already
+    if isinstance(principal, Account):
+        username = principal.sid
+    else:
+        username, password = principal.username, principal.password
     by_key = is_sid(username, "SK")
     if not by_key and not is_sid(username, "AC"):
         raise UNAUTHORIZED
-    params = request.path_params
     chain = list(res.ancestors)
-    idents = [params[anc.ref_param] for anc in chain]
+    idents = [path_params[anc.ref_param] for anc in chain]
     # The target joins in too, unless its rules find it their own way (user channels).
     own_find = type(res.rules).find is not Rules.find
     with_target = action in TARGETED and res.has_table and not own_find
     if with_target:
         chain.append(res)
-        idents.append(params[res.instance_param])
+        idents.append(path_params[res.instance_param])
     hows = tuple(how_named(r, ident) for r, ident in zip(chain, idents, strict=True))
     query = _statement(tables, tuple(chain), hows, by_key)
     values = {"user": username, **{f"n{i}": ident for i, ident in enumerate(idents)}}
     row = (await conn.execute(query, values)).mappings().first()
     if row is None:
-        if await authenticate(conn, tables, username, password) is None:
+        if password is not None and await authenticate(conn, tables, username, password) is None:
             raise UNAUTHORIZED
-        raise NotFound.of_path(request.url.path)
+        raise NotFound.of_path(path)
     salt, digest = (row["k_salt"], row["k_hash"]) if by_key else (None, None)
-    if not verify(password, row["a_token"], salt, digest):
+    if password is not None and not verify(password, row["a_token"], salt, digest):
         raise UNAUTHORIZED
     account = Account(row["a_sid"], row["a_name"], row["a_token"])
     rows: list[Row] = [
@@ -135,29 +150,3 @@ async def locate(
     target = rows.pop() if with_target else None
     parents = {anc.name: r for anc, r in zip(res.ancestors, rows, strict=True)}
     return Located(account, parents, target)
-
-
-async def located_call(
-    runtime: Runtime,
-    conn: AsyncConnection,
-    request: Request,
-    res: Resource,
-    action: Action,
-    version: Version,
-) -> Call:
-    """The call a request makes, with its account, parents and target located, or 401 / 404."""
-    found = await locate(conn, runtime.tables, request, res, action, version)
-    call = Call(
-        request,
-        found.account,
-        version,
-        res,
-        action,
-        conn,
-        runtime.tables,
-        runtime.base_url(request),
-        parents=found.parents,
-        preloaded=found.target,
-    )
-    call.settings = runtime.settings
-    return call

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Table, select
 
-from chinwag.api.call import Call, Row
-from chinwag.api.locate import how_named, named
-from chinwag.api.resource import Resource
+from chinwag.context import Context, Row
+from chinwag.model.resource import Resource
+from chinwag.ops.locate import how_named, named
 
 
-def table(call: Call, res: Resource | None = None) -> Table:
+def table(call: Context, res: Resource | None = None) -> Table:
     return call.tables.of(res or call.resource)
 
 
-def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
+def scope(call: Context, res: Resource, t: Table) -> ColumnElement[bool]:
     """Rows of `res` that the call's path can reach: its parent's, or the account's."""
     if res.parent is None:
         column: ColumnElement[str] = t.c.account_sid
@@ -23,7 +23,7 @@ def scope(call: Call, res: Resource, t: Table) -> ColumnElement[bool]:
     return match
 
 
-async def find(call: Call, res: Resource, ident: str) -> Row:
+async def find(call: Context, res: Resource, ident: str) -> Row:
     """A row of `res` by SID, or by a lookup column (unique name, identity) where allowed."""
     t = table(call, res)
     match = named(res, t, how_named(res, ident), ident)
@@ -34,9 +34,9 @@ async def find(call: Call, res: Resource, ident: str) -> Row:
     return row
 
 
-async def target(call: Call) -> Row:
+async def target(call: Context) -> Row:
     if call.preloaded is not None:
         return call.preloaded
     res = call.resource
-    ident = call.request.path_params[res.instance_param]
+    ident = call.path_params[res.instance_param]
     return await res.rules.find(call, ident) or await find(call, res, ident)

@@ -1,0 +1,94 @@
+"""Media over HTTP: the raw upload, its JSON and its bytes (`resources/media.py` declares it).
+
+`POST /v1/Services/{ServiceSid}/Media` takes the file as the body, its type as Content-Type and
+its name in `X-Twilio-Filename`, a `Filename` query parameter or `Content-Disposition`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from chinwag.api.endpoints import operation, render
+from chinwag.model.errors import ApiError
+from chinwag.ops import media
+from chinwag.ops.actions import check_access, perform
+from chinwag.resources.media import MEDIA
+from chinwag.runtime import Runtime
+
+FILENAME_RE = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
+
+
+def _filename(request: Request) -> str | None:
+    name = request.query_params.get("Filename") or request.headers.get("x-twilio-filename")
+    if name is None:
+        match = FILENAME_RE.search(request.headers.get("content-disposition", ""))
+        name = unquote(match.group(1)) if match else None
+    return name[:256] if name else None
+
+
+async def _receive(request: Request, directory: Path, limit: int) -> tuple[Path, int]:
+    """Stream the body into a temporary file in `directory`, refusing more than `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, 20001, f"Media larger than {limit} bytes")
+    os.makedirs(directory, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, 20001, f"Media larger than {limit} bytes")
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name), size
+
+
+async def upload(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    op = operation(request, MEDIA, "create", "v1")
+    await check_access(runtime, op)  # 401 / 404 before the body is read
+    settings = runtime.settings
+    temp, size = await _receive(request, settings.media_path(), settings.media_max_bytes)
+    content_type = request.headers.get("content-type", "application/octet-stream")
+    outcome = await media.store(runtime, op, temp, size, _filename(request), content_type)
+    return render(outcome, op.base_url + op.path)
+
+
+async def fetch(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    op = operation(request, MEDIA, "fetch", "v1")
+    return render(await perform(runtime, op), op.base_url + op.path)
+
+
+async def content(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    outcome = await perform(runtime, operation(request, MEDIA, "fetch", "v1"))
+    row = outcome.row
+    assert row is not None  # noqa: S101  (a fetch has its row)
+    path = media.content_path(runtime, row["sid"])
+    if not path.exists():
+        raise ApiError(404, 20404, f"The content of media {row['sid']} is missing")
+    return FileResponse(path, media_type=row["content_type"], filename=row["filename"])
+
+
+def media_routes() -> list[Route]:
+    base = "/v1/Services/{ServiceSid}/Media"
+    return [
+        Route(base, upload, methods=["POST"], name="v1.media.create"),
+        Route(base + "/{Sid}", fetch, methods=["GET"], name="v1.media.fetch"),
+        Route(base + "/{Sid}/Content", content, methods=["GET"], name="v1.media.content"),
+    ]

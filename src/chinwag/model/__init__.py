@@ -1,0 +1,1 @@
+"""Declarations: what each resource holds and accepts, and the errors an operation raises."""

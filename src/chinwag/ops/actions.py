@@ -1,0 +1,137 @@
+"""`perform`: the one way any front door runs an action of a resource.
+
+An operation's path: [pre-event hooks, asked before any write lock is taken] -> one transaction
+(locate the caller's account and the path's rows, the action with its resource's Rules,
+post-events, pushes and observers' writes) -> an `Outcome` of rows. The transaction commits
+before `perform` returns, so an outcome is durable; an operation that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chinwag.context import Context, Row
+from chinwag.events import pre
+from chinwag.model.params import Form, parse
+from chinwag.model.resource import Action, Resource, Version
+from chinwag.ops.crud import ACTIONS, WRITES, Listing, Result, lost_race
+from chinwag.ops.locate import Principal, locate
+from chinwag.ops.lookup import target
+from chinwag.runtime import Runtime
+from chinwag.store.db import Connection
+from chinwag.store.errors import IntegrityError
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a front door asks for, in REST's terms: an action on a path, with parameters."""
+
+    resource: Resource
+    action: Action
+    version: Version
+    principal: Principal
+    path: str  # the REST path: "/v1/Services/IS.../Channels" (404 messages, list URLs)
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    form: Form = field(default_factory=Form)
+    base_url: str = ""
+    identity: str | None = None  # the acting client (SDK) user; None for account credentials
+    webhooks_enabled: bool = False  # X-Twilio-Webhook-Enabled: true (v2 REST)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an operation did, as rows: each front door renders them its own way."""
+
+    context: Context
+    result: Result
+
+    @property
+    def status(self) -> int:
+        return self.result.status
+
+    @property
+    def row(self) -> Row | None:
+        return self.result.row
+
+    @property
+    def listing(self) -> Listing | None:
+        return self.result.listing
+
+
+async def open_context(runtime: Runtime, conn: Connection, op: Operation) -> Context:
+    """The operation's context inside `conn`'s transaction: its account, parents and target
+    located in one query, or 401 / 404."""
+    found = await locate(
+        conn, runtime.tables, op.principal, op.resource, op.action, op.path, op.path_params
+    )
+    return Context(
+        found.account,
+        op.version,
+        op.resource,
+        op.action,
+        conn,
+        runtime.tables,
+        op.base_url,
+        op.path,
+        op.path_params,
+        parents=found.parents,
+        settings=runtime.settings,
+        identity=op.identity,
+        webhooks_enabled=op.webhooks_enabled,
+        preloaded=found.target,
+        observers=tuple(runtime.observers),
+    )
+
+
+async def perform(runtime: Runtime, op: Operation) -> Outcome:
+    """Run `op` in one transaction (after its pre-event hooks, if any); 4xx as `ApiError`."""
+    form = op.form
+    if op.action in WRITES and pre.asks_pre_event(
+        runtime.settings, op.resource, op.action, op.identity is not None
+    ):
+        form = await _pre_event(runtime, op)
+    transaction = runtime.db.write() if op.action in WRITES else runtime.db.read()
+    try:
+        async with transaction as conn:
+            context = await open_context(runtime, conn, op)
+            result = await ACTIONS[op.action](context, form)
+    except IntegrityError:
+        raise lost_race(op.resource) from None
+    if context.delivered_later and runtime.deliverer is not None:
+        runtime.deliverer.notify()
+    return Outcome(context, result)
+
+
+async def check_access(runtime: Runtime, op: Operation) -> Context:
+    """401 / 404 for `op` before costly work (a media upload's body), in a short read."""
+    async with runtime.db.read() as conn:
+        return await open_context(runtime, conn, op)
+
+
+async def _preview(call: Context, form: Form) -> dict[str, Any]:
+    """The row the action would leave behind (create, update) or remove (delete)."""
+    res, action = call.resource, call.action
+    if action == "delete":
+        return dict(await target(call))
+    fields = res.writable(action, call.version)
+    values = parse(fields, form, creating=action == "create", version=call.version)
+    if action == "update":
+        return {**(await target(call)), **values}
+    preview = {**res.defaults(call), **values}
+    for anc in res.ancestors:
+        preview[anc.ref_column] = call.parents[anc.name]["sid"]
+    return preview
+
+
+async def _pre_event(runtime: Runtime, op: Operation) -> Form:
+    """The form after the pre-event hooks had their say: read, then ask outside any transaction."""
+    if runtime.deliverer is None:
+        return op.form
+    async with runtime.db.read() as conn:
+        context = await open_context(runtime, conn, op)
+        plan = pre.plan(context, await _preview(context, op.form))
+    if plan is None:
+        return op.form
+    return await pre.ask(runtime.deliverer.client, runtime.settings, context, plan, op.form)

@@ -1,0 +1,188 @@
+"""The five generic actions (create, fetch, update, delete, list) every resource is served by.
+
+Each runs inside the operation's transaction with its resource's Rules hooks, and every write
+ends by announcing itself: post-event webhooks and push notifications into the outbox, and the
+runtime's write observers (the real-time engine), all in the same transaction. They return rows,
+never JSON: each front door renders its own way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, select
+
+from chinwag import times
+from chinwag.context import Context, Row
+from chinwag.events.hooks import record_post
+from chinwag.events.push import record_push
+from chinwag.model.errors import ApiError, Conflict
+from chinwag.model.params import Form, parse
+from chinwag.model.resource import Action, Field, Resource
+from chinwag.ops.lookup import scope, table, target
+from chinwag.ops.paging import Page, PageRequest, fetch_page, page_request
+from chinwag.sids import new_sid
+
+WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
+
+
+def stored(f: Field, value: Any) -> Any:
+    if f.kind == "list" and value is not None:
+        return orjson.dumps(value).decode()
+    return value
+
+
+def _encode(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    kinds = {f.column: f for f in (*res.fields, *res.extra_columns)}
+    return {col: stored(kinds[col], v) if col in kinds else v for col, v in values.items()}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a list, and what its `meta` block echoes."""
+
+    rows: list[Row]
+    page: Page
+    request: PageRequest
+    filters: list[tuple[str, str]] = field(default_factory=list)  # (param, value), as sent
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an action did: its status, and the row it wrote or read, or a page of rows."""
+
+    status: int
+    row: Row | None = None  # create, fetch, update: the row as it is now; delete: as it was
+    listing: Listing | None = None
+
+
+def lost_race(res: Resource) -> ApiError:
+    """The 409 for a constraint a concurrent request broke first (the pre-checks saw none)."""
+    if not res.unique:
+        return Conflict(20409, "Conflicting concurrent modification")
+    return Conflict(res.unique[0].code, res.unique[0].message)
+
+
+async def check_unique(call: Context, merged: dict[str, Any], changed: set[str], sid: str) -> None:
+    """409 with the rule's code when a changed unique column clashes with another row."""
+    res = call.resource
+    t = table(call)
+    for rule in res.unique:
+        if not changed.intersection(rule.columns) or any(merged[c] is None for c in rule.columns):
+            continue
+        clash = select(t.c.sid).where(
+            scope(call, res, t), t.c.sid != sid, *(t.c[c] == merged[c] for c in rule.columns)
+        )
+        if (await call.conn.execute(clash.limit(1))).first() is not None:
+            raise Conflict(rule.code, rule.message)
+
+
+async def _announce(call: Context, before: Row | None, after: Row | None) -> None:
+    """The action's post-event webhooks and push notifications into the outbox, and the
+    observers' writes, in the action's transaction (`before`/`after`: None on create/delete)."""
+    row = after if after is not None else before
+    assert row is not None  # noqa: S101  (an action writes at least one row)
+    await record_post(call, row)
+    await record_push(call, row)
+    for observe in call.observers:
+        await observe(call, before, after)
+
+
+async def create(call: Context, form: Form) -> Result:
+    res = call.resource
+    values = {
+        **res.defaults(call),
+        **parse(res.writable("create", call.version), form, creating=True, version=call.version),
+    }
+    await res.rules.before_create(call, values)
+    sid = values.pop("sid", None) or new_sid(res.sid_prefix)
+    await check_unique(call, values, set(values), sid)
+    now = times.now()
+    values.setdefault("date_created", now)
+    values.setdefault("date_updated", values["date_created"])
+    for anc in res.ancestors:
+        values[anc.ref_column] = call.parents[anc.name]["sid"]
+    t = table(call)
+    insert = t.insert().values(sid=sid, account_sid=call.account.sid, **_encode(res, values))
+    inserted = (await call.conn.execute(insert.returning(*t.c))).mappings().one()
+    row = await res.rules.after_create(call, inserted) or inserted
+    await _announce(call, None, row)
+    return Result(201, row)
+
+
+async def fetch(call: Context, form: Form) -> Result:
+    return Result(200, await target(call))
+
+
+async def update(call: Context, form: Form) -> Result:
+    res = call.resource
+    row = await target(call)
+    changes = parse(
+        res.writable("update", call.version), form, creating=False, version=call.version
+    )
+    await res.rules.before_update(call, row, changes)
+    if not changes:
+        return Result(200, row)
+    await check_unique(call, {**row, **changes}, set(changes), row["sid"])
+    changes.setdefault("date_updated", times.now())
+    t = table(call)
+    statement = t.update().where(t.c.pk == row["pk"]).values(**_encode(res, changes))
+    updated = (await call.conn.execute(statement.returning(*t.c))).mappings().one()
+    after = await res.rules.after_update(call, row, updated) or updated
+    await _announce(call, row, after)
+    return Result(200, after)
+
+
+async def delete(call: Context, form: Form) -> Result:
+    res = call.resource
+    row = await target(call)
+    await res.rules.before_delete(call, row)
+    await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
+    t = table(call)
+    await call.conn.execute(t.delete().where(t.c.pk == row["pk"]))
+    return Result(204, row)
+
+
+async def list_(call: Context, form: Form) -> Result:
+    res = call.resource
+    custom = res.rules.list_query(call)
+    key: ColumnElement[Any]
+    if custom is None:
+        t = table(call)
+        query, key = select(t).where(scope(call, res, t)), t.c[res.sort_column]
+    else:
+        query, key = custom
+    echoed: list[tuple[str, str]] = []
+    for flt in res.filters:
+        chosen = form.getlist(flt.param)
+        for value in chosen:
+            if flt.choices and value not in flt.choices:
+                raise ApiError(400, 20001, f"Invalid parameter {flt.param}: {value!r}")
+            echoed.append((flt.param, value))
+        if not chosen and res.default_filter is not None:
+            chosen = list(res.default_filter(call).get(flt.param, ()))
+        if chosen:
+            query = query.where(query.selected_columns[flt.column].in_(chosen))
+    descending = False
+    if res.sort_column != "pk":  # ordered lists (messages) take Order=asc|desc
+        order = form.get("Order")
+        if order not in (None, "asc", "desc"):
+            raise ApiError(400, 20001, f"Invalid parameter Order: {order!r}")
+        if order:
+            echoed.append(("Order", order))
+        descending = order == "desc"
+    request = page_request(form, res.page_size_max[call.version])
+    page = await fetch_page(call.conn, query, key, request, descending)
+    return Result(200, listing=Listing(list(page.rows), page, request, echoed))
+
+
+ACTIONS: dict[Action, Callable[[Context, Form], Awaitable[Result]]] = {
+    "create": create,
+    "fetch": fetch,
+    "update": update,
+    "delete": delete,
+    "list": list_,
+}
