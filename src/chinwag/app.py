@@ -31,6 +31,7 @@ from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database
 from chinwag.sync.live import Hub
+from chinwag.sync.projection import project
 
 log = logging.getLogger("chinwag")
 
@@ -128,6 +129,7 @@ def build_app(settings: Settings) -> Starlette:
         log.info("chinwag stopped cleanly")
 
     hub = Hub(runtime.db, runtime.tables)
+    runtime.observers.append(project)  # every change, from any front door, into Sync
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

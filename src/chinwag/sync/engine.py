@@ -100,14 +100,14 @@ async def ensure(
         "date_created": now,
         "date_updated": now,
     }
+    named = and_(t.c.service_sid == service_sid, t.c.unique_name == unique_name)
+    row = (await conn.execute(select(t).where(named))).first()
+    if row is not None:
+        return SyncObject.of(row)
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # Two first connects of one user may race: the unique name decides, neither fails.
     await conn.execute(insert(t).values(**values).on_conflict_do_nothing())
-    row = (
-        await conn.execute(
-            select(t).where(and_(t.c.service_sid == service_sid, t.c.unique_name == unique_name))
-        )
-    ).first()
+    row = (await conn.execute(select(t).where(named))).first()
     assert row is not None  # noqa: S101  (inserted or already there, in this transaction)
     return SyncObject.of(row)
 
@@ -208,6 +208,34 @@ async def list_append(
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
     await _log(conn, tables, sid, event_id, "list_item_added", event)
     return index
+
+
+async def put_list_item(
+    conn: AsyncConnection, tables: Tables, sid: str, index: int, data: Any, base: str = ""
+) -> int:
+    """Add an item at a given index (a chat message's own index); the event id."""
+    row = await _advance(conn, tables, sid)
+    event_id = int(row.last_event_id)
+    now = times.now()
+    await conn.execute(
+        tables.sync_items.insert().values(
+            object_sid=sid,
+            item_index=index,
+            data=dumps(data),
+            revision=0,
+            last_event_id=event_id,
+            date_created=now,
+            date_updated=now,
+        )
+    )
+    t = tables.sync_objects
+    await conn.execute(
+        t.update().where(and_(t.c.sid == sid, t.c.next_index <= index)).values(next_index=index + 1)
+    )
+    url = f"{items_url(base, 'list', sid)}/{index}"
+    event = _item_event("list", sid, index, data, 0, int(row.revision), url)
+    await _log(conn, tables, sid, event_id, "list_item_added", event)
+    return event_id
 
 
 def _item_where(tables: Tables, sid: str, kind: str, at: int | str) -> Any:
