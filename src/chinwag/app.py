@@ -24,7 +24,7 @@ from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.model.errors import ApiError
-from chinwag.realtime import aim, cds  # noqa: F401  (their tunnelled routes register)
+from chinwag.realtime import aim, cds, writes  # noqa: F401  (their tunnelled routes register)
 from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime

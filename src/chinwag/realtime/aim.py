@@ -3,8 +3,7 @@
 Paths are chinwag's choice (the Configuration hands them to the SDK as links):
 `Client/v1/Services/{IS}/Conversations[/{CH or unique name}]`,
 `Client/v1/Services/{IS}/Users/{identity}[/Conversations]`, `…/Typing`.
-Writes (create channel, join, send, consumption, typing) run through the operations layer and
-are not served here yet.
+Writes are in realtime/writes.py.
 """
 
 from __future__ import annotations
@@ -94,7 +93,7 @@ def _meta(rows: Sequence[Any], size: int, key: str) -> dict[str, Any]:
 
 def channel_json(session: Session, row: Any) -> dict[str, Any]:
     """A channel descriptor as the SDK reads it (ChannelDescriptor fields, links, sync objects)."""
-    m = row._mapping
+    m = row._mapping if hasattr(row, "_mapping") else row
     url = f"{_links(session)['conversations']}/{m['sid']}"
     names = channel_names(m["sid"])
     return {

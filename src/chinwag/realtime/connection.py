@@ -24,6 +24,7 @@ from chinwag import times
 from chinwag.realtime import tokens
 from chinwag.realtime.framing import Frame, FrameError, encode
 from chinwag.realtime.upstream import REASONS, ROUTER, Reply, parse
+from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
 from chinwag.store import accounts
 from chinwag.store.db import Database
@@ -48,6 +49,7 @@ class Identity:
     """Who a connection acts as: the token's grant, and the user it names."""
 
     grant: tokens.Grant
+    account: accounts.Account
     user: dict[str, Any]
     service: dict[str, Any]
     objects: UserObjects
@@ -70,9 +72,10 @@ def status(code: int, **extra: Any) -> dict[str, Any]:
 
 
 class Session:
-    def __init__(self, db: Database, tables: Tables, hub: Hub, base: str) -> None:
-        self.db = db
-        self.tables = tables
+    def __init__(self, runtime: Runtime, hub: Hub, base: str) -> None:
+        self.runtime = runtime
+        self.db: Database = runtime.db
+        self.tables: Tables = runtime.tables
         self.hub = hub
         self.base = base  # the http(s) root our Sync and Chat links name
         self.outgoing: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE)
@@ -115,6 +118,13 @@ class Session:
         header = {"method": "notification", "id": "TM" + secrets.token_hex(16)}
         header |= {"message_type": "twilio.sync.event", "payload_type": "application/json"}
         self.push(encode(header, body))
+
+    def typing(self, payload: dict[str, Any]) -> None:
+        """Another member types in a channel we follow (not our own, and only if registered)."""
+        if self.who is None or payload.get("identity") == self.who.identity:
+            return
+        if "twilio.ipmsg.typing_indicator" in self.message_types:
+            self.notify("twilio.ipmsg.typing_indicator", payload)
 
     def _who(self) -> str:
         return self.who.identity if self.who else "not signed in"
@@ -208,11 +218,13 @@ class Session:
                     tokens.GRANTS, "Invalid Access Token grants: no such service"
                 )
             service = dict(found._mapping)
+            account = await accounts.get_account(conn, self.tables, grant.account_sid)
+            assert account is not None  # noqa: S101  (the service's account)
             user = await self._ensure_user(conn, u, grant, service)
             objects = await ensure_user_objects(
                 conn, self.tables, user, reachability=bool(service["reachability_enabled"])
             )
-        return Identity(grant, user, service, objects)
+        return Identity(grant, account, user, service, objects)
 
     @staticmethod
     async def _ensure_user(
@@ -280,7 +292,9 @@ class Session:
                 )
             )
             return
-        self.who = Identity(grant, self.who.user, self.who.service, self.who.objects)
+        self.who = Identity(
+            grant, self.who.account, self.who.user, self.who.service, self.who.objects
+        )
         self.reply(frame, 200)
         self._schedule_expiry()
 

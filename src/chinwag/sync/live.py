@@ -30,11 +30,15 @@ log = logging.getLogger("chinwag.sync")
 POLL = 0.1  # seconds between high-water checks on SQLite
 BATCH = 200  # events read per query while catching up
 KEEPALIVE = 10.0  # seconds between checks that the LISTEN connection is alive
+TYPING = "chinwag_typing"  # PostgreSQL NOTIFY channel of typing indicators (not logged)
 
 
 class Subscriber(Protocol):
     def deliver(self, object_sid: str, event_id: int, body: bytes) -> None:
         """Queue one `twilio.sync.event` payload; never blocks (a full queue closes)."""
+
+    def typing(self, payload: dict[str, Any]) -> None:
+        """Queue a typing indicator of a channel whose roster this subscriber follows."""
 
 
 def notification_body(event_type: str, event_id: int, payload: str) -> bytes:
@@ -126,6 +130,30 @@ class Hub:
             if self.positions.get(sid) and min(self.positions[sid].values()) <= after:
                 return  # only subscribers ahead of the log remain: nothing more to read
 
+    # ---- typing: not a change, so not logged; only connected members hear it
+    async def typing(self, roster_sid: str, payload: dict[str, Any]) -> None:
+        """Tell the followers of a channel's roster, in every process, that someone types.
+
+        On PostgreSQL through NOTIFY (every server); on SQLite to this process's connections
+        only (several --workers on SQLite: a typist is heard by the members on its worker)."""
+        if self.db.dialect == "postgresql":
+            message = orjson.dumps({"roster": roster_sid, "payload": payload}).decode()
+            async with self.db.read() as conn:
+                await conn.execute(select(func.pg_notify(TYPING, message)))
+            return
+        self._typing_here(roster_sid, payload)
+
+    def _typing_here(self, roster_sid: str, payload: dict[str, Any]) -> None:
+        for sub in list(self.positions.get(roster_sid, {})):
+            sub.typing(payload)
+
+    def _typing_heard(self, text: str) -> None:
+        try:
+            message = orjson.loads(text)
+            self._typing_here(str(message["roster"]), dict(message["payload"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed typing notification")
+
     # ---- process lifetime
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -190,6 +218,9 @@ class Hub:
             delay = 0.5
             try:
                 await conn.add_listener(CHANNEL, lambda _c, _pid, _ch, sid: self.kick({sid}))
+                await conn.add_listener(
+                    TYPING, lambda _c, _pid, _ch, text: self._typing_heard(text)
+                )
                 self.kick(list(self.positions))  # what was sent while we were not listening
                 while True:
                     await asyncio.sleep(KEEPALIVE)
