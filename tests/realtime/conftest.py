@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import ChatGrant
 
+from tests.support.databases import KINDS, fresh
 from tests.support.servers import Server
 
 SDK_VERSIONS = ["6.0.0", "5.0.2"]  # the last release, and the last of 5.x
@@ -41,6 +44,13 @@ def _install(version: str) -> Path:
         timeout=300,
     )
     return folder
+
+
+@pytest.fixture(params=KINDS)
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of each kind for one test that runs servers of its own."""
+    with fresh(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session", params=SDK_VERSIONS)
@@ -98,3 +108,42 @@ def ws_url(server: Server) -> str:
 @pytest.fixture
 def now() -> int:
     return int(time.time())
+
+
+class NodeScript:
+    """A Node script we talk to line by line, every read bounded."""
+
+    def __init__(self, sdk: Path, script: str, *args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
+        env["NODE_PATH"] = str(sdk)
+        self.process = subprocess.Popen(
+            ["node", str(SCRIPTS / script), *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def line(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if selector.select(deadline - time.monotonic()):
+                text = self.process.stdout.readline()
+                if not text:
+                    break
+                if text.startswith("{"):
+                    return dict(json.loads(text))
+        self.process.kill()
+        _, errors = self.process.communicate()
+        raise AssertionError(f"no line from the script: {errors[-2000:]}")
+
+    def close(self) -> int:
+        try:
+            self.process.communicate(timeout=30)  # also closes the pipes
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+        return self.process.returncode

@@ -2,55 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
-from tests.realtime.conftest import SCRIPTS, Key, mint, ws_url
+from tests.realtime.conftest import Key, NodeScript, mint, ws_url
 from tests.support.servers import Server
-
-
-class NodeScript:
-    """A Node script we talk to line by line, every read bounded."""
-
-    def __init__(self, sdk: Path, script: str, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
-        env["NODE_PATH"] = str(sdk)
-        self.process = subprocess.Popen(
-            ["node", str(SCRIPTS / script), *args],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def line(self, timeout: float = 30) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if selector.select(deadline - time.monotonic()):
-                text = self.process.stdout.readline()
-                if not text:
-                    break
-                if text.startswith("{"):
-                    return dict(json.loads(text))
-        self.process.kill()
-        _, errors = self.process.communicate()
-        raise AssertionError(f"no line from the script: {errors[-2000:]}")
-
-    def close(self) -> int:
-        try:
-            self.process.communicate(timeout=30)  # also closes the pipes
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-        return self.process.returncode
 
 
 def test_history_and_live_changes_made_over_rest(
