@@ -14,6 +14,7 @@ import uvicorn
 
 from chinwag import logs
 from chinwag.events import outbox
+from chinwag.realtime.framing import MAX_FRAME
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
 from chinwag.store import accounts
@@ -179,6 +180,12 @@ def serve(
         "log_config": None,  # uvicorn's own lines go through our handler (text or JSON)
         "log_level": "warning",
         "timeout_graceful_shutdown": 10,
+        # The client SDK's socket: WebSocket pings find dead peers (twilsock has no pings of
+        # its own); larger messages are refused (closed with 1009) before they are buffered.
+        "ws": "websockets-sansio",
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "ws_max_size": MAX_FRAME + 1024,
     }
     if workers == 1:
         uvicorn.run(build_app(settings), **options)
