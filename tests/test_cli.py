@@ -207,3 +207,18 @@ class TestKeys:
         second = ok("keys", "create", "--account", account, database=database).split()
         assert first[0] != second[0]
         assert first[1] != second[1]
+
+    def test_list_flags_keys_that_cannot_sign(
+        self, database: str, db_path: Path, account: str
+    ) -> None:
+        """A key made before secrets were kept readable is listed with a note to re-create it."""
+        old = ok("keys", "create", "--account", account, database=database).split()[0]
+        new = ok("keys", "create", "--account", account, database=database).split()[0]
+        with sqlite3.connect(db_path) as conn:  # what migration 0003 leaves for an older key
+            conn.execute("UPDATE api_keys SET secret = NULL WHERE sid = ?", (old,))
+        lines = {
+            line.split()[0]: line for line in ok("keys", "list", database=database).splitlines()
+        }
+        assert "cannot sign access tokens" in lines[old]
+        assert "re-create" in lines[old]
+        assert "cannot sign" not in lines[new]

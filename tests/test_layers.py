@@ -24,9 +24,11 @@ ORDER = [
     "runtime",  # what every operation shares
     "domain",  # rules without a front door: counters, roles, consumption
     "events",  # webhooks, pushes, the outbox
+    "sync",  # the Sync engine: objects, event logs, live delivery, the chat projection
     "ops",  # the operations layer
     "resources",  # declarations with their Rules
     "api",  # REST: the first front door
+    "realtime",  # the client SDK's WebSocket: the second front door
     "logs",
     "app",
     "cli",
@@ -34,7 +36,7 @@ ORDER = [
 ]
 # HTTP and ASGI stay in the front doors.
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
-FRONT_DOORS = {"api", "logs", "app", "cli"}
+FRONT_DOORS = {"api", "realtime", "logs", "app", "cli"}
 
 
 def _package(module: str) -> str:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from chinwag import logs
 from chinwag.api.media import media_routes
@@ -22,11 +22,15 @@ from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.model.errors import ApiError
+from chinwag.realtime import aim, cds, writes  # noqa: F401  (their tunnelled routes register)
+from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.db import Database
 from chinwag.store.errors import DatabaseError
+from chinwag.sync.live import Hub
+from chinwag.sync.projection import project
 
 log = logging.getLogger("chinwag")
 
@@ -115,17 +119,22 @@ def build_app(settings: Settings) -> Starlette:
             metrics=runtime.metrics,
         )
         runtime.deliverer.start()
+        hub.start()
         log.info("chinwag started")
         yield
+        await hub.stop()
         await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
+    hub = Hub(runtime.db, runtime.tables)
+    runtime.observers.append(project)  # every change, from any front door, into Sync
     rest = [route for res in REGISTRY for route in routes_for(res)] + media_routes()
     routes: list[BaseRoute] = [
         RouteIndex(rest),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        WebSocketRoute("/v3/wsconnect", wsconnect),  # the client SDK (realtime/)
     ]
     app = Starlette(
         routes=routes,
@@ -138,5 +147,6 @@ def build_app(settings: Settings) -> Starlette:
         },
     )
     app.state.runtime = runtime
+    app.state.hub = hub
     app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

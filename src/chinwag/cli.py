@@ -14,6 +14,7 @@ import uvicorn
 
 from chinwag import logs
 from chinwag.events import outbox
+from chinwag.realtime.framing import MAX_FRAME
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
 from chinwag.store import accounts
@@ -190,6 +191,12 @@ def serve(
         "log_config": None,  # uvicorn's own lines go through our handler (text or JSON)
         "log_level": "warning",
         "timeout_graceful_shutdown": 10,
+        # The client SDK's socket: WebSocket pings find dead peers (twilsock has no pings of
+        # its own); larger messages are refused (closed with 1009) before they are buffered.
+        "ws": "websockets-sansio",
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "ws_max_size": MAX_FRAME + 1024,
     }
     if workers == 1:
         uvicorn.run(build_app(settings), **options)
@@ -254,9 +261,14 @@ def keys_list(
     database: DatabaseOption = DEFAULT_DATABASE,
     account: Annotated[str | None, typer.Option(help="Only this account's keys.")] = None,
 ) -> None:
-    """List API keys (SID, account, name)."""
+    """List API keys (SID, account, name); keys that cannot sign access tokens say so."""
     for key in _with_db(database, lambda c: accounts.list_keys(c, TABLES, account)):
-        typer.echo(f"{key.sid} {key.account_sid} {key.friendly_name}")
+        note = (
+            ""
+            if key.can_sign
+            else " (cannot sign access tokens: made before chinwag kept secrets; re-create it)"
+        )
+        typer.echo(f"{key.sid} {key.account_sid} {key.friendly_name}{note}")
 
 
 @keys_app.command("delete")

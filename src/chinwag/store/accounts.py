@@ -28,6 +28,7 @@ class ApiKey:
     account_sid: str
     friendly_name: str
     secret: str | None = None  # only when just created
+    can_sign: bool = True  # False for keys made before chinwag kept secrets readable
 
 
 def _hash(salt: bytes, secret: str) -> bytes:
@@ -96,6 +97,7 @@ async def create_key(
             friendly_name=friendly_name,
             salt=salt,
             secret_hash=_hash(salt, secret),
+            secret=secret,
             date_created=times.now(),
         )
     )
@@ -110,7 +112,20 @@ async def list_keys(
     if account_sid:
         query = query.where(t.c.account_sid == account_sid)
     rows = (await conn.execute(query)).mappings()
-    return [ApiKey(r["sid"], r["account_sid"], r["friendly_name"]) for r in rows]
+    return [
+        ApiKey(r["sid"], r["account_sid"], r["friendly_name"], can_sign=r["secret"] is not None)
+        for r in rows
+    ]
+
+
+async def signing_secret(conn: Connection, tables: Tables, key_sid: str) -> tuple[str, str] | None:
+    """(account SID, secret) of the API key that signs access tokens; None if it cannot."""
+    t = tables.api_keys
+    query = select(t.c.account_sid, t.c.secret).where(t.c.sid == key_sid)
+    row = (await conn.execute(query)).first()
+    if row is None or row.secret is None:
+        return None
+    return str(row.account_sid), str(row.secret)
 
 
 async def delete_key(conn: Connection, tables: Tables, sid: str) -> bool:

@@ -11,6 +11,8 @@ SQLAlchemy's drivers gave (datetimes, booleans, bytes).
 
 from __future__ import annotations
 
+import collections
+import functools
 import weakref
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -161,6 +163,13 @@ class Rows:
         return self._rows[0]
 
 
+@functools.cache
+def _row_class(keys: tuple[str, ...]) -> Any:
+    """A named tuple class per column list (a handful in all); names not usable as attributes
+    (`from`, duplicates) are still reached by position or through `mappings()`."""
+    return collections.namedtuple("Row", keys, rename=True)
+
+
 class Result:
     """What a statement gave: its rows (converted by the dialect) and how many rows it changed."""
 
@@ -190,19 +199,26 @@ class Result:
         keys = self.keys
         return Rows([dict(zip(keys, row, strict=False)) for row in self._rows])
 
-    def all(self) -> list[Sequence[Any]]:
-        return self._rows
+    def _named(self) -> list[Any]:
+        """The rows as named tuples (`row.sid`, `row[0]`), as SQLAlchemy's rows read."""
+        if not self._rows:
+            return []
+        make = _row_class(tuple(self.keys))._make
+        return [make(row) for row in self._rows]
 
-    def __iter__(self) -> Iterator[Sequence[Any]]:
-        return iter(self._rows)
+    def all(self) -> list[Any]:
+        return self._named()
 
-    def first(self) -> Sequence[Any] | None:
-        return self._rows[0] if self._rows else None
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._named())
 
-    def one(self) -> Sequence[Any]:
+    def first(self) -> Any | None:
+        return self._named()[0] if self._rows else None
+
+    def one(self) -> Any:
         if len(self._rows) != 1:
             raise ResultError(f"expected one row, got {len(self._rows)}")
-        return self._rows[0]
+        return self._named()[0]
 
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None

@@ -198,6 +198,8 @@ class PgEngine:
             await conn.finish(commit=False)
             raise
         await conn.finish(commit=True)
+        if in_transaction:
+            conn.committed()
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         return self._session(in_transaction=False)

@@ -292,8 +292,9 @@ class SqliteWriter:
             batch.broken = True
             self._pass_turn()
             raise database_error(exc) from exc
+        request = SqliteConnection(conn, self.compiler)
         try:
-            yield SqliteConnection(conn, self.compiler)
+            yield request
         except BaseException:
             try:
                 conn.execute("ROLLBACK TO request")
@@ -316,6 +317,7 @@ class SqliteWriter:
         if not batch.done.done():
             await asyncio.shield(batch.done)
         batch.done.result()  # durable, or this raises: never acknowledged early
+        request.committed()
 
     async def close(self) -> None:
         while self._commits:  # batches still committing: their requests wait on them

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from chinwag.model.resource import Field, Resource
+from chinwag.store.sync_tables import sync_tables
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -73,6 +74,9 @@ class Tables:
             Column("friendly_name", Text, nullable=False),
             Column("salt", LargeBinary(16), nullable=False),
             Column("secret_hash", LargeBinary(32), nullable=False),
+            # Readable, as access tokens are signed with it (like auth tokens: never logged);
+            # NULL for keys made before chinwag kept it: those cannot sign tokens.
+            Column("secret", Text, nullable=True),
             Column("date_created", DateTime(timezone=True), nullable=False),
         )
         self.outbox = self._outbox()
@@ -85,6 +89,7 @@ class Tables:
             Column("at", BigInteger, nullable=False),  # milliseconds since the epoch
             Index("ix_rate_actions_bucket_at", "bucket", "at"),
         )
+        self.sync_objects, self.sync_items, self.sync_events = sync_tables(self.metadata)
         self.by_name: dict[str, Table] = {}
         for res in resources:
             if res.has_table and not res.table_of:

@@ -1,0 +1,1 @@
+"""The real-time front door: the client SDK's twilsock WebSocket and what it tunnels."""

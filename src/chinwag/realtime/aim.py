@@ -1,0 +1,226 @@
+"""The tunnelled Chat ("aim") API the SDK reads: Configuration, channel lists, channels, users.
+
+Paths are chinwag's choice (the Configuration hands them to the SDK as links):
+`Client/v1/Services/{IS}/Conversations[/{CH or unique name}]`,
+`Client/v1/Services/{IS}/Users/{identity}[/Conversations]`, `…/Typing`.
+Writes are in realtime/writes.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sqlalchemy import and_, or_, select
+
+from chinwag import times
+from chinwag.model.errors import ApiError
+from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.sync.chat import channel_names, ensure_user_objects, user_info_name
+
+if TYPE_CHECKING:
+    from chinwag.realtime.connection import Session
+
+PAGE = 50
+SERVICE = r"Client/v1/Services/(IS[0-9a-fA-F]{32})"
+
+
+def _links(session: Session) -> dict[str, str]:
+    assert session.who is not None  # noqa: S101
+    root = f"{session.base}/Client/v1/Services/{session.who.grant.service_sid}"
+    me = f"{root}/Users/{quote(session.who.identity, safe='')}"
+    return {
+        "my_conversations": f"{me}/Conversations",
+        "conversations": f"{root}/Conversations",
+        "users": f"{root}/Users",
+        "current_user": me,
+        "typing": f"{root}/Typing",
+        "media_service": f"{session.base}/mcs/v1/Services/{session.who.grant.service_sid}/Media",
+        "messages_receipts": f"{root}/Receipts",
+    }
+
+
+@ROUTER.add("GET", r"Client/v1/Configuration")
+async def configuration(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    assert session.who is not None  # noqa: S101
+    service = session.who.service
+    return Reply(
+        200,
+        {
+            "identity": session.who.identity,
+            "links": _links(session),
+            "options": {
+                "user_infos_to_subscribe": 100,
+                "reachability_enabled": bool(service["reachability_enabled"]),
+                "http_cache_interval": "PT5S",
+                "consumption_report_interval": f"PT{service['consumption_report_interval']}S",
+            },
+            "sync_objects": {
+                "my_user_info": session.who.objects.info.sid,
+                "my_conversations": session.who.objects.my_channels.sid,
+            },
+        },
+    )
+
+
+def _own_service(session: Session, match: re.Match[str]) -> str:
+    """The service in the path, which must be the token's."""
+    assert session.who is not None  # noqa: S101
+    if match.group(1) != session.who.grant.service_sid:
+        raise ApiError(403, 20403, "The token does not grant this service")
+    return match.group(1)
+
+
+def _page_after(request: Request) -> int:
+    token = request.param("PageToken")
+    if token is None:
+        return 0
+    if not (token.startswith("PA") and token[2:].isdigit()):
+        raise ApiError(400, 20001, "Invalid PageToken")
+    return int(token[2:])
+
+
+def _meta(rows: Sequence[Any], size: int, key: str) -> dict[str, Any]:
+    more = len(rows) > size
+    return {
+        "previous_token": None,
+        "next_token": f"PA{rows[size - 1]._mapping[key]}" if more else None,
+        "page_size": size,
+    }
+
+
+def channel_json(session: Session, row: Any) -> dict[str, Any]:
+    """A channel descriptor as the SDK reads it (ChannelDescriptor fields, links, sync objects)."""
+    m = row._mapping if hasattr(row, "_mapping") else row
+    url = f"{_links(session)['conversations']}/{m['sid']}"
+    names = channel_names(m["sid"])
+    return {
+        "sid": m["sid"],
+        "conversation_sid": m["sid"],
+        "unique_name": m["unique_name"],
+        "friendly_name": m["friendly_name"],
+        "attributes": m["attributes"] or "{}",
+        "type": m["type"],
+        "created_by": m["created_by"],
+        "date_created": times.render(m["date_created"]),
+        "date_updated": times.render(m["date_updated"]),
+        "messages_count": m["messages_count"] or 0,
+        "participants_count": m["members_count"] or 0,
+        "url": url,
+        "links": {
+            "participants": f"{url}/Participants",
+            "messages": f"{url}/Messages",
+            "invites": f"{url}/Invites",
+        },
+        "sync_objects": {"conversation": names["channel"], "messages": names["messages"]},
+    }
+
+
+@ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations")
+async def my_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """The user's channels (joined), paged by membership."""
+    service_sid = _own_service(session, match)
+    assert session.who is not None  # noqa: S101
+    if match.group(2) != session.who.identity:
+        raise ApiError(403, 20403, "Only your own channels")
+    c, m = session.tables["channel"], session.tables["member"]
+    query = (
+        select(
+            c,
+            m.c.pk.label("member_pk"),
+            m.c.last_consumed_message_index,
+            m.c.notification_level,
+        )
+        .join(m, m.c.channel_sid == c.c.sid)
+        .where(
+            and_(
+                m.c.service_sid == service_sid,
+                m.c.identity == session.who.identity,
+                m.c.pk > _page_after(request),
+            )
+        )
+        .order_by(m.c.pk)
+        .limit(PAGE + 1)
+    )
+    async with session.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    items = []
+    for row in rows[:PAGE]:
+        body = channel_json(session, row)
+        body["status"] = "joined"
+        body["last_consumed_message_index"] = row.last_consumed_message_index
+        body["notification_level"] = row.notification_level or "default"
+        items.append(body)
+    return Reply(200, {"conversations": items, "meta": _meta(rows, PAGE, "member_pk")})
+
+
+@ROUTER.add("GET", SERVICE + r"/Conversations")
+async def public_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    service_sid = _own_service(session, match)
+    c = session.tables["channel"]
+    query = (
+        select(c)
+        .where(
+            and_(
+                c.c.service_sid == service_sid, c.c.type == "public", c.c.pk > _page_after(request)
+            )
+        )
+        .order_by(c.c.pk)
+        .limit(PAGE + 1)
+    )
+    async with session.db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    items = [channel_json(session, row) for row in rows[:PAGE]]
+    return Reply(200, {"conversations": items, "meta": _meta(rows, PAGE, "pk")})
+
+
+@ROUTER.add("GET", SERVICE + r"/Conversations/([^/]+)")
+async def one_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """A channel by SID or unique name: public ones, and private ones the user is in."""
+    service_sid = _own_service(session, match)
+    assert session.who is not None  # noqa: S101
+    c, m = session.tables["channel"], session.tables["member"]
+    ident = match.group(2)
+    which = or_(c.c.sid == ident, c.c.unique_name == ident)
+    async with session.db.read() as conn:
+        row = (
+            await conn.execute(select(c).where(and_(c.c.service_sid == service_sid, which)))
+        ).first()
+        member = None
+        if row is not None and row.type != "public":
+            mine = and_(m.c.channel_sid == row.sid, m.c.identity == session.who.identity)
+            member = (await conn.execute(select(m.c.pk).where(mine))).first()
+    if row is None or (row.type != "public" and member is None):
+        raise ApiError(404, 50300, "Channel not found")
+    return Reply(200, channel_json(session, row))
+
+
+@ROUTER.add("GET", SERVICE + r"/Users/([^/]+)")
+async def one_user(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """A user descriptor, with the user-info map the SDK then opens."""
+    service_sid = _own_service(session, match)
+    assert session.who is not None  # noqa: S101
+    u = session.tables["user"]
+    where = and_(u.c.service_sid == service_sid, u.c.identity == match.group(2))
+    async with session.db.read() as conn:
+        row = (await conn.execute(select(u).where(where))).first()
+    if row is None:
+        raise ApiError(404, 20404, f"User {match.group(2)} not found")
+    user = dict(row._mapping)
+    reachability = bool(session.who.service["reachability_enabled"])
+    async with session.db.write() as conn:  # a user who never connected has no map yet
+        await ensure_user_objects(conn, session.tables, user, reachability=reachability)
+    return Reply(
+        200,
+        {
+            "identity": user["identity"],
+            "friendly_name": user["friendly_name"],
+            "attributes": user["attributes"] or "{}",
+            "is_online": False if reachability else None,
+            "is_notifiable": False if reachability else None,
+            "sync_objects": {"user_info_map": user_info_name(user["sid"])},
+            "sync_unique_name": user_info_name(user["sid"]),
+        },
+    )

@@ -1,0 +1,178 @@
+"""The tunnelled Sync ("cds") API: objects, item pages, and subscriptions with replay."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from chinwag.model.errors import ApiError
+from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.sync.engine import SyncObject
+from chinwag.sync.queries import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    find,
+    items_page,
+    render_item,
+    render_object,
+)
+
+if TYPE_CHECKING:
+    from chinwag.realtime.connection import Session
+
+KINDS = {"Documents": "document", "Lists": "list", "Maps": "map"}
+MAX_REQUESTS = 100  # objects per subscription request
+
+
+def not_found(what: str = "Sync object") -> ApiError:
+    return ApiError(404, 54100, f"The requested {what} was not found")
+
+
+async def readable(session: Session, ident: str, kind: str | None = None) -> SyncObject:
+    """The object, if it exists in the session's service and its user may read it."""
+    assert session.who is not None  # noqa: S101
+    async with session.db.read() as conn:
+        obj = await find(conn, session.tables, session.who.grant.service_sid, ident)
+    if obj is None or (kind and obj.kind != kind):
+        raise not_found()
+    if obj.owner_sid is not None and obj.owner_sid != session.who.user["sid"]:
+        raise not_found()  # another user's own object: as if it did not exist
+    return obj
+
+
+@ROUTER.add("GET", r"v3/(Documents|Lists|Maps)/([^/]+)")
+async def fetch_object(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    obj = await readable(session, match.group(2), KINDS[match.group(1)])
+    body = render_object(session.base, obj)
+    if obj.kind == "map" and request.param("Include") == "items":
+        page = await _page(session, obj, request)
+        body["items"] = page["items"]
+    return Reply(200, body)
+
+
+@ROUTER.add("GET", r"v3/(Lists|Maps)/([^/]+)/Items")
+async def list_items(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    obj = await readable(session, match.group(2), KINDS[match.group(1)])
+    return Reply(200, await _page(session, obj, request))
+
+
+def _token(descending: bool, at: Any) -> str:
+    raw = orjson.dumps([descending, at])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _untoken(token: str) -> tuple[bool, Any]:
+    try:
+        descending, at = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError) as exc:
+        raise ApiError(400, 20001, "Invalid PageToken") from exc
+    if not isinstance(descending, bool) or not isinstance(at, int | str):
+        raise ApiError(400, 20001, "Invalid PageToken")
+    return descending, at
+
+
+def _start(obj: SyncObject, value: str) -> int | str:
+    if obj.kind != "list":
+        return value
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ApiError(400, 20001, "Invalid Index or From: not an integer") from exc
+
+
+async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str, Any]:
+    """One page of items: Index/Key (one item), From, PageSize, Order or PageToken."""
+    size_text = request.param("PageSize") or str(DEFAULT_PAGE)
+    if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE:
+        raise ApiError(400, 20001, f"Invalid PageSize: 1 to {MAX_PAGE}")
+    size = int(size_text)
+    order = (request.param("Order") or "asc").lower()
+    if order not in ("asc", "desc"):
+        raise ApiError(400, 20001, "Invalid Order: asc or desc")
+    descending, inclusive = order == "desc", True
+    single = request.param("Index" if obj.kind == "list" else "Key")
+    start: int | str | None = None
+    if request.param("PageToken"):
+        descending, start = _untoken(request.param("PageToken") or "")
+        inclusive = False
+    elif single is not None:
+        start, size, descending = _start(obj, single), 1, False
+    elif request.param("From") is not None:
+        start = _start(obj, request.param("From") or "")
+    async with session.db.read() as conn:
+        page = await items_page(
+            conn,
+            session.tables,
+            obj,
+            start=start,
+            inclusive=inclusive,
+            descending=descending,
+            size=size,
+        )
+    items = page.items
+    if single is not None:
+        items = [
+            i for i in items if str(i["item_index" if obj.kind == "list" else "item_key"]) == single
+        ]
+    slot = "item_index" if obj.kind == "list" else "item_key"
+    after = items[-1][slot] if items and page.has_after and single is None else None
+    before = items[0][slot] if items and page.has_before and single is None else None
+    return {
+        "items": [render_item(session.base, obj, i) for i in items],
+        "meta": {
+            "previous_token": _token(not descending, before) if before is not None else None,
+            "next_token": _token(descending, after) if after is not None else None,
+        },
+    }
+
+
+@ROUTER.add("POST", r"v4/Subscriptions")
+async def subscriptions(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    body = request.body if isinstance(request.body, dict) else {}
+    action, wanted = body.get("action"), body.get("requests")
+    if action not in ("establish", "cancel") or not isinstance(wanted, list):
+        raise ApiError(400, 20001, "Invalid subscription request")
+    if len(wanted) > MAX_REQUESTS:
+        raise ApiError(400, 20001, f"At most {MAX_REQUESTS} objects per request")
+    correlation = body.get("correlation_id")
+    asks: list[tuple[str, int]] = []
+    for item in wanted:
+        if not isinstance(item, dict) or not isinstance(item.get("object_sid"), str):
+            raise ApiError(400, 20001, "Invalid subscription request")
+        last = item.get("last_event_id")
+        asks.append((item["object_sid"], last if isinstance(last, int) else 0))
+    # Runs after this reply is queued: the replay and confirmations follow it, in order.
+    work = _establish if action == "establish" else _cancel
+    session.spawn(work(session, asks, correlation))
+    return Reply(202, {"estimated_delivery_in_ms": 5000, "max_batch_size": 100, "ttl_in_s": -1})
+
+
+async def _establish(session: Session, asks: list[tuple[str, int]], correlation: Any) -> None:
+    for sid, last in asks:
+        try:
+            obj = await readable(session, sid)
+        except ApiError as error:
+            event: dict[str, Any] = {"object_sid": sid, "error": error.body()}
+            session.notify("twilio.sync.event", _confirm("subscription_failed", correlation, event))
+            continue
+        await session.hub.subscribe(session, obj.sid, last)
+        position = session.hub.position(session, obj.sid)  # after the replay
+        event = {"object_sid": sid, "replay_status": "completed", "last_event_id": position}
+        # One notification per object with a singular `event`: twilio-sync 1.x reads only that.
+        session.notify(
+            "twilio.sync.event", _confirm("subscription_established", correlation, event)
+        )
+
+
+async def _cancel(session: Session, asks: list[tuple[str, int]], correlation: Any) -> None:
+    for sid, _ in asks:
+        session.hub.unsubscribe(session, sid)
+        event = {"object_sid": sid}
+        session.notify("twilio.sync.event", _confirm("subscription_canceled", correlation, event))
+
+
+def _confirm(event_type: str, correlation: Any, event: dict[str, Any]) -> dict[str, Any]:
+    return {"event_type": event_type, "correlation_id": correlation, "event": event}

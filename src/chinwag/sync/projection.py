@@ -1,0 +1,244 @@
+"""The chat projection: every change to channels, members, messages and users, whichever front
+door made it (REST or the SDK), written into the Sync objects the SDK follows, in the change's
+own transaction (registered as a write observer of the operations layer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, select
+
+from chinwag import times
+from chinwag.context import Context, Row
+from chinwag.sync import engine
+from chinwag.sync.chat import (
+    channel_names,
+    ensure_user_objects,
+    my_channels_name,
+    user_info_name,
+)
+
+
+def channel_data(channel: Row, last_message: Any = None) -> dict[str, Any]:
+    names = channel_names(channel["sid"])
+    data = {
+        "friendlyName": channel["friendly_name"],
+        "uniqueName": channel["unique_name"],
+        "type": channel["type"],
+        "attributes": channel["attributes"] or "{}",
+        "createdBy": channel["created_by"],
+        "dateCreated": times.render(channel["date_created"]),
+        "dateUpdated": times.render(channel["date_updated"]),
+        "messages": names["messages"],
+        "roster": names["roster"],
+    }
+    if last_message is not None:
+        data["lastMessage"] = last_message
+    return data
+
+
+def member_data(member: Row) -> dict[str, Any]:
+    return {
+        "identity": member["identity"],
+        "roleSid": member["role_sid"],
+        "attributes": member["attributes"] or "{}",
+        "dateCreated": times.render(member["date_created"]),
+        "dateUpdated": times.render(member["date_updated"]),
+        "type": "chat",
+        "lastConsumedMessageIndex": member["last_consumed_message_index"],
+        "lastConsumptionTimestamp": times.render(member["last_consumption_timestamp"]),
+        "userInfo": user_info_name(member["user_sid"]),
+    }
+
+
+def my_channel_data(channel: Row, member: Row) -> dict[str, Any]:
+    names = channel_names(channel["sid"])
+    return {
+        "status": "joined",
+        "channel": names["channel"],
+        "messages": names["messages"],
+        "roster": names["roster"],
+        "type": channel["type"],
+        "lastConsumedMessageIndex": member["last_consumed_message_index"],
+        "notificationLevel": member["notification_level"] or "default",
+    }
+
+
+def message_data(message: Row, member_sid: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "sid": message["sid"],
+        "text": message["body"],
+        "author": message["from"],
+        "attributes": message["attributes"] or "{}",
+        "timestamp": times.render(message["date_created"]),
+        "dateUpdated": times.render(message["date_updated"]),
+        "lastUpdatedBy": message["last_updated_by"],
+        "type": "media" if message["media_sid"] else "text",
+        "memberSid": member_sid,
+    }
+    if message["media_sid"]:
+        data["media"] = {
+            "sid": message["media_sid"],
+            "filename": message["media_filename"],
+            "contentType": message["media_content_type"],
+            "size": message["media_size"],
+        }
+    return data
+
+
+async def channel_objects(call: Context, channel: Row) -> dict[str, engine.SyncObject]:
+    """The channel's document, messages list and roster map (made if the channel predates them)."""
+    names = channel_names(channel["sid"])
+    scope = {"account_sid": channel["account_sid"], "service_sid": channel["service_sid"]}
+    found = {}
+    for role, kind in (("channel", "document"), ("messages", "list"), ("roster", "map")):
+        data = channel_data(channel) if kind == "document" else None
+        found[role] = await engine.ensure(
+            call.conn, call.tables, kind=kind, unique_name=names[role], data=data, **scope
+        )
+    return found
+
+
+async def _user(call: Context, user_sid: str | None) -> dict[str, Any] | None:
+    if user_sid is None:
+        return None
+    u = call.tables["user"]
+    row = (await call.conn.execute(select(u).where(u.c.sid == user_sid))).first()
+    return dict(row._mapping) if row else None
+
+
+async def _my_channels(call: Context, user_sid: str | None) -> engine.SyncObject | None:
+    user = await _user(call, user_sid)
+    if user is None:
+        return None
+    service = call.parents.get("service")
+    reachability = bool(service["reachability_enabled"]) if service else False
+    objects = await ensure_user_objects(call.conn, call.tables, user, reachability=reachability)
+    return objects.my_channels
+
+
+async def on_channel(call: Context, before: Row | None, after: Row | None) -> None:
+    if after is None:
+        assert before is not None  # noqa: S101
+        await _channel_removed(call, before)
+        return
+    objects = await channel_objects(call, after)
+    if before is not None:
+        doc = objects["channel"]
+        last = doc.data.get("lastMessage") if isinstance(doc.data, dict) else None
+        await engine.set_document(call.conn, call.tables, doc.sid, channel_data(after, last))
+
+
+async def _channel_removed(call: Context, channel: Row) -> None:
+    """The members went with the channel (by cascade): take it off their my-channels maps."""
+    names = channel_names(channel["sid"])
+    t, i = call.tables.sync_objects, call.tables.sync_items
+    named = and_(t.c.service_sid == channel["service_sid"], t.c.date_removed.is_(None))
+    rows = await call.conn.execute(
+        select(t.c.sid, t.c.unique_name).where(named, t.c.unique_name.in_(list(names.values())))
+    )
+    objects = {r.unique_name: r.sid for r in rows}
+    roster = objects.get(names["roster"])
+    if roster is not None:
+        items = await call.conn.execute(select(i.c.data).where(i.c.object_sid == roster))
+        for item in items.all():
+            user_sid = str(_loads(item.data).get("userInfo", "")).removesuffix(".info")
+            mine = await _find(call, channel["service_sid"], my_channels_name(user_sid))
+            if mine is not None:
+                await engine.remove_item(call.conn, call.tables, mine, channel["sid"])
+    for sid in objects.values():
+        await engine.remove_object(call.conn, call.tables, sid)
+
+
+def _loads(text: str) -> dict[str, Any]:
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+async def _find(call: Context, service_sid: str, unique_name: str) -> str | None:
+    t = call.tables.sync_objects
+    named = and_(
+        t.c.service_sid == service_sid, t.c.unique_name == unique_name, t.c.date_removed.is_(None)
+    )
+    row = (await call.conn.execute(select(t.c.sid).where(named))).first()
+    return str(row.sid) if row else None
+
+
+async def on_member(call: Context, before: Row | None, after: Row | None) -> None:
+    channel = call.parent("channel")
+    objects = await channel_objects(call, channel)
+    roster = objects["roster"].sid
+    member = after if after is not None else before
+    assert member is not None  # noqa: S101
+    mine = await _my_channels(call, member["user_sid"])
+    if after is None:
+        await engine.remove_item(call.conn, call.tables, roster, member["sid"], call.base_url)
+        if mine is not None:
+            await engine.remove_item(call.conn, call.tables, mine.sid, channel["sid"])
+        return
+    await engine.set_item(
+        call.conn, call.tables, roster, after["sid"], member_data(after), call.base_url
+    )
+    if mine is not None:
+        item = my_channel_data(channel, after)
+        await engine.set_item(call.conn, call.tables, mine.sid, channel["sid"], item)
+
+
+async def _member_sid(call: Context, channel_sid: str, identity: str | None) -> str | None:
+    if identity is None:
+        return None
+    m = call.tables["member"]
+    mine = and_(m.c.channel_sid == channel_sid, m.c.identity == identity)
+    row = (await call.conn.execute(select(m.c.sid).where(mine))).first()
+    return str(row.sid) if row else None
+
+
+async def on_message(call: Context, before: Row | None, after: Row | None) -> None:
+    channel = call.parent("channel")
+    objects = await channel_objects(call, channel)
+    messages = objects["messages"].sid
+    if after is None:
+        assert before is not None  # noqa: S101
+        await engine.remove_item(call.conn, call.tables, messages, before["index"], call.base_url)
+        return
+    data = message_data(after, await _member_sid(call, channel["sid"], after["from"]))
+    if before is not None:
+        await engine.set_item(call.conn, call.tables, messages, after["index"], data, call.base_url)
+        return
+    await engine.put_list_item(
+        call.conn, call.tables, messages, after["index"], data, call.base_url
+    )
+    doc = objects["channel"]
+    last = {"index": after["index"], "timestamp": data["timestamp"]}
+    await engine.set_document(call.conn, call.tables, doc.sid, channel_data(channel, last))
+
+
+async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
+    if after is None or before is None:
+        return  # a new user's maps are made when first needed; a deleted user's stay unread
+    changed = {"friendlyName": "friendly_name", "attributes": "attributes"}
+    info = None
+    for key, column in changed.items():
+        if before[column] == after[column]:
+            continue
+        if info is None:
+            service = call.parent("service")
+            reachable = bool(service["reachability_enabled"])
+            objects = await ensure_user_objects(
+                call.conn, call.tables, dict(after), reachability=reachable
+            )
+            info = objects.info
+        value = after[column] if column == "friendly_name" else after[column] or "{}"
+        await engine.set_item(call.conn, call.tables, info.sid, key, {"value": value})
+
+
+PROJECTIONS = {"channel": on_channel, "member": on_member, "message": on_message, "user": on_user}
+
+
+async def project(call: Context, before: Row | None, after: Row | None) -> None:
+    """The write observer: the change's Sync events, in its transaction."""
+    handler = PROJECTIONS.get(call.resource.name)
+    if handler is not None:
+        await handler(call, before, after)

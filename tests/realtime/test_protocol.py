@@ -1,0 +1,203 @@
+"""The twilsock endpoint at the wire: every request answered, bad frames and clients closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from chinwag.realtime.framing import decode, encode
+from tests.realtime.conftest import Key, mint, ws_url
+from tests.support.servers import Server
+
+WAIT = 10  # seconds, for every receive
+
+
+@contextmanager
+def socket(server: Server) -> Iterator[ClientConnection]:
+    with connect(ws_url(server), open_timeout=WAIT, close_timeout=WAIT) as ws:
+        yield ws
+
+
+def receive(ws: ClientConnection) -> tuple[dict[str, Any], Any]:
+    data = ws.recv(timeout=WAIT)
+    assert isinstance(data, bytes), "the server sends binary frames only"
+    frame = decode(data)
+    return frame.header, frame.json() if frame.is_json() else frame.text()
+
+
+def reply_to(ws: ClientConnection, frame_id: str) -> tuple[dict[str, Any], Any]:
+    """The reply to `frame_id`, skipping notifications (and acknowledging nothing)."""
+    for _ in range(50):
+        header, payload = receive(ws)
+        if header["method"] == "reply" and header["id"] == frame_id:
+            return header, payload
+    raise AssertionError(f"no reply to {frame_id}")
+
+
+def init(ws: ClientConnection, token: str) -> dict[str, Any]:
+    ws.send(
+        encode(
+            {
+                "method": "init",
+                "id": "TMinit",
+                "token": token,
+                "capabilities": ["client_update", "telemetry.v1"],
+            }
+        )
+    )
+    header, _ = reply_to(ws, "TMinit")
+    return header
+
+
+def drain(ws: ClientConnection) -> None:
+    for _ in range(50):
+        ws.recv(timeout=WAIT)
+
+
+def closed_with(ws: ClientConnection) -> int | None:
+    """The close code the server closed with (frames before it are skipped)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        drain(ws)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.fixture
+def token(api_key: Key, service: Any) -> str:
+    return mint(api_key, service.sid, "wire")
+
+
+def test_init_reply(server: Server, token: str) -> None:
+    with socket(server) as ws:
+        header = init(ws, token)
+    assert header["status"] == {"code": 200, "status": "OK"}
+    assert header["capabilities"] == ["client_update"]  # telemetry is not confirmed
+    assert header["continuation_token"].startswith("CT")
+
+
+def test_every_request_is_answered(server: Server, token: str) -> None:
+    """A tunnelled request gets a transport 200 with its own http_status, even a 404."""
+    with socket(server) as ws:
+        init(ws, token)
+        request = {"host": "aim.us1.twilio.com", "path": "/Client/v1/Nowhere", "method": "GET"}
+        ws.send(encode({"method": "message", "id": "TM1", "http_request": request}))
+        header, body = reply_to(ws, "TM1")
+        ws.send(encode({"method": "put_notification_ctx", "id": "TM2"}, {"message_types": ["x"]}))
+        ctx, _ = reply_to(ws, "TM2")
+        ws.send(encode({"method": "something_new", "id": "TM3"}))
+        unknown, _ = reply_to(ws, "TM3")
+    assert header["status"]["code"] == 200
+    assert header["http_status"]["code"] == 404
+    assert body["code"] == 20404
+    assert ctx["status"]["code"] == 200
+    assert unknown["status"]["code"] == 400
+
+
+def test_configuration_over_the_wire(server: Server, token: str, service: Any) -> None:
+    with socket(server) as ws:
+        init(ws, token)
+        request = {
+            "host": "aim.us1.twilio.com",
+            "path": "/Client/v1/Configuration",
+            "method": "GET",
+        }
+        ws.send(encode({"method": "message", "id": "TMc", "http_request": request}))
+        header, body = reply_to(ws, "TMc")
+    assert header["http_status"]["code"] == 200
+    assert body["identity"] == "wire"
+    assert body["links"]["conversations"].endswith(
+        f"/Client/v1/Services/{service.sid}/Conversations"
+    )
+    assert set(body["sync_objects"]) == {"my_user_info", "my_conversations"}
+
+
+def test_garbage_frame_closes_with_protocol_error(server: Server) -> None:
+    with socket(server) as ws:
+        ws.send(b"HELLO")
+        assert closed_with(ws) == 1002
+
+
+def test_bad_json_header_closes_with_invalid_data(server: Server) -> None:
+    with socket(server) as ws:
+        ws.send(b"TWILSOCK V3.0 3\r\n{x}\r\n")
+        assert closed_with(ws) == 1007
+
+
+def test_oversized_frame_closes(server: Server) -> None:
+    with socket(server) as ws:
+        ws.send(encode({"method": "message", "id": "x"}, "a" * (600 * 1024)))
+        assert closed_with(ws) == 1009
+
+
+def test_request_before_init_is_refused(server: Server) -> None:
+    with socket(server) as ws:
+        ws.send(encode({"method": "message", "id": "TM1", "http_request": {}}))
+        header, _ = receive(ws)
+        assert header["method"] == "close"
+        assert header["status"]["code"] == 406
+        assert closed_with(ws) == 1008
+
+
+def test_bad_token_gets_401_then_close(server: Server, api_key: Key, service: Any) -> None:
+    forged = mint(Key(api_key.sid, "y" * 32, api_key.account_sid), service.sid, "x")
+    with socket(server) as ws:
+        header = init(ws, forged)
+        assert header["status"]["code"] == 401
+        assert header["status"]["errorCode"] == 20107
+        assert closed_with(ws) == 1008
+
+
+def test_subscription_replays_and_confirms(server: Server, token: str) -> None:
+    """Subscribing to one's my-channels map from event 0 replays its events, then confirms."""
+    with socket(server) as ws:
+        init(ws, token)
+        request = {"host": "aim", "path": "/Client/v1/Configuration", "method": "GET"}
+        ws.send(encode({"method": "message", "id": "TMc", "http_request": request}))
+        _, config = reply_to(ws, "TMc")
+        info = config["sync_objects"]["my_user_info"]
+        body = {
+            "action": "establish",
+            "correlation_id": 7,
+            "requests": [{"object_sid": info, "object_type": "map", "last_event_id": 0}],
+        }
+        sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+        ws.send(encode({"method": "message", "id": "TMs", "http_request": sub}, body))
+        header, _ = reply_to(ws, "TMs")
+        assert header["http_status"]["code"] == 202
+        seen = []
+        while not seen or seen[-1]["event_type"] != "subscription_established":
+            head, payload = receive(ws)
+            if head["method"] == "notification":
+                seen.append(payload)
+    replayed = [e["event"]["item_key"] for e in seen[:-1]]
+    assert replayed == ["friendlyName", "attributes"]
+    assert [e["event"]["id"] for e in seen[:-1]] == [1, 2]
+    assert seen[-1]["event"] == {
+        "object_sid": info,
+        "replay_status": "completed",
+        "last_event_id": 2,
+    }
+    assert seen[-1]["correlation_id"] == 7
+
+
+def test_another_users_own_map_is_not_found(server: Server, api_key: Key, service: Any) -> None:
+    tokens = [mint(api_key, service.sid, who) for who in ("owner", "intruder")]
+    ids = []
+    for token in tokens:
+        with socket(server) as ws:
+            init(ws, token)
+            request = {"host": "aim", "path": "/Client/v1/Configuration", "method": "GET"}
+            ws.send(encode({"method": "message", "id": "TMc", "http_request": request}))
+            ids.append(reply_to(ws, "TMc")[1]["sync_objects"]["my_conversations"])
+    with socket(server) as ws:
+        init(ws, tokens[1])
+        request = {"host": "cds", "path": f"/v3/Maps/{ids[0]}", "method": "GET"}
+        ws.send(encode({"method": "message", "id": "TMm", "http_request": request}))
+        header, body = reply_to(ws, "TMm")
+    assert header["http_status"]["code"] == 404
+    assert body["code"] == 54100
+    assert set(body) == {"code", "message", "more_info", "status"}

@@ -1,0 +1,74 @@
+"""Live delivery across processes: a change committed by one worker reaches subscribers held
+by every worker (PostgreSQL NOTIFY; on SQLite the log's high-water poll)."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+from chinwag.realtime.framing import encode
+from tests.conftest import make_client
+from tests.realtime.conftest import Key, mint, ws_url
+from tests.realtime.test_protocol import WAIT, init, receive, reply_to
+from tests.support.servers import Server
+
+CONNECTIONS = 8  # the kernel spreads them over the workers
+
+
+def subscribe(ws: ClientConnection, list_name: str) -> str:
+    request = {"host": "cds", "path": f"/v3/Lists/{list_name}", "method": "GET"}
+    ws.send(encode({"method": "message", "id": "TMl", "http_request": request}))
+    header, listing = reply_to(ws, "TMl")
+    assert header["http_status"]["code"] == 200, listing
+    body = {
+        "action": "establish",
+        "correlation_id": 1,
+        "requests": [
+            {
+                "object_sid": listing["sid"],
+                "object_type": "list",
+                "last_event_id": listing["last_event_id"],
+            }
+        ],
+    }
+    sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+    ws.send(encode({"method": "message", "id": "TMs", "http_request": sub}, body))
+    reply_to(ws, "TMs")
+    while True:
+        _, payload = receive(ws)
+        if isinstance(payload, dict) and payload.get("event_type") == "subscription_established":
+            return str(listing["sid"])
+
+
+def next_event(ws: ClientConnection) -> dict[str, Any]:
+    for _ in range(20):
+        header, payload = receive(ws)
+        if header["method"] == "notification" and payload.get("event_type") == "list_item_added":
+            return dict(payload["event"])
+    raise AssertionError("no list_item_added")
+
+
+def test_every_worker_delivers(fresh_database: str, tmp_path: Path) -> None:
+    server = Server(fresh_database, extra_args=["--workers", "2"])
+    server.start(tmp_path / "server.log")
+    sockets: list[ClientConnection] = []
+    with ExitStack() as stack:
+        stack.callback(server.stop)  # last: after the sockets close
+        sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
+        key = Key(sid, secret, server.account_sid)
+        chat = make_client(server).chat.v1
+        service = chat.services.create(friendly_name="workers")
+        channel = chat.services(service.sid).channels.create(unique_name="busy")
+        for n in range(CONNECTIONS):
+            ws = stack.enter_context(connect(ws_url(server), open_timeout=WAIT, close_timeout=WAIT))
+            sockets.append(ws)
+            init(ws, mint(key, service.sid, f"user{n}"))
+            subscribe(ws, f"{channel.sid}.messages")
+        messages = chat.services(service.sid).channels(channel.sid).messages
+        for n in range(3):
+            messages.create(body=f"m{n}", from_="bot")
+        seen = [[next_event(ws)["item_data"]["text"] for _ in range(3)] for ws in sockets]
+    assert seen == [["m0", "m1", "m2"]] * CONNECTIONS  # everyone, in order
