@@ -167,7 +167,16 @@ class Rows:
 def _row_class(keys: tuple[str, ...]) -> Any:
     """A named tuple class per column list (a handful in all); names not usable as attributes
     (`from`, duplicates) are still reached by position or through `mappings()`."""
-    return collections.namedtuple("Row", keys, rename=True)
+    base = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+
+    class Row(base):
+        __slots__ = ()
+
+        @property
+        def _mapping(self) -> dict[str, Any]:
+            return dict(zip(keys, self, strict=True))
+
+    return Row
 
 
 class Result:
