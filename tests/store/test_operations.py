@@ -1,0 +1,162 @@
+"""The operations layer without HTTP: `perform` runs any action for any front door.
+
+What a REST endpoint does, the client SDK's WebSocket and the console do through the same call,
+with the same rules, errors and transaction; these tests call it directly, on both databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from chinwag.context import Context, Row
+from chinwag.model.errors import ApiError
+from chinwag.model.params import Form
+from chinwag.ops.actions import Operation, Outcome, perform
+from chinwag.ops.locate import Credentials
+from chinwag.resources import REGISTRY, TABLES
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store import accounts
+from chinwag.store.accounts import Account
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
+
+RESOURCES = {res.name: res for res in REGISTRY}
+
+
+def run(fresh_database: str, test: Callable[[Runtime, Account], Awaitable[None]]) -> None:
+    upgrade(fresh_database)
+
+    async def main() -> None:
+        runtime = Runtime(Settings(database=fresh_database), Database(fresh_database), TABLES)
+        try:
+            async with runtime.db.write() as conn:
+                account = await accounts.create_account(conn, TABLES)
+            await test(runtime, account)
+        finally:
+            await runtime.db.close()
+
+    asyncio.run(main())
+
+
+def op(
+    principal: Any,
+    name: str,
+    action: Any,
+    path: str,
+    params: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    identity: str | None = None,
+) -> Operation:
+    return Operation(
+        RESOURCES[name],
+        action,
+        "v2",
+        principal,
+        path,
+        params or {},
+        Form((form or {}).items()),
+        base_url="http://chinwag.test",
+        identity=identity,
+    )
+
+
+async def chat(runtime: Runtime, account: Account) -> tuple[str, str]:
+    """A service and a channel in it, made as the account; their SIDs."""
+    service = await perform(
+        runtime, op(account, "service", "create", "/v2/Services", form={"FriendlyName": "ops"})
+    )
+    assert service.row is not None
+    path = f"/v2/Services/{service.row['sid']}/Channels"
+    params = {"ServiceSid": service.row["sid"]}
+    channel = await perform(runtime, op(account, "channel", "create", path, params))
+    assert channel.row is not None
+    return str(service.row["sid"]), str(channel.row["sid"])
+
+
+def test_a_client_action_runs_as_its_identity(fresh_database: str) -> None:
+    """A message sent as an identity is the same row REST lists, from that identity, with the
+    channel's index and counters moved in the same transaction."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        path = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        sent: Outcome = await perform(
+            runtime,
+            op(
+                account, "message", "create", path, params, {"Body": "hi", "From": "alice"}, "alice"
+            ),
+        )
+        assert sent.status == 201
+        assert sent.context.source == "SDK"
+        listed = await perform(runtime, op(account, "message", "list", path, params))
+        assert listed.listing is not None
+        assert [(r["body"], r["from"], r["index"]) for r in listed.listing.rows] == [
+            ("hi", "alice", 0)
+        ]
+        channel_path = f"/v2/Services/{service}/Channels/{channel}"
+        fetched = await perform(
+            runtime,
+            op(account, "channel", "fetch", channel_path, {"ServiceSid": service, "Sid": channel}),
+        )
+        assert fetched.row is not None
+        assert fetched.row["messages_count"] == 1
+
+    run(fresh_database, test)
+
+
+def test_credentials_are_checked_and_other_accounts_are_not_found(fresh_database: str) -> None:
+    """Basic credentials are verified by the same query that locates the path (401 when wrong),
+    and another account's service is simply not there (404)."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, _ = await chat(runtime, account)
+        async with runtime.db.write() as conn:
+            other = await accounts.create_account(conn, TABLES)
+        path = f"/v2/Services/{service}"
+        wrong = Credentials(account.sid, "not the token")
+        with pytest.raises(ApiError) as denied:
+            await perform(runtime, op(wrong, "service", "fetch", path, {"Sid": service}))
+        assert (denied.value.status, denied.value.code) == (401, 20003)
+        with pytest.raises(ApiError) as missing:
+            await perform(runtime, op(other, "service", "fetch", path, {"Sid": service}))
+        assert (missing.value.status, missing.value.code) == (404, 20404)
+        right = Credentials(account.sid, account.auth_token)
+        found = await perform(runtime, op(right, "service", "fetch", path, {"Sid": service}))
+        assert found.row is not None
+        assert found.row["friendly_name"] == "ops"
+
+    run(fresh_database, test)
+
+
+def test_observers_write_in_the_transaction_of_the_change(fresh_database: str) -> None:
+    """A write observer sees the row before and after, inside the action's transaction: when
+    it fails, the change itself is rolled back."""
+
+    seen: list[tuple[str, Any, Any]] = []
+
+    async def observe(call: Context, before: Row | None, after: Row | None) -> None:
+        seen.append((call.resource.name, before and before["sid"], after and after["sid"]))
+        if after is not None and after.get("friendly_name") == "refused":
+            raise ApiError(403, 20403, "refused by an observer")
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        runtime.observers.append(observe)
+        service, channel = await chat(runtime, account)
+        assert seen == [("service", None, service), ("channel", None, channel)]
+        path = f"/v2/Services/{service}/Channels"
+        params = {"ServiceSid": service}
+        with pytest.raises(ApiError):
+            await perform(
+                runtime, op(account, "channel", "create", path, params, {"FriendlyName": "refused"})
+            )
+        listed = await perform(runtime, op(account, "channel", "list", path, params))
+        assert listed.listing is not None
+        assert [r["sid"] for r in listed.listing.rows] == [channel]
+
+    run(fresh_database, test)
