@@ -8,12 +8,14 @@ value's parameter is named `v_<column>` (SQLAlchemy reserves the column's own na
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, Update, bindparam
 
-_INSERTS: dict[tuple[str, tuple[str, ...]], Insert] = {}
+T = TypeVar("T")
+_INSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
+_BUILT: dict[tuple[Any, ...], Any] = {}
 _UPDATES: dict[tuple[Any, ...], Update] = {}
 
 
@@ -26,14 +28,24 @@ def _bound(table: Table, columns: Iterable[str]) -> dict[str, Any]:
     return {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
 
 
-def insert_returning(table: Table, columns: tuple[str, ...]) -> Insert:
-    """INSERT of `columns` (sorted) RETURNING the whole row."""
-    key = (table.name, columns)
+def insert_returning(table: Table, columns: tuple[str, ...], returning: bool = True) -> Insert:
+    """INSERT of `columns` (sorted) [RETURNING the whole row]."""
+    key = (table.name, columns, returning)
     statement = _INSERTS.get(key)
     if statement is None:
-        statement = table.insert().values(_bound(table, columns)).returning(*table.c)
+        statement = table.insert().values(_bound(table, columns))
+        if returning:
+            statement = statement.returning(*table.c)
         _INSERTS[key] = statement
     return statement
+
+
+def once(key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """The statement `build` makes, made on the first call with `key` only."""
+    if key not in _BUILT:
+        _BUILT[key] = build()
+    result: T = _BUILT[key]
+    return result
 
 
 def update_returning(

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, func, select
+from sqlalchemy import Row, Select, Table, and_, bindparam, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chinwag import times
 from chinwag.sids import new_sid
+from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
@@ -29,7 +30,6 @@ RETAIN = 1000  # events kept per object
 TRIM_EVERY = 100  # trim when an event id is a multiple of this: bounded, amortised work
 CHANNEL = "chinwag_sync"  # PostgreSQL NOTIFY channel; the payload is the object's SID
 PREFIX = {"document": "ET", "list": "ES", "map": "MP"}
-# Set on the connection's info while a transaction has written events (see live.py).
 # This process's hubs, woken after a commit that logged events on SQLite (PostgreSQL wakes
 # every server through NOTIFY instead).
 LOCAL_LISTENERS: list[Callable[[set[str]], None]] = []
@@ -108,41 +108,80 @@ async def ensure(
         "date_created": now,
         "date_updated": now,
     }
-    named = and_(t.c.service_sid == service_sid, t.c.unique_name == unique_name)
-    row = (await conn.execute(select(t).where(named))).first()
+    named = {"service": service_sid, "name": unique_name}
+    row = (await conn.execute(_by_name(t), named)).first()
     if row is not None:
         return SyncObject.of(row)
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # Two first connects of one user may race: the unique name decides, neither fails.
     await conn.execute(insert(t).values(**values).on_conflict_do_nothing())
-    row = (await conn.execute(select(t).where(named))).first()
+    row = (await conn.execute(_by_name(t), named)).first()
     assert row is not None  # noqa: S101  (inserted or already there, in this transaction)
     return SyncObject.of(row)
 
 
-async def _advance(
-    conn: Connection, tables: Tables, sid: str, *, take_index: bool = False
-) -> Any:
-    """Next event id and revision of the object (and its next list index), as a row with
-    `last_event_id`, `revision`, `next_index`, `kind`; locks its row."""
-    t = tables.sync_objects
-    values: dict[str, Any] = {
-        "last_event_id": t.c.last_event_id + 1,
-        "revision": t.c.revision + 1,
-        "date_updated": times.now(),
-    }
-    if take_index:
-        values["next_index"] = t.c.next_index + 1
-    query = (
-        t.update()
-        .where(and_(t.c.sid == sid, t.c.date_removed.is_(None)))
-        .values(**values)
-        .returning(t.c.last_event_id, t.c.revision, t.c.next_index, t.c.kind)
+def _by_name(t: Table) -> Select[Any]:
+    return statements.once(
+        ("sync.by_name", id(t)),
+        lambda: select(t).where(
+            t.c.service_sid == bindparam("service"), t.c.unique_name == bindparam("name")
+        ),
     )
-    row = (await conn.execute(query)).first()
+
+
+def by_names(t: Table, count: int) -> Select[Any]:
+    """Objects of a service by `count` unique names (`service`, `n0`...)."""
+    return statements.once(
+        ("sync.by_names", id(t), count),
+        lambda: select(t).where(
+            t.c.service_sid == bindparam("service"),
+            or_(*(t.c.unique_name == bindparam(f"n{i}") for i in range(count))),
+        ),
+    )
+
+
+def _advance_statement(t: Table, mode: str) -> Any:
+    """The object's next event id and revision; `mode` also moves its list index ("index":
+    take the next, "at_least": past `w_index`) or sets a document's data ("data")."""
+
+    def build() -> Any:
+        values: dict[str, Any] = {
+            "last_event_id": t.c.last_event_id + 1,
+            "revision": t.c.revision + 1,
+            "date_updated": bindparam("v_now", type_=t.c.date_updated.type),
+        }
+        if mode == "index":
+            values["next_index"] = t.c.next_index + 1
+        elif mode == "at_least":
+            index = bindparam("w_index", type_=t.c.next_index.type)
+            values["next_index"] = case((t.c.next_index <= index, index + 1), else_=t.c.next_index)
+        elif mode == "data":
+            values["data"] = bindparam("v_data", type_=t.c.data.type)
+        return (
+            t.update()
+            .where(t.c.sid == bindparam("w_sid"), t.c.date_removed.is_(None))
+            .values(**values)
+            .returning(t.c.last_event_id, t.c.revision, t.c.next_index, t.c.kind)
+        )
+
+    return statements.once(("sync.advance", id(t), mode), build)
+
+
+async def _advance(
+    conn: Connection, tables: Tables, sid: str, *, mode: str = "", **values: Any
+) -> Any:
+    """Next event id and revision of the object (see `_advance_statement`), as a row with
+    `last_event_id`, `revision`, `next_index`, `kind`; locks its row."""
+    statement = _advance_statement(tables.sync_objects, mode)
+    row = (await conn.execute(statement, {"w_sid": sid, "v_now": times.now(), **values})).first()
     if row is None:
         raise SyncError(f"no Sync object {sid}")
     return row
+
+
+async def _add_item(conn: Connection, tables: Tables, values: dict[str, Any]) -> None:
+    insert = statements.insert_returning(tables.sync_items, tuple(sorted(values)), False)
+    await conn.execute(insert, statements.params(values))
 
 
 async def _log(
@@ -156,22 +195,25 @@ async def _log(
     e = tables.sync_events
     now = times.now()
     payload = {**payload, "date_created": times.render(now)}
-    await conn.execute(
-        e.insert().values(
-            object_sid=sid,
-            event_id=event_id,
-            event_type=event_type,
-            payload=dumps(payload),
-            date_created=now,
-        )
-    )
+    values = {
+        "object_sid": sid,
+        "event_id": event_id,
+        "event_type": event_type,
+        "payload": dumps(payload),
+        "date_created": now,
+    }
+    insert = statements.insert_returning(e, tuple(sorted(values)), False)
+    await conn.execute(insert, statements.params(values))
     if event_id % TRIM_EVERY == 0 and event_id > RETAIN:
         await conn.execute(
             e.delete().where(and_(e.c.object_sid == sid, e.c.event_id <= event_id - RETAIN))
         )
     if conn.dialect.name == "postgresql":
         # Delivered at commit, to every server on the database; never if it rolls back.
-        await conn.execute(select(func.pg_notify(CHANNEL, sid)))
+        notify = statements.once(
+            ("sync.notify",), lambda: select(func.pg_notify(CHANNEL, bindparam("sid")))
+        )
+        await conn.execute(notify, {"sid": sid})
     else:
         conn.after_commit(lambda: wake_local(sid))
 
@@ -197,19 +239,21 @@ def items_url(base: str, kind: str, sid: str) -> str:
 
 async def list_append(conn: Connection, tables: Tables, sid: str, data: Any, base: str = "") -> int:
     """Add an item at the list's next index (gap-free, never reused); that index."""
-    row = await _advance(conn, tables, sid, take_index=True)
+    row = await _advance(conn, tables, sid, mode="index")
     index, event_id = int(row.next_index) - 1, int(row.last_event_id)
     now = times.now()
-    await conn.execute(
-        tables.sync_items.insert().values(
-            object_sid=sid,
-            item_index=index,
-            data=dumps(data),
-            revision=0,
-            last_event_id=event_id,
-            date_created=now,
-            date_updated=now,
-        )
+    await _add_item(
+        conn,
+        tables,
+        {
+            "object_sid": sid,
+            "item_index": index,
+            "data": dumps(data),
+            "revision": 0,
+            "last_event_id": event_id,
+            "date_created": now,
+            "date_updated": now,
+        },
     )
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
@@ -221,23 +265,21 @@ async def put_list_item(
     conn: Connection, tables: Tables, sid: str, index: int, data: Any, base: str = ""
 ) -> int:
     """Add an item at a given index (a chat message's own index); the event id."""
-    row = await _advance(conn, tables, sid)
+    row = await _advance(conn, tables, sid, mode="at_least", w_index=index)
     event_id = int(row.last_event_id)
     now = times.now()
-    await conn.execute(
-        tables.sync_items.insert().values(
-            object_sid=sid,
-            item_index=index,
-            data=dumps(data),
-            revision=0,
-            last_event_id=event_id,
-            date_created=now,
-            date_updated=now,
-        )
-    )
-    t = tables.sync_objects
-    await conn.execute(
-        t.update().where(and_(t.c.sid == sid, t.c.next_index <= index)).values(next_index=index + 1)
+    await _add_item(
+        conn,
+        tables,
+        {
+            "object_sid": sid,
+            "item_index": index,
+            "data": dumps(data),
+            "revision": 0,
+            "last_event_id": event_id,
+            "date_created": now,
+            "date_updated": now,
+        },
     )
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
@@ -323,9 +365,7 @@ async def remove_item(
 
 async def set_document(conn: Connection, tables: Tables, sid: str, data: Any) -> int:
     """Replace a document's data; the event id."""
-    row = await _advance(conn, tables, sid)
-    t = tables.sync_objects
-    await conn.execute(t.update().where(t.c.sid == sid).values(data=dumps(data)))
+    row = await _advance(conn, tables, sid, mode="data", v_data=dumps(data))
     event = {
         "document_sid": sid,
         "document_data": data,

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from chinwag import times
 from chinwag.context import Context, Row
+from chinwag.store import statements
 from chinwag.sync import engine
 from chinwag.sync.chat import (
     channel_names,
@@ -88,15 +89,28 @@ def message_data(message: Row, member_sid: str | None) -> dict[str, Any]:
     return data
 
 
+ROLES = (("channel", "document"), ("messages", "list"), ("roster", "map"))
+
+
 async def channel_objects(call: Context, channel: Row) -> dict[str, engine.SyncObject]:
-    """The channel's document, messages list and roster map (made if the channel predates them)."""
+    """The channel's document, messages list and roster map, read in one query (made if the
+    channel predates them)."""
     names = channel_names(channel["sid"])
+    t = call.tables.sync_objects
+    params = {"service": channel["service_sid"]}
+    params.update({f"n{i}": names[role] for i, (role, _) in enumerate(ROLES)})
+    rows = (await call.conn.execute(engine.by_names(t, len(ROLES)), params)).all()
+    known = {row.unique_name: engine.SyncObject.of(row) for row in rows}
     scope = {"account_sid": channel["account_sid"], "service_sid": channel["service_sid"]}
     found = {}
-    for role, kind in (("channel", "document"), ("messages", "list"), ("roster", "map")):
-        data = channel_data(channel) if kind == "document" else None
-        found[role] = await engine.ensure(
-            call.conn, call.tables, kind=kind, unique_name=names[role], data=data, **scope
+    for role, kind in ROLES:
+        found[role] = known.get(names[role]) or await engine.ensure(
+            call.conn,
+            call.tables,
+            kind=kind,
+            unique_name=names[role],
+            data=channel_data(channel) if kind == "document" else None,
+            **scope,
         )
     return found
 
@@ -190,8 +204,13 @@ async def _member_sid(call: Context, channel_sid: str, identity: str | None) -> 
     if identity is None:
         return None
     m = call.tables["member"]
-    mine = and_(m.c.channel_sid == channel_sid, m.c.identity == identity)
-    row = (await call.conn.execute(select(m.c.sid).where(mine))).first()
+    query = statements.once(
+        ("sync.member_sid", id(m)),
+        lambda: select(m.c.sid).where(
+            m.c.channel_sid == bindparam("channel"), m.c.identity == bindparam("identity")
+        ),
+    )
+    row = (await call.conn.execute(query, {"channel": channel_sid, "identity": identity})).first()
     return str(row.sid) if row else None
 
 
