@@ -109,7 +109,8 @@ def fill(limited: Limited, bucket: str, actions: int, age_ms: int) -> None:
             async with db.write() as conn:
                 at = ratelimit.now_ms() - age_ms
                 rows = [{"bucket": bucket, "at": at} for _ in range(actions)]
-                await conn.execute(TABLES.rate_actions.insert(), rows)
+                if rows:  # one multi-row INSERT (the store runs no executemany)
+                    await conn.execute(TABLES.rate_actions.insert().values(rows))
         finally:
             await db.close()
 
