@@ -227,9 +227,11 @@ class TestDurability:
         def head_waiting() -> list[OutboxRow]:
             rows = rows_for(first, svc.sid)
             ready = len(rows) == 5 and all(r.status == "pending" for r in rows)
-            return rows if ready and any(r.attempts == 1 for r in rows) else []
+            # At least once, not exactly once: each poll is a CLI process, and on a busy machine
+            # one can outlast the 8 s backoff, so "exactly once" was a window a poll could miss.
+            return rows if ready and any(r.attempts >= 1 for r in rows) else []
 
-        wait_for(head_waiting, what="five pending deliveries, the first tried once")
+        wait_for(head_waiting, what="five pending deliveries, the first tried")
         assert first.server.stop(signal.SIGKILL) == -signal.SIGKILL
 
         hooks.reply("post", then=Reply(200))
