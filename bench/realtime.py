@@ -153,6 +153,8 @@ async def latency(
             token = _token(server, key, service, f"reader-{i}")
             clients.append(await _open(url, token))
         await asyncio.gather(*(_subscribe(c, f"{channel}.messages") for c in clients))
+        rest.close()  # idle while the clients connected: the server may have closed it
+        rest = Connection(server.port, basic_auth(server.account_sid, server.auth_token))
         samples: list[float] = []
         path = f"/v2/Services/{service}/Channels/{channel}/Messages"
         for n in range(messages):
