@@ -179,7 +179,19 @@ async def _advance(
     return row
 
 
-async def _add_item(conn: Connection, tables: Tables, values: dict[str, Any]) -> None:
+async def _add_list_item(
+    conn: Connection, tables: Tables, sid: str, index: int, data: Any, event_id: int
+) -> None:
+    now = times.now()
+    values = {
+        "object_sid": sid,
+        "item_index": index,
+        "data": dumps(data),
+        "revision": 0,
+        "last_event_id": event_id,
+        "date_created": now,
+        "date_updated": now,
+    }
     insert = statements.insert_returning(tables.sync_items, tuple(sorted(values)), False)
     await conn.execute(insert, statements.params(values))
 
@@ -241,20 +253,7 @@ async def list_append(conn: Connection, tables: Tables, sid: str, data: Any, bas
     """Add an item at the list's next index (gap-free, never reused); that index."""
     row = await _advance(conn, tables, sid, mode="index")
     index, event_id = int(row.next_index) - 1, int(row.last_event_id)
-    now = times.now()
-    await _add_item(
-        conn,
-        tables,
-        {
-            "object_sid": sid,
-            "item_index": index,
-            "data": dumps(data),
-            "revision": 0,
-            "last_event_id": event_id,
-            "date_created": now,
-            "date_updated": now,
-        },
-    )
+    await _add_list_item(conn, tables, sid, index, data, event_id)
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
     await _log(conn, tables, sid, event_id, "list_item_added", event)
@@ -267,20 +266,7 @@ async def put_list_item(
     """Add an item at a given index (a chat message's own index); the event id."""
     row = await _advance(conn, tables, sid, mode="at_least", w_index=index)
     event_id = int(row.last_event_id)
-    now = times.now()
-    await _add_item(
-        conn,
-        tables,
-        {
-            "object_sid": sid,
-            "item_index": index,
-            "data": dumps(data),
-            "revision": 0,
-            "last_event_id": event_id,
-            "date_created": now,
-            "date_updated": now,
-        },
-    )
+    await _add_list_item(conn, tables, sid, index, data, event_id)
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
     await _log(conn, tables, sid, event_id, "list_item_added", event)
