@@ -17,7 +17,7 @@ from chinwag.events import outbox
 from chinwag.resources import TABLES
 from chinwag.store.db import Database
 from chinwag.store.migrate import upgrade
-from tests.support.databases import KINDS, fresh
+from tests.support.databases import KINDS, fresh, with_database
 
 T = TypeVar("T")
 LEASE = 30.0
@@ -31,14 +31,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def run(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = Database(url)
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    return with_database(url, work)
 
 
 async def enqueue(db: Database, queue: str, count: int) -> None:

@@ -7,16 +7,20 @@ fails: CI must never pass on SQLite alone.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+from chinwag.store.db import Database
 from tests.support.servers import PG_ADMIN, pg_create_database, pg_drop_database, pg_reachable
 
 KINDS = ["sqlite", "postgresql"]
+T = TypeVar("T")
 
 
 def require_postgresql() -> None:
@@ -39,3 +43,16 @@ def fresh(kind: str, directory: Path) -> Iterator[str]:
         yield url
     finally:
         pg_drop_database(url)
+
+
+def with_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` with a `Database` on `url` in an event loop of its own, then close it."""
+
+    async def main() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())

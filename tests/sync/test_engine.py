@@ -16,6 +16,7 @@ from chinwag.store.migrate import upgrade
 from chinwag.sync import engine
 from chinwag.sync.live import Hub
 from chinwag.sync.queries import events_after, find, items_page
+from tests.support.databases import with_database
 
 T = TypeVar("T")
 ACCOUNT = "AC" + "0" * 32
@@ -28,14 +29,7 @@ def url(database_url: str) -> str:
 
 
 def run(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
-    async def main() -> T:
-        db = Database(url)
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
+    return with_database(url, work)
 
 
 async def new_object(db: Database, kind: str, service: str | None = None) -> engine.SyncObject:
