@@ -73,6 +73,16 @@ def _own_service(session: Session, match: re.Match[str]) -> str:
     return match.group(1)
 
 
+def own_channels(session: Session, match: re.Match[str]) -> tuple[str, str]:
+    """The path's service and user, which must be the token's: a user's channel list and read
+    horizons are for that user alone."""
+    service_sid = _own_service(session, match)
+    assert session.who is not None  # noqa: S101
+    if match.group(2) != session.who.identity:
+        raise ApiError(403, 20403, "Only your own channels")
+    return service_sid, session.who.identity
+
+
 def _page_after(request: Request) -> int:
     token = request.param("PageToken")
     if token is None:
@@ -121,10 +131,7 @@ def channel_json(session: Session, row: Any) -> dict[str, Any]:
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations")
 async def my_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """The user's channels (joined), paged by membership."""
-    service_sid = _own_service(session, match)
-    assert session.who is not None  # noqa: S101
-    if match.group(2) != session.who.identity:
-        raise ApiError(403, 20403, "Only your own channels")
+    service_sid, identity = own_channels(session, match)
     c, m = session.tables["channel"], session.tables["member"]
     query = (
         select(
@@ -137,7 +144,7 @@ async def my_channels(session: Session, request: Request, match: re.Match[str]) 
         .where(
             and_(
                 m.c.service_sid == service_sid,
-                m.c.identity == session.who.identity,
+                m.c.identity == identity,
                 m.c.pk > _page_after(request),
             )
         )

@@ -17,7 +17,7 @@ from chinwag.domain.consumption import unread
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, Outcome, perform
-from chinwag.realtime.aim import SERVICE, _own_service, channel_json
+from chinwag.realtime.aim import SERVICE, _own_service, channel_json, own_channels
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.resources import REGISTRY
 from chinwag.sync.chat import channel_names
@@ -189,17 +189,14 @@ async def remove_message(session: Session, request: Request, match: re.Match[str
 async def consumption(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """The read horizon (`last_consumed_message_index`, null for none) or notification level,
     as the member's update; answers the unread count the REST User Channel reports."""
-    _own_service(session, match)
-    assert session.who is not None  # noqa: S101
-    if match.group(2) != session.who.identity:
-        raise ApiError(403, 20403, "Only your own channels")
+    _, identity = own_channels(session, match)
     body = request.body if isinstance(request.body, dict) else {}
     pairs = []
     if "last_consumed_message_index" in body:
         pairs.append(("LastConsumedMessageIndex", _text(body["last_consumed_message_index"])))
     channel = match.group(3)
-    path = _rest(session, "Channels", channel, "Members", session.who.identity)
-    params = {"ChannelSid": channel, "Sid": session.who.identity}
+    path = _rest(session, "Channels", channel, "Members", identity)
+    params = {"ChannelSid": channel, "Sid": identity}
     outcome = await act(session, "member", "update", path, params, Form(pairs))
     assert outcome.row is not None  # noqa: S101
     counter = outcome.context.parent("channel")["message_counter"] or 0
@@ -253,10 +250,7 @@ async def typing(session: Session, request: Request, match: re.Match[str]) -> Re
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations/([^/]+)")
 async def my_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`getUnconsumedMessagesCount`: the read horizon and unread count of one's channel."""
-    service_sid = _own_service(session, match)
-    assert session.who is not None  # noqa: S101
-    if match.group(2) != session.who.identity:
-        raise ApiError(403, 20403, "Only your own channels")
+    service_sid, identity = own_channels(session, match)
     c, m = session.tables["channel"], session.tables["member"]
     which = and_(
         c.c.service_sid == service_sid,
@@ -266,7 +260,7 @@ async def my_channel(session: Session, request: Request, match: re.Match[str]) -
         select(
             c.c.sid, c.c.message_counter, m.c.last_consumed_message_index, m.c.notification_level
         )
-        .join(m, and_(m.c.channel_sid == c.c.sid, m.c.identity == session.who.identity))
+        .join(m, and_(m.c.channel_sid == c.c.sid, m.c.identity == identity))
         .where(which)
     )
     async with session.db.read() as conn:
