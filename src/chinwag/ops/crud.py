@@ -107,7 +107,7 @@ async def create(call: Context, form: Form) -> Result:
     for anc in res.ancestors:
         values[anc.ref_column] = call.parents[anc.name]["sid"]
     values = {"sid": sid, "account_sid": call.account.sid, **_encode(res, values)}
-    insert = statements.insert_returning(table(call), tuple(sorted(values)))
+    insert = statements.insert(table(call), tuple(sorted(values)), returning=True)
     inserted = (await call.conn.execute(insert, statements.params(values))).mappings().one()
     row = await res.rules.after_create(call, inserted) or inserted
     await _announce(call, None, row)

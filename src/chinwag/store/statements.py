@@ -28,8 +28,8 @@ def _bound(table: Table, columns: Iterable[str]) -> dict[str, Any]:
     return {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
 
 
-def insert_returning(table: Table, columns: tuple[str, ...], returning: bool = True) -> Insert:
-    """INSERT of `columns` (sorted) [RETURNING the whole row]."""
+def insert(table: Table, columns: tuple[str, ...], returning: bool = False) -> Insert:
+    """INSERT of `columns` (sorted), RETURNING the whole row when asked."""
     key = (table.name, columns, returning)
     statement = _INSERTS.get(key)
     if statement is None:

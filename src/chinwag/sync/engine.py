@@ -192,7 +192,7 @@ async def _add_list_item(
         "date_created": now,
         "date_updated": now,
     }
-    insert = statements.insert_returning(tables.sync_items, tuple(sorted(values)), False)
+    insert = statements.insert(tables.sync_items, tuple(sorted(values)))
     await conn.execute(insert, statements.params(values))
 
 
@@ -214,7 +214,7 @@ async def _log(
         "payload": dumps(payload),
         "date_created": now,
     }
-    insert = statements.insert_returning(e, tuple(sorted(values)), False)
+    insert = statements.insert(e, tuple(sorted(values)))
     await conn.execute(insert, statements.params(values))
     if event_id % TRIM_EVERY == 0 and event_id > RETAIN:
         await conn.execute(
