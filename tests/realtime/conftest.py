@@ -6,11 +6,13 @@ and reused by later runs. Without node and npm these tests skip, except under CI
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import selectors
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,18 +33,38 @@ NODE_TIMEOUT = 60  # seconds; the scripts bound every wait of their own at 20
 
 
 def _install(version: str) -> Path:
-    folder = ROOT / ".sdk" / f"twilio-chat-{version}"
-    marker = folder / "node_modules" / "twilio-chat" / "package.json"
-    if marker.exists() and json.loads(marker.read_text())["version"] == version:
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["npm", "install", f"twilio-chat@{version}", "--no-audit", "--no-fund", "--ignore-scripts"],
-        cwd=folder,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    """`.sdk/twilio-chat-<version>`, installed once: test processes (xdist workers) take turns
+    under a file lock, npm works in a staging folder, and the folder counts as installed only
+    once its marker is written, so a concurrent or interrupted install is never used."""
+    base = ROOT / ".sdk"
+    folder = base / f"twilio-chat-{version}"
+    marker = folder / ".installed"
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / f".lock-{version}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if marker.exists():
+            return folder
+        staging = Path(tempfile.mkdtemp(dir=base, prefix=f".staging-{version}-"))
+        try:
+            subprocess.run(
+                [
+                    "npm",
+                    "install",
+                    f"twilio-chat@{version}",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                ],
+                cwd=staging,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+            shutil.rmtree(folder, ignore_errors=True)
+            staging.rename(folder)
+            marker.write_text(version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
