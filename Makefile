@@ -25,7 +25,12 @@ types: $(STAMP)
 # own: a test mostly waits on its server, so two processes keep both cores busy. 0: one process.
 TEST_WORKERS ?= 2
 
-test: lint types
+# The browser tests drive Debian's chromium; installed here when missing (the machine is Debian).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
+test: lint types $(CHROMIUM)
 	env -u TWILIO_EDGE -u TWILIO_REGION $(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
