@@ -139,12 +139,34 @@ class Rules:
         """The Twilio webhook parameters describing `row` (a stored row, or a pre-event preview)."""
         return {}
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        """The permissions (Twilio's names, all of them) a client needs for the call's action on
+        `row` (update, delete, fetch) with `values` (the parameters of a create or update);
+        None when no client may do it. Account credentials (REST) are never asked."""
+        return ()
+
+    async def client_channel(self, call: Context, row: Row | None) -> Row | None:
+        """The channel whose member role also counts, and whose privacy hides it."""
+        return call.parents.get("channel")
+
     def list_query(self, call: Context) -> tuple[Select[Any], ColumnElement[Any]] | None:
         """A list's rows and keyset column, for resources that are views of other tables."""
         return None
 
     def to_json(self, call: Context, row: Row) -> dict[str, Any] | None:
         """The whole JSON of a row, for resources whose shape is not the standard one."""
+        return None
+
+
+class BackendOnly(Rules):
+    """Rules of a resource only the app's backend (account credentials) may touch: no client
+    (SDK user) has a permission for it."""
+
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
         return None
 
 

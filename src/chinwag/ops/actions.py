@@ -20,6 +20,7 @@ from chinwag.model.resource import Action, Resource, Version
 from chinwag.ops.crud import ACTIONS, WRITES, Listing, Result, lost_race
 from chinwag.ops.locate import Principal, locate
 from chinwag.ops.lookup import target
+from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
 from chinwag.store.db import Connection
 from chinwag.store.errors import IntegrityError
@@ -97,6 +98,7 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
     try:
         async with transaction as conn:
             context = await open_context(runtime, conn, op)
+            await authorize(context, form)
             if op.action in WRITES and runtime.settings.rate_limits == "twilio":
                 await ratelimit.charge(context)
             result = await ACTIONS[op.action](context, form)
@@ -134,6 +136,7 @@ async def _pre_event(runtime: Runtime, op: Operation) -> Form:
         return op.form
     async with runtime.db.read() as conn:
         context = await open_context(runtime, conn, op)
+        await authorize(context, op.form)  # a denied client action asks no hook either
         plan = pre.plan(context, await _preview(context, op.form))
     if plan is None:
         return op.form

@@ -16,8 +16,10 @@ from urllib.parse import quote
 from sqlalchemy import and_, or_, select
 
 from chinwag import times
+from chinwag.domain.permissions import hidden, visible
 from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.store.db import Connection
 from chinwag.sync.chat import channel_names, ensure_user_objects, user_info_name
 
 if TYPE_CHECKING:
@@ -130,8 +132,49 @@ def channel_json(session: Session, row: Any) -> dict[str, Any]:
 
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations")
 async def my_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    """The user's channels (joined), paged by membership."""
+    """The user's channels: joined ones (paged by membership, `PA<pk>`), then the ones it is
+    invited to (by invite, `PI<pk>`)."""
     service_sid, identity = own_channels(session, match)
+    token = request.param("PageToken") or ""
+    invites_from = _invites_after(token)
+    items: list[dict[str, Any]] = []
+    next_token = None
+    async with session.db.read() as conn:
+        if invites_from is None:
+            rows = await _joined(session, conn, service_sid, identity, _page_after(request))
+            for row in rows[:PAGE]:
+                body = channel_json(session, row)
+                body["status"] = "joined"
+                body["last_consumed_message_index"] = row.last_consumed_message_index
+                body["notification_level"] = row.notification_level or "default"
+                items.append(body)
+            next_token = _meta(rows, PAGE, "member_pk")["next_token"]
+            invites_from = 0
+        if next_token is None:  # the memberships are all listed: invites fill the page
+            room = PAGE - len(items)
+            rows = await _invited(session, conn, service_sid, identity, invites_from, room)
+            for row in rows[:room]:
+                body = channel_json(session, row)
+                body.update(status="invited", last_consumed_message_index=None)
+                body["notification_level"] = "default"
+                items.append(body)
+            if len(rows) > room:
+                next_token = f"PI{rows[room - 1].invite_pk}" if room else f"PI{invites_from}"
+    meta = {"previous_token": None, "next_token": next_token, "page_size": PAGE}
+    return Reply(200, {"conversations": items, "meta": meta})
+
+
+def _invites_after(token: str) -> int | None:
+    if not token.startswith("PI"):
+        return None
+    if not token[2:].isdigit():
+        raise ApiError(400, 20001, "Invalid PageToken")
+    return int(token[2:])
+
+
+async def _joined(
+    session: Session, conn: Connection, service_sid: str, identity: str, after: int
+) -> Sequence[Any]:
     c, m = session.tables["channel"], session.tables["member"]
     query = (
         select(
@@ -141,26 +184,25 @@ async def my_channels(session: Session, request: Request, match: re.Match[str]) 
             m.c.notification_level,
         )
         .join(m, m.c.channel_sid == c.c.sid)
-        .where(
-            and_(
-                m.c.service_sid == service_sid,
-                m.c.identity == identity,
-                m.c.pk > _page_after(request),
-            )
-        )
+        .where(and_(m.c.service_sid == service_sid, m.c.identity == identity, m.c.pk > after))
         .order_by(m.c.pk)
         .limit(PAGE + 1)
     )
-    async with session.db.read() as conn:
-        rows = (await conn.execute(query)).all()
-    items = []
-    for row in rows[:PAGE]:
-        body = channel_json(session, row)
-        body["status"] = "joined"
-        body["last_consumed_message_index"] = row.last_consumed_message_index
-        body["notification_level"] = row.notification_level or "default"
-        items.append(body)
-    return Reply(200, {"conversations": items, "meta": _meta(rows, PAGE, "member_pk")})
+    return (await conn.execute(query)).all()
+
+
+async def _invited(
+    session: Session, conn: Connection, service_sid: str, identity: str, after: int, room: int
+) -> Sequence[Any]:
+    c, i = session.tables["channel"], session.tables["invite"]
+    query = (
+        select(c, i.c.pk.label("invite_pk"))
+        .join(i, i.c.channel_sid == c.c.sid)
+        .where(and_(i.c.service_sid == service_sid, i.c.identity == identity, i.c.pk > after))
+        .order_by(i.c.pk)
+        .limit(room + 1)
+    )
+    return (await conn.execute(query)).all()
 
 
 @ROUTER.add("GET", SERVICE + r"/Conversations")
@@ -185,22 +227,23 @@ async def public_channels(session: Session, request: Request, match: re.Match[st
 
 @ROUTER.add("GET", SERVICE + r"/Conversations/([^/]+)")
 async def one_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    """A channel by SID or unique name: public ones, and private ones the user is in."""
+    """A channel by SID or unique name: public ones, and private ones the user is in or
+    invited to (domain/permissions.py)."""
     service_sid = _own_service(session, match)
     assert session.who is not None  # noqa: S101
-    c, m = session.tables["channel"], session.tables["member"]
+    c = session.tables["channel"]
     ident = match.group(2)
     which = or_(c.c.sid == ident, c.c.unique_name == ident)
     async with session.db.read() as conn:
         row = (
             await conn.execute(select(c).where(and_(c.c.service_sid == service_sid, which)))
         ).first()
-        member = None
-        if row is not None and row.type != "public":
-            mine = and_(m.c.channel_sid == row.sid, m.c.identity == session.who.identity)
-            member = (await conn.execute(select(m.c.pk).where(mine))).first()
-    if row is None or (row.type != "public" and member is None):
-        raise ApiError(404, 50300, "Channel not found")
+        seen = row is not None and (
+            row.type == "public"
+            or await visible(conn, session.tables, service_sid, session.who.identity, row.sid)
+        )
+    if row is None or not seen:
+        raise hidden()
     return Reply(200, channel_json(session, row))
 
 

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from chinwag.domain.permissions import visible
 from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.sync.chat import channel_of
 from chinwag.sync.engine import SyncObject
 from chinwag.sync.queries import (
     DEFAULT_PAGE,
@@ -32,14 +34,21 @@ def not_found(what: str = "Sync object") -> ApiError:
 
 
 async def readable(session: Session, ident: str, kind: str | None = None) -> SyncObject:
-    """The object, if it exists in the session's service and its user may read it."""
+    """The object, if it exists in the session's service and its user may read it: not
+    another user's own object, nor an object of a private channel the user is not in."""
     assert session.who is not None  # noqa: S101
+    service_sid = session.who.grant.service_sid
     async with session.db.read() as conn:
-        obj = await find(conn, session.tables, session.who.grant.service_sid, ident)
-    if obj is None or (kind and obj.kind != kind):
-        raise not_found()
-    if obj.owner_sid is not None and obj.owner_sid != session.who.user["sid"]:
-        raise not_found()  # another user's own object: as if it did not exist
+        obj = await find(conn, session.tables, service_sid, ident)
+        if obj is None or (kind and obj.kind != kind):
+            raise not_found()
+        if obj.owner_sid is not None and obj.owner_sid != session.who.user["sid"]:
+            raise not_found()  # another user's own object: as if it did not exist
+        channel_sid = channel_of(obj.unique_name)
+        if channel_sid is not None and not await visible(
+            conn, session.tables, service_sid, session.who.identity, channel_sid
+        ):
+            raise not_found()
     return obj
 
 

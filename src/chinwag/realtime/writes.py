@@ -152,6 +152,28 @@ async def remove_member(session: Session, request: Request, match: re.Match[str]
     return Reply(204)
 
 
+@ROUTER.add("POST", CHANNEL + r"/Invites")
+async def invite(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """`channel.invite(identity)`: the Invite resource's create, as the inviting user."""
+    _own_service(session, match)
+    body = request.body if isinstance(request.body, dict) else {}
+    path = _rest(session, "Channels", match.group(2), "Invites")
+    form = Form([("Identity", _text(body.get("identity")))])
+    outcome = await act(session, "invite", "create", path, {"ChannelSid": match.group(2)}, form)
+    assert outcome.row is not None  # noqa: S101
+    return Reply(201, {"sid": outcome.row["sid"], "identity": outcome.row["identity"]})
+
+
+@ROUTER.add("DELETE", CHANNEL + r"/Invites/([^/]+)")
+async def decline(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """`channel.decline()`: the invitee deletes its own invite (named by its identity)."""
+    _own_service(session, match)
+    path = _rest(session, "Channels", match.group(2), "Invites", match.group(3))
+    params = {"ChannelSid": match.group(2), "Sid": match.group(3)}
+    await act(session, "invite", "delete", path, params)
+    return Reply(204)
+
+
 @ROUTER.add("POST", CHANNEL + r"/Messages")
 async def send_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
@@ -206,11 +228,8 @@ async def consumption(session: Session, request: Request, match: re.Match[str]) 
 
 @ROUTER.add("POST", SERVICE + r"/Users/([^/]+)")
 async def update_user(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    """`user.updateFriendlyName/updateAttributes`: one's own user only."""
+    """`user.updateFriendlyName/updateAttributes` (editOwnUserInfo, or editAnyUserInfo)."""
     _own_service(session, match)
-    assert session.who is not None  # noqa: S101
-    if match.group(2) != session.who.identity:
-        raise ApiError(403, 20403, "Only your own user")
     path = _rest(session, "Users", match.group(2))
     form = form_of(request.body, USER_PARAMS)
     outcome = await act(session, "user", "update", path, {"Sid": match.group(2)}, form)

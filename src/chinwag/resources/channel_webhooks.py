@@ -10,7 +10,7 @@ from chinwag.context import Context, Row
 from chinwag.domain.counters import bump
 from chinwag.domain.events import EVENTS
 from chinwag.model.errors import ApiError
-from chinwag.model.resource import V2, Field, Resource, Rules
+from chinwag.model.resource import V2, BackendOnly, Field, Resource
 from chinwag.resources.channels import CHANNEL
 
 WEBHOOK_TYPES = ("webhook", "trigger", "studio")
@@ -40,7 +40,7 @@ def _validate(config: dict[str, Any]) -> None:
         raise ApiError(400, 50322, f"At most {MAX_TRIGGERS} triggers per channel webhook")
 
 
-class ChannelWebhookRules(Rules):
+class ChannelWebhookRules(BackendOnly):
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         _validate(values)
         if values["type"] != "studio":

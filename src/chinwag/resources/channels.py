@@ -33,6 +33,10 @@ def _check_names(call: Context, values: dict[str, Any]) -> None:
         raise ApiError(400, 50306, "Unique name should not match channel SID pattern")
 
 
+# The permission a client needs to change each column (any other: editChannelAttributes).
+CHANNEL_CHANGES = {"friendly_name": "editChannelName", "unique_name": "editChannelName"}
+
+
 class ChannelRules(Rules):
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         _check_names(call, values)
@@ -45,6 +49,22 @@ class ChannelRules(Rules):
         members = call.tables["member"]
         seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
         await release(call.conn, call.tables["user"], "joined_channels_count", seated)
+
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        if call.action == "create":
+            return ("createChannel",)
+        if call.action == "update":
+            return tuple(
+                sorted({CHANNEL_CHANGES.get(column, "editChannelAttributes") for column in values})
+            )
+        if call.action == "delete":
+            return ("destroyChannel",)
+        return ()  # fetch and list: a private one is hidden from non-members all the same
+
+    async def client_channel(self, call: Context, row: Row | None) -> Row | None:
+        return row  # the channel itself (none yet on create)
 
     def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {

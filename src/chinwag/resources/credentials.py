@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from chinwag.context import Context, Row
-from chinwag.model.resource import VERSIONS, Field, Resource, Rules
+from chinwag.model.resource import VERSIONS, BackendOnly, Field, Resource
 
 PUSH_TYPES = ("apn", "gcm", "fcm")
 
 
-class CredentialRules(Rules):
+class CredentialRules(BackendOnly):
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         # Twilio's schema types `sandbox` as a string: "true" / "false".
         sandbox = row["sandbox"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
-from chinwag.context import Context
+from chinwag.context import Context, Row
 from chinwag.model.errors import ApiError
 from chinwag.model.resource import VERSIONS, Action, Field, Filter, Resource, Rules, Unique
 from chinwag.resources import fields
@@ -37,6 +38,15 @@ class InviteRules(Rules):
         else:
             await require_role(call, values["role_sid"], "channel")
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        if call.action == "create":
+            return ("inviteMember",) if values.get("role_sid") is None else None
+        if call.action == "delete" and row is not None and row["identity"] != call.identity:
+            return ("inviteMember",)  # taking back another's invite; one's own is declined
+        return ()
+
 
 INVITE_ACTIONS: frozenset[Action] = frozenset({"create", "fetch", "delete", "list"})
 
@@ -50,6 +60,7 @@ INVITE = Resource(
     ref_param="InviteSid",
     versions=VERSIONS,
     actions=INVITE_ACTIONS,
+    lookup=("identity",),  # the SDK declines its invite by identity: `Invites/{identity}`
     unique=(Unique(("identity",), 50212, "User already invited"),),
     filters=(Filter("Identity", "identity"),),
     indexes=(("user_sid", "pk"), ("role_sid",)),

@@ -78,11 +78,20 @@ async def leave(call: Context, member: Row) -> None:
     await bump(call.conn, call.tables["user"], member["user_sid"], "joined_channels_count", by=-1)
 
 
+def _default_role(call: Context, identity: str) -> Any:
+    """A client joining a channel it created gets the service's channel creator role (channel
+    admin by default); anyone else, the default channel role."""
+    service, channel = call.parent("service"), call.parent("channel")
+    if call.identity is not None and identity == call.identity == channel["created_by"]:
+        return service["default_channel_creator_role_sid"]
+    return service["default_channel_role_sid"]
+
+
 class MemberRules(Rules):
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         check_identity(values["identity"])
         if values["role_sid"] is None:
-            values["role_sid"] = call.parent("service")["default_channel_role_sid"]
+            values["role_sid"] = _default_role(call, values["identity"])
         else:
             await require_role(call, values["role_sid"], "channel")
         user = await user_for(call, values["identity"])
@@ -104,8 +113,41 @@ class MemberRules(Rules):
     async def before_delete(self, call: Context, row: Row) -> None:
         await leave(call, row)
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        return member_permissions(call, row, values)
+
     def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         return member_event_params(call, row)
+
+
+def member_permissions(
+    call: Context, row: Row | None, values: Mapping[str, Any]
+) -> tuple[str, ...] | None:
+    """Join (oneself: joinChannel, and in a private channel only with an invite, which the
+    visibility rule demands) or add (another: addMember); leave or remove; edit attributes
+    (one's own or anyone's). A read horizon is one's own business; a role is the backend's."""
+    identity = values.get("identity") if row is None else row["identity"]
+    own = identity == call.identity
+    if call.action == "create":
+        if values.get("role_sid") is not None:
+            return None
+        return ("joinChannel",) if own else ("addMember",)
+    if call.action == "delete":
+        return ("leaveChannel",) if own else ("removeMember",)
+    if call.action == "update":
+        if values.get("role_sid") is not None:
+            return None
+        needed = set()
+        if "attributes" in values:
+            needed.add("editOwnMemberAttributes" if own else "editAnyMemberAttributes")
+        if "notification_level" in values:
+            needed.add("editNotificationLevel" if own else "editAnyMemberAttributes")
+        if not own and set(values) & {"last_consumed_message_index", "last_consumption_timestamp"}:
+            needed.add("editAnyMemberAttributes")
+        return tuple(sorted(needed))
+    return ()
 
 
 def member_event_params(call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:

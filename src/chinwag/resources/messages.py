@@ -97,6 +97,25 @@ class MessageRules(Rules):
                 .values(last_message_sid=previous)
             )
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        if call.action == "create":
+            if values.get("from") not in (None, call.identity):
+                return None  # a client sends as itself only
+            return ("sendMediaMessage",) if values.get("media_sid") else ("sendMessage",)
+        if row is None:
+            return ()  # list
+        whose = "Own" if row["from"] == call.identity else "Any"
+        if call.action == "delete":
+            return (f"delete{whose}Message",)
+        if call.action == "update":
+            needed = {f"edit{whose}Message"} if "body" in values or "from" in values else set()
+            if "attributes" in values:
+                needed.add(f"edit{whose}MessageAttributes")
+            return tuple(sorted(needed)) or (f"edit{whose}Message",)
+        return ()
+
     def event_names(
         self, res: Resource, action: Action, row: Mapping[Any, Any]
     ) -> tuple[str | None, str | None]:

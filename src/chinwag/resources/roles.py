@@ -9,7 +9,7 @@ from sqlalchemy import select
 from chinwag.context import Context, Row
 from chinwag.domain.roles import SERVICE_ROLE_POINTERS, unknown_permissions
 from chinwag.model.errors import ApiError, MissingParameter
-from chinwag.model.resource import VERSIONS, Field, Resource, Rules
+from chinwag.model.resource import VERSIONS, BackendOnly, Field, Resource
 from chinwag.resources.services import SERVICE
 
 
@@ -41,7 +41,7 @@ async def require_role(call: Context, sid: str, role_type: str) -> None:
         raise ApiError(400, 50100, f"Role {sid} is a {found} role; a {role_type} role is needed")
 
 
-class RoleRules(Rules):
+class RoleRules(BackendOnly):
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         values["permissions"] = _check(values["type"], values["permissions"])
 

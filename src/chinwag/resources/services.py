@@ -12,7 +12,16 @@ from chinwag.context import Context, Row
 from chinwag.domain.events import EVENTS, V1_EVENT_TARGETS
 from chinwag.domain.roles import DEFAULT_ROLES, SERVICE_ROLE_POINTERS
 from chinwag.model.errors import ApiError
-from chinwag.model.resource import V1, V2, VERSIONS, Field, Link, Resource, Rules, snake_case
+from chinwag.model.resource import (
+    V1,
+    V2,
+    VERSIONS,
+    BackendOnly,
+    Field,
+    Link,
+    Resource,
+    snake_case,
+)
 from chinwag.sids import new_sid
 
 NOTIFICATION_KINDS = ("NewMessage", "AddedToChannel", "RemovedFromChannel", "InvitedToChannel")
@@ -91,7 +100,7 @@ def _role_pointer(name: str, param: str) -> Field:
     return Field(name, "sid", param, update=True, sid_prefix="RL")
 
 
-class ServiceRules(Rules):
+class ServiceRules(BackendOnly):
     async def after_create(self, call: Context, row: Row) -> Row:
         """Every new service gets Twilio's four default roles and points its defaults at them."""
         roles = call.tables["role"]

@@ -127,6 +127,20 @@ class UserChannelRules(Rules):
             return
         await leave(call, row)
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        if call.parent("user")["identity"] != call.identity:
+            return None  # a user's channel list is its own
+        if row is not None and row["status"] == "invited" and call.action == "delete":
+            return ()  # declining one's invite
+        if call.action == "delete":
+            return ("leaveChannel",)
+        return ("editNotificationLevel",) if "notification_level" in values else ()
+
+    async def client_channel(self, call: Context, row: Row | None) -> Row | None:
+        return None if row is None else await find(call, CHANNEL, row["channel_sid"])
+
     def event_names(
         self, res: Resource, action: Action, row: Mapping[Any, Any]
     ) -> tuple[str | None, str | None]:

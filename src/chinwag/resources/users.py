@@ -44,6 +44,16 @@ class UserRules(Rules):
         mine = select(members.c.channel_sid).where(members.c.user_sid == row["sid"])
         await release(call.conn, call.tables["channel"], "members_count", mine)
 
+    def client_permissions(
+        self, call: Context, row: Row | None, values: Mapping[str, Any]
+    ) -> tuple[str, ...] | None:
+        if call.action in ("fetch", "list"):
+            return ()
+        if call.action != "update" or values.get("role_sid") is not None:
+            return None  # users come and go, and get roles, by the backend
+        assert row is not None  # noqa: S101
+        return ("editOwnUserInfo",) if row["identity"] == call.identity else ("editAnyUserInfo",)
+
     def event_params(self, call: Context, row: Mapping[Any, Any]) -> dict[str, Any]:
         params = {
             "UserSid": row.get("sid"),

@@ -23,6 +23,12 @@ def channel_names(channel_sid: str) -> dict[str, str]:
     }
 
 
+def channel_of(unique_name: str) -> str | None:
+    """The channel SID of one of its objects' names, None for any other object."""
+    sid, _, role = unique_name.partition(".")
+    return sid if sid.startswith("CH") and role in ("channel", "messages", "roster") else None
+
+
 def my_channels_name(user_sid: str) -> str:
     return f"{user_sid}.channels"
 

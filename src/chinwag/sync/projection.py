@@ -54,8 +54,19 @@ def member_data(member: Row) -> dict[str, Any]:
     }
 
 
-def my_channel_data(channel: Row, member: Row) -> dict[str, Any]:
+def my_channel_data(channel: Row, member: Row | None) -> dict[str, Any]:
+    """The user's entry for a channel: joined (as `member`), or invited (no member yet)."""
     names = channel_names(channel["sid"])
+    if member is None:
+        return {
+            "status": "invited",
+            "channel": names["channel"],
+            "messages": names["messages"],
+            "roster": names["roster"],
+            "type": channel["type"],
+            "lastConsumedMessageIndex": None,
+            "notificationLevel": "default",
+        }
     return {
         "status": "joined",
         "channel": names["channel"],
@@ -162,6 +173,14 @@ async def _channel_removed(call: Context, channel: Row) -> None:
             mine = await _find(call, channel["service_sid"], my_channels_name(user_sid))
             if mine is not None:
                 await engine.remove_item(call.conn, call.tables, mine, channel["sid"])
+    invites = call.tables["invite"]  # still there: the cascade follows this observer
+    invited = await call.conn.execute(
+        select(invites.c.user_sid).where(invites.c.channel_sid == channel["sid"])
+    )
+    for row in invited.all():
+        mine = await _find(call, channel["service_sid"], my_channels_name(row.user_sid))
+        if mine is not None:
+            await engine.remove_item(call.conn, call.tables, mine, channel["sid"])
     for sid in objects.values():
         await engine.remove_object(call.conn, call.tables, sid)
 
@@ -198,6 +217,24 @@ async def on_member(call: Context, before: Row | None, after: Row | None) -> Non
     if mine is not None:
         item = my_channel_data(channel, after)
         await engine.set_item(call.conn, call.tables, mine.sid, channel["sid"], item)
+
+
+async def on_invite(call: Context, before: Row | None, after: Row | None) -> None:
+    """The invitee's my-channels map lists the channel as invited until the invite goes (an
+    accepted invite is replaced by the membership's entry instead)."""
+    invite = after if after is not None else before
+    assert invite is not None  # noqa: S101
+    mine = await _my_channels(call, invite["user_sid"])
+    if mine is None:
+        return
+    channel = call.parent("channel")
+    await channel_objects(call, channel)  # the invitee opens the channel's document
+    if after is None:
+        await engine.remove_item(call.conn, call.tables, mine.sid, channel["sid"])
+        return
+    await engine.set_item(
+        call.conn, call.tables, mine.sid, channel["sid"], my_channel_data(channel, None)
+    )
 
 
 async def _member_sid(call: Context, channel_sid: str, identity: str | None) -> str | None:
@@ -253,7 +290,13 @@ async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
         await engine.set_item(call.conn, call.tables, info.sid, key, {"value": value})
 
 
-PROJECTIONS = {"channel": on_channel, "member": on_member, "message": on_message, "user": on_user}
+PROJECTIONS = {
+    "channel": on_channel,
+    "member": on_member,
+    "message": on_message,
+    "user": on_user,
+    "invite": on_invite,
+}
 
 
 async def project(call: Context, before: Row | None, after: Row | None) -> None:
