@@ -2,14 +2,15 @@
 
 A user's permissions in a channel are those of its service role (a `deployment` role on the
 User) together with those of its channel role (a `channel` role on its Member, when it is
-one). A private channel is visible only to its members and invitees: to anyone else it does
-not exist. REST with account credentials is never judged here (the backend acts as admin).
+one). A private channel is visible only to its members, invitees and creator: to anyone else
+it does not exist. REST with account credentials is never judged here (the backend acts as admin).
 Both roles are read at the moment of the action, so a role changed through REST (its
 permissions, a member's or a user's `role_sid`) counts from the next action on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ class Standing:
     channel_permissions: frozenset[str] = frozenset()
     member: bool = False
     invited: bool = False
+    creator: bool = False  # the channel's `created_by`: it may see and join what it made
 
     def holds(self, permission: str) -> bool:
         """`permission`, or its "Any" form for an "Own" one (editing anyone's message covers
@@ -48,7 +50,7 @@ class Standing:
         return any(n in self.service_permissions or n in self.channel_permissions for n in names)
 
     def sees(self, channel_type: str | None) -> bool:
-        return channel_type != "private" or self.member or self.invited
+        return channel_type != "private" or self.member or self.invited or self.creator
 
 
 def judge(
@@ -102,34 +104,44 @@ def _standing_query(tables: Tables) -> Any:
 async def visible(
     conn: Connection, tables: Tables, service_sid: str, identity: str, channel_sid: str
 ) -> bool:
-    """Whether the user may see the channel: public, or private with the user a member or
-    invitee (a channel already gone hides nothing: its removal is replayed to who followed it)."""
+    """Whether the user may see the channel: public, or private with the user a member, invitee
+    or its creator (a channel already gone hides nothing: its removal is replayed to those who
+    followed it)."""
     channels = tables["channel"]
     query = statements.once(
-        ("permissions.channel_type", id(tables)),
-        lambda: select(channels.c.type).where(
+        ("permissions.channel", id(tables)),
+        lambda: select(channels.c.sid, channels.c.type, channels.c.created_by).where(
             channels.c.service_sid == bindparam("service"), channels.c.sid == bindparam("channel")
         ),
     )
-    kind = (await conn.execute(query, {"service": service_sid, "channel": channel_sid})).scalar()
-    if kind != "private":
+    params = {"service": service_sid, "channel": channel_sid}
+    channel = (await conn.execute(query, params)).mappings().first()
+    if channel is None or channel["type"] != "private":
         return True
-    mine = await standing(conn, tables, service_sid, identity, channel_sid)
-    return mine.sees(kind)
+    mine = await standing(conn, tables, service_sid, identity, channel)
+    return mine.sees(channel["type"])
 
 
 async def standing(
-    conn: Connection, tables: Tables, service_sid: str, identity: str, channel_sid: str | None
+    conn: Connection,
+    tables: Tables,
+    service_sid: str,
+    identity: str,
+    channel: Mapping[str, Any] | None,
 ) -> Standing:
-    """The user's roles' permissions and membership or invite in the channel, in one query."""
+    """The user's roles' permissions and membership or invite in `channel` (a channel row, or
+    None for the service alone), in one query."""
     query = statements.once(("permissions.standing", id(tables)), lambda: _standing_query(tables))
-    params = {"service": service_sid, "identity": identity, "channel": channel_sid or ""}
+    channel_sid = channel["sid"] if channel is not None else ""
+    params = {"service": service_sid, "identity": identity, "channel": channel_sid}
     row = (await conn.execute(query, params)).first()
+    creator = channel is not None and channel["created_by"] == identity
     if row is None:
-        return Standing()
+        return Standing(creator=creator)
     return Standing(
         _permissions(row.service_permissions),
         _permissions(row.channel_permissions),
         member=row.member_sid is not None,
         invited=row.invite_sid is not None,
+        creator=creator,
     )

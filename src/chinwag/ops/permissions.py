@@ -36,8 +36,7 @@ async def authorize(call: Context, form: Form) -> None:
         if needed is None:
             raise denied()
     service_sid = call.parent("service")["sid"]
-    channel_sid = channel["sid"] if channel is not None else None
-    mine = await standing(call.conn, call.tables, service_sid, call.identity, channel_sid)
+    mine = await standing(call.conn, call.tables, service_sid, call.identity, channel)
     error = judge(needed, mine, channel["type"] if channel is not None else None)
     if error is not None:
         raise error

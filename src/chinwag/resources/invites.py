@@ -33,6 +33,8 @@ class InviteRules(Rules):
         if (await call.conn.execute(seated)).first() is not None:
             raise ApiError(409, 50404, "Member already exists")
         values["user_sid"] = user_sid
+        if call.identity is not None:
+            values["created_by"] = call.identity  # a client's invite names its inviter
         if values["role_sid"] is None:
             values["role_sid"] = service["default_channel_role_sid"]
         else:
