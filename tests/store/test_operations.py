@@ -79,13 +79,17 @@ async def chat(runtime: Runtime, account: Account) -> tuple[str, str]:
 
 
 def test_a_client_action_runs_as_its_identity(fresh_database: str) -> None:
-    """A message sent as an identity is the same row REST lists, from that identity, with the
-    channel's index and counters moved in the same transaction."""
+    """A message sent as an identity (a member: channel user) is the same row REST lists, from
+    that identity, with the channel's index and counters moved in the same transaction."""
 
     async def test(runtime: Runtime, account: Account) -> None:
         service, channel = await chat(runtime, account)
-        path = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        members = f"/v2/Services/{service}/Channels/{channel}/Members"
         params = {"ServiceSid": service, "ChannelSid": channel}
+        await perform(
+            runtime, op(account, "member", "create", members, params, {"Identity": "alice"})
+        )
+        path = f"/v2/Services/{service}/Channels/{channel}/Messages"
         sent: Outcome = await perform(
             runtime,
             op(
@@ -106,6 +110,43 @@ def test_a_client_action_runs_as_its_identity(fresh_database: str) -> None:
         )
         assert fetched.row is not None
         assert fetched.row["messages_count"] == 1
+
+    run(fresh_database, test)
+
+
+def test_a_client_is_held_to_its_roles_whatever_the_front_door(fresh_database: str) -> None:
+    """The permission check is the operations layer's: a non-member may not send, a member
+    (channel user) may not remove another's message, and the refused operations wrote nothing;
+    the same operations without an identity (account credentials) are not restricted."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        messages = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        members = f"/v2/Services/{service}/Channels/{channel}/Members"
+        with pytest.raises(ApiError) as outsider:
+            await perform(
+                runtime, op(account, "message", "create", messages, params, {"Body": "x"}, "eve")
+            )
+        await perform(
+            runtime, op(account, "member", "create", members, params, {"Identity": "eve"})
+        )
+        posted = await perform(
+            runtime, op(account, "message", "create", messages, params, {"Body": "by the bot"})
+        )
+        assert posted.row is not None
+        one = {**params, "Sid": posted.row["sid"]}
+        with pytest.raises(ApiError) as member:
+            await perform(
+                runtime, op(account, "message", "delete", f"{messages}/x", one, identity="eve")
+            )
+        listed = await perform(runtime, op(account, "message", "list", messages, params))
+        assert listed.listing is not None
+        assert [r["body"] for r in listed.listing.rows] == ["by the bot"]
+        removed = await perform(runtime, op(account, "message", "delete", f"{messages}/x", one))
+        assert removed.status == 204
+        assert (outsider.value.status, outsider.value.code) == (403, 50107)
+        assert (member.value.status, member.value.code) == (403, 50107)
 
     run(fresh_database, test)
 
