@@ -22,12 +22,10 @@ from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import Form
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.realtime.writes import act
-from chinwag.resources.bindings import MESSAGE_TYPES
+from chinwag.resources.bindings import BINDING_TYPES, MESSAGE_TYPES
 
 if TYPE_CHECKING:
     from chinwag.realtime.connection import Session
-
-PUSH_TYPES = ("apn", "fcm")  # what the SDK registers (gcm is an older REST-only name)
 
 
 def _endpoint(session: Session, channel_type: str, address: str) -> str:
@@ -42,8 +40,8 @@ def _form(session: Session, body: object) -> Form:
     assert session.who is not None  # noqa: S101
     data = body if isinstance(body, dict) else {}
     channel_type = data.get("channel_type")
-    if channel_type not in PUSH_TYPES:
-        raise InvalidParameter("channel_type", f"expected one of {', '.join(PUSH_TYPES)}")
+    if channel_type not in BINDING_TYPES:  # apn and fcm; 5.x also still offers gcm
+        raise InvalidParameter("channel_type", f"expected one of {', '.join(BINDING_TYPES)}")
     inner = data.get("data")
     address = inner.get("registration_id") if isinstance(inner, dict) else None
     if not isinstance(address, str) or not address:
