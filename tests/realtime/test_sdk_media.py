@@ -92,6 +92,12 @@ def test_sdk_sends_media(small: Chinwag, sdk: Path, mode: str) -> None:
     assert media["message_sid"] == message.sid
 
 
+def test_service_reports_the_limit(small: Chinwag) -> None:
+    """A v2 service reports the server's media limit (--media-max-mb) as `size_limit_mb`."""
+    service = small.chat.services.create(friendly_name="limits")
+    assert small.chat2.services(service.sid).fetch().media["size_limit_mb"] == LIMIT_MB
+
+
 class Uploads:
     """The media service as the SDK's XHR calls it, with a user's token."""
 
