@@ -23,6 +23,7 @@ from chinwag.api.media import filename_of, receive
 from chinwag.api.multipart import boundary_of, extract_file
 from chinwag.api.render import dumps
 from chinwag.model.errors import ApiError
+from chinwag.model.resource import Action
 from chinwag.ops import media
 from chinwag.ops.actions import Operation, check_access, perform
 from chinwag.realtime import tokens
@@ -83,7 +84,10 @@ async def _signed_in(request: Request, runtime: Runtime) -> tuple[tokens.Grant, 
     return grant, account
 
 
-def _operation(request: Request, action: Any, grant: tokens.Grant, account: Account) -> Operation:
+def _operation(
+    request: Request, action: Action, grant: tokens.Grant, account: Account
+) -> Operation:
+    """The REST Media resource's operation, as the token's identity."""
     service_sid = grant.service_sid
     params = {"ServiceSid": service_sid, **request.path_params}
     path = f"/v1/Services/{service_sid}/Media"
