@@ -22,7 +22,8 @@ from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.model.errors import ApiError
-from chinwag.realtime import aim, cds, writes  # noqa: F401  (their tunnelled routes register)
+from chinwag.realtime import aim, cds, registrations, writes  # noqa: F401  (routes register)
+from chinwag.realtime.mcs import mcs_routes
 from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
@@ -135,6 +136,7 @@ def build_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/v3/wsconnect", wsconnect),  # the client SDK (realtime/)
+        *mcs_routes(),  # the client SDK's media uploads (realtime/mcs.py)
     ]
     app = Starlette(
         routes=routes,

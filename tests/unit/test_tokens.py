@@ -47,6 +47,17 @@ def test_valid_token() -> None:
     assert abs(grant.expires - (time.time() + 600)) < 5
 
 
+def test_push_credential() -> None:
+    """The grant's push_credential_sid names the credential of the user's push registrations;
+    without it there is none."""
+    token = AccessToken(ACCOUNT, KEY, SECRET, identity="alice")
+    token.add_grant(ChatGrant(service_sid=SERVICE, push_credential_sid="CR" + "4" * 32))
+    grant = verify(str(token.to_jwt()))
+    assert grant.push_credential_sid == "CR" + "4" * 32
+    assert grant.endpoint_id is None
+    assert verify(mint()).push_credential_sid is None
+
+
 def test_expired_is_20104() -> None:
     now = int(time.time())
     assert refused(mint(nbf=now - 7200, valid_until=now - 3600)) == tokens.EXPIRED

@@ -23,10 +23,11 @@ from chinwag.ops.actions import check_access, perform
 from chinwag.resources.media import MEDIA
 from chinwag.runtime import Runtime
 
+TOO_LARGE = 50512  # Twilio's "Message media size is too large"
 FILENAME_RE = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
 
-def _filename(request: Request) -> str | None:
+def filename_of(request: Request) -> str | None:
     name = request.query_params.get("Filename") or request.headers.get("x-twilio-filename")
     if name is None:
         match = FILENAME_RE.search(request.headers.get("content-disposition", ""))
@@ -36,11 +37,11 @@ def _filename(request: Request) -> str | None:
     return name[:256] if name else None
 
 
-async def _receive(request: Request, directory: Path, limit: int) -> tuple[Path, int]:
+async def receive(request: Request, directory: Path, limit: int) -> tuple[Path, int]:
     """Stream the body into a temporary file in `directory`, refusing more than `limit` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, 20001, f"Media larger than {limit} bytes")
+        raise ApiError(413, TOO_LARGE, f"Media larger than {limit} bytes")
     os.makedirs(directory, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")
     size = 0
@@ -49,7 +50,7 @@ async def _receive(request: Request, directory: Path, limit: int) -> tuple[Path,
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
-                    raise ApiError(413, 20001, f"Media larger than {limit} bytes")
+                    raise ApiError(413, TOO_LARGE, f"Media larger than {limit} bytes")
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
@@ -64,9 +65,9 @@ async def upload(request: Request) -> Response:
     op = operation(request, MEDIA, "create", "v1")
     await check_access(runtime, op)  # 401 / 404 before the body is read
     settings = runtime.settings
-    temp, size = await _receive(request, settings.media_path(), settings.media_max_bytes)
+    temp, size = await receive(request, settings.media_path(), settings.media_max_bytes)
     content_type = request.headers.get("content-type", "application/octet-stream")
-    outcome = await media.store(runtime, op, temp, size, _filename(request), content_type)
+    outcome = await media.store(runtime, op, temp, size, filename_of(request), content_type)
     return render(outcome, op.base_url + op.path)
 
 

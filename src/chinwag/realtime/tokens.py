@@ -50,6 +50,7 @@ class Grant:
     service_sid: str
     expires: int  # Unix seconds
     endpoint_id: str | None = None
+    push_credential_sid: str | None = None  # the credential of its push registrations
 
 
 def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -63,7 +64,7 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return header, claims
 
 
-def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None]:
+def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
     grants = claims.get("grants")
     if not isinstance(grants, dict):
         raise TokenError(GRANTS, "Invalid Access Token grants")
@@ -75,8 +76,13 @@ def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None]:
     service = chat.get("service_sid")
     if not isinstance(service, str) or not is_sid(service, "IS"):
         raise TokenError(GRANTS, "Invalid Access Token grants: no Chat service")
-    endpoint = chat.get("endpoint_id")
-    return identity, service, endpoint if isinstance(endpoint, str) else None
+    endpoint, credential = chat.get("endpoint_id"), chat.get("push_credential_sid")
+    return (
+        identity,
+        service,
+        endpoint if isinstance(endpoint, str) else None,
+        credential if isinstance(credential, str) else None,
+    )
 
 
 async def verify(token: str, lookup: SecretLookup, now: float | None = None) -> Grant:
@@ -109,5 +115,5 @@ async def verify(token: str, lookup: SecretLookup, now: float | None = None) -> 
         raise TokenError(EXPIRED, "Access Token expired or expiration date invalid")
     if nbf is not None and (not isinstance(nbf, int) or nbf - LEEWAY > moment):
         raise TokenError(NOT_YET_VALID, "Access Token not yet valid")
-    identity, service_sid, endpoint = _chat_grant(claims)
-    return Grant(account_sid, key_sid, identity, service_sid, exp, endpoint)
+    identity, service_sid, endpoint, credential = _chat_grant(claims)
+    return Grant(account_sid, key_sid, identity, service_sid, exp, endpoint, credential)

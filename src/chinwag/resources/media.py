@@ -2,7 +2,9 @@
 
 A chinwag extension of the Chat API: `POST /v1/Services/{ServiceSid}/Media` with the raw file as
 the body and its type as Content-Type; `GET .../Media/{Sid}` for its JSON, `.../Content` for the
-bytes (`api/media.py` serves them, `ops/media.py` stores them).
+bytes (`api/media.py` serves them, `ops/media.py` stores them). The client SDK uploads through
+the same rows at `/mcs/...` (`realtime/mcs.py`); `links.content_direct_temporary` is a signed URL
+that serves the bytes without credentials for a few minutes (`ops/media.temporary_url`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from chinwag.context import Context, Row
 from chinwag.model.resource import V1, Field, Resource, Rules
+from chinwag.ops.media import temporary_url
 from chinwag.resources.services import SERVICE
 
 
@@ -18,7 +21,9 @@ class MediaRules(Rules):
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         body["links"] = {
             "content": f"{body['url']}/Content",
-            "content_direct_temporary": f"{body['url']}/Content",
+            "content_direct_temporary": temporary_url(
+                call.base_url, call.account, row["service_sid"], row["sid"]
+            ),
         }
 
 

@@ -26,7 +26,7 @@ from chinwag.sids import new_sid
 
 NOTIFICATION_KINDS = ("NewMessage", "AddedToChannel", "RemovedFromChannel", "InvitedToChannel")
 METHODS = ("GET", "POST")
-MEDIA_LIMIT_MB = 150  # Twilio's fixed media size limit, reported in v2
+MEDIA_LIMIT_MB = 150  # Twilio's fixed media size limit; v2 reports --media-max-mb (150 unless set)
 TEMPLATE_MAX = 1024  # Twilio's 50058 "template too long"; its bound is not documented
 SOUND_MAX = 256
 
@@ -158,7 +158,8 @@ class ServiceRules(BackendOnly):
                 target.setdefault("method", "POST")
                 target["format"] = "application/x-www-form-urlencoded"
         else:
-            body["media"] = {"size_limit_mb": MEDIA_LIMIT_MB, **body.get("media", {})}
+            limit = call.settings.media_max_mb if call.settings else MEDIA_LIMIT_MB
+            body["media"] = {"size_limit_mb": limit, **body.get("media", {})}
 
 
 def _json_list(values: tuple[str, ...] | list[str]) -> str:

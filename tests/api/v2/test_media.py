@@ -229,7 +229,8 @@ class TestIsolation:
 
 class TestSizeLimit:
     def test_over_limit_is_413(self, database_url: str, tmp_path: Path) -> None:
-        """With --media-max-mb 1, an upload of 2 MB is 413, and 0.5 MB is still accepted."""
+        """With --media-max-mb 1, an upload of 2 MB is 413 with Twilio's 50512 ("Message media
+        size is too large"), and 0.5 MB is still accepted."""
         limited = Server(
             database_url,
             extra_args=["--media-max-mb", "1", "--media-dir", str(tmp_path / "media")],
@@ -245,7 +246,7 @@ class TestSizeLimit:
             )
             assert created.status_code == 201, created.text
             uploads = Uploads(limited, auth, created.json()["sid"])
-            error(uploads.post(secrets.token_bytes(2 * 1024 * 1024)), 413)
+            error(uploads.post(secrets.token_bytes(2 * 1024 * 1024)), 413, 50512)
             assert uploads.upload(secrets.token_bytes(512 * 1024))["size"] == 512 * 1024
             kept = uploads.upload(b"small")
             stored = sorted(p.name for p in (tmp_path / "media").iterdir())
