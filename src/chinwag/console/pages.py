@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from chinwag.console import keys, services
+from chinwag.console import dashboard, deliveries, keys, services
 from chinwag.console.layout import NavItem
 from chinwag.console.page import Page
 
 PAGES: tuple[Page, ...] = (
     services.PAGE,
+    dashboard.PAGE,
+    deliveries.PAGE,
     keys.PAGE,
 )
 
