@@ -6,6 +6,7 @@ charts and counts the message and the delivery.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -142,7 +143,21 @@ def test_another_accounts_or_a_missing_delivery_is_not_found(server: Server) -> 
         "csrf": http.cookies["chinwag_console_form"],
     }
     assert http.post(server.url + "/console/signin", data=form).status_code == 200
-    assert http.get(server.url + "/console/deliveries/999999999").status_code == 404
+    for pk in ("999999999", "9" * 30):  # none, and past any database integer
+        assert http.get(f"{server.url}/console/deliveries/{pk}").status_code == 404
     assert http.post(server.url + "/console/deliveries/1/retry").status_code == 403
+    page = http.get(server.url + "/console/deliveries").text
+    csrf = re.search(r"name=csrf value=['\"]([^'\"]+)", page)  # the sign-out form's
+    assert csrf is not None
+    for pk in ("999999999", "9" * 30):  # with the token: nothing of this account's to retry
+        reply = http.post(
+            f"{server.url}/console/deliveries/{pk}/retry",
+            data={"csrf": csrf.group(1)},
+            allow_redirects=False,
+        )
+        assert (reply.status_code, reply.headers["location"]) == (
+            303,
+            "/console/deliveries?status=failed&retried=0",
+        )
     assert http.get(server.url + "/console/dashboard/IS" + "0" * 32).status_code == 404
     assert http.get(server.url + "/console/deliveries?status=nope").status_code == 400

@@ -27,6 +27,7 @@ STATUSES: dict[str, tuple[str, ...]] = {
     "failed": ("failed",),
     "delivered": ("delivered",),
 }
+PK_MAX = 2**63 - 1  # a number past BIGINT names no delivery (and must not reach the driver)
 COLUMNS = (
     "pk",
     "service_sid",
@@ -71,6 +72,8 @@ async def list_deliveries(
 
 async def get_delivery(runtime: Runtime, account: Account, pk: int) -> Mapping[str, Any] | None:
     """One delivery of the account, with its parameters decoded; None if it has no such one."""
+    if not 0 < pk <= PK_MAX:
+        return None
     o = runtime.tables.outbox
     query = select(o).where(o.c.account_sid == account.sid, o.c.pk == pk)
     async with runtime.db.read() as conn:
@@ -84,6 +87,8 @@ async def get_delivery(runtime: Runtime, account: Account, pk: int) -> Mapping[s
 
 async def retry(runtime: Runtime, account: Account, pk: int) -> bool:
     """Send one failed delivery of the account again; False if it has no such failed one."""
+    if not 0 < pk <= PK_MAX:
+        return False
     o = runtime.tables.outbox
     return await _requeue(runtime, o.c.account_sid == account.sid, o.c.pk == pk) == 1
 
