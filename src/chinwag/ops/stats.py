@@ -14,12 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
-    Integer,
     case,
-    cast,
-    extract,
     func,
     literal_column,
     select,
@@ -66,20 +62,22 @@ class ServiceStats:
         return sum(n for _, n in self.daily)
 
 
-def _hour_number(conn: Connection, column: Any) -> ColumnElement[int]:
-    """Whole hours since the epoch of a UTC date, in the database's own dialect. Constants are
-    literal so that GROUP BY repeats the very same expression (PostgreSQL compares them)."""
-    if conn.dialect.name == "postgresql":
-        epoch = extract("epoch", column)
-        return cast(func.floor(epoch / literal_column("3600")), BigInteger)
-    # SQLite keeps UTC dates as text; strftime('%s') reads them as UTC.
-    seconds = cast(func.strftime(literal_column("'%s'"), column), Integer)
-    hours: ColumnElement[int] = seconds.op("/")(literal_column("3600"))  # integer division
-    return hours
+def _hour(conn: Connection, column: Any) -> ColumnElement[Any]:
+    """A date's UTC hour, in the database's own terms and cheaply (no arithmetic per row).
+    Constants are literal so that GROUP BY repeats the very same expression."""
+    if conn.dialect.name == "postgresql":  # a timestamp without zone, in UTC
+        utc = column.op("AT TIME ZONE")(literal_column("'UTC'"))
+        hour: ColumnElement[Any] = func.date_trunc(literal_column("'hour'"), utc)
+        return hour
+    # SQLite keeps UTC dates as text, "YYYY-MM-DD HH:MM:SS...": the hour is its first 13.
+    return func.substr(column, literal_column("1"), literal_column("13"))
 
 
-def _hour_start(number: int) -> datetime:
-    return datetime.fromtimestamp(number * 3600, UTC)
+def _hour_start(value: datetime | str) -> datetime:
+    """What `_hour` gave, as the aware start of that hour."""
+    if isinstance(value, str):
+        value = datetime.strptime(value, "%Y-%m-%d %H")  # noqa: DTZ007  (UTC, made aware below)
+    return value.replace(tzinfo=UTC)
 
 
 async def service_stats(
@@ -120,25 +118,22 @@ async def _message_counts(
 ) -> tuple[list[tuple[datetime, int]], list[tuple[date, int]]]:
     """Per hour over the last DAYS days in one grouped range read; the days are summed here."""
     messages = runtime.tables["message"]
-    this_hour = int(now.timestamp()) // 3600
-    today = now.astimezone(UTC).date()
-    first_day = today - timedelta(days=DAYS - 1)
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    first_day = now.date() - timedelta(days=DAYS - 1)
     since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC)
-    hour = _hour_number(conn, messages.c.date_created).label("hour")
+    hour = _hour(conn, messages.c.date_created).label("hour")
     query = (
         select(hour, func.count().label("n"))
         .where(messages.c.service_sid == service_sid, messages.c.date_created >= since)
         .group_by(hour)
     )
-    per_hour = {int(h): int(n) for h, n in await conn.execute(query)}
-    hourly = [
-        (_hour_start(h), per_hour.get(h, 0)) for h in range(this_hour - HOURS + 1, this_hour + 1)
-    ]
+    per_hour = {_hour_start(h): int(n) for h, n in await conn.execute(query)}
+    hours = [this_hour - timedelta(hours=h) for h in range(HOURS - 1, -1, -1)]
+    hourly = [(h, per_hour.get(h, 0)) for h in hours]
     per_day = {first_day + timedelta(days=d): 0 for d in range(DAYS)}
     for h, n in per_hour.items():
-        day = _hour_start(h).date()
-        if day in per_day:  # a message dated in the future is in no bucket
-            per_day[day] += n
+        if h.date() in per_day:  # a message dated in the future is in no bucket
+            per_day[h.date()] += n
     return hourly, sorted(per_day.items())
 
 
