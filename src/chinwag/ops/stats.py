@@ -13,13 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    case,
-    func,
-    literal_column,
-    select,
-)
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 
 from chinwag.model.errors import NotFound
 from chinwag.ops.deliveries import STATUSES
