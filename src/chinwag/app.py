@@ -18,6 +18,7 @@ from chinwag import logs
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
+from chinwag.console.routes import console_mount
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
@@ -138,6 +139,8 @@ def build_app(settings: Settings) -> Starlette:
         WebSocketRoute("/v3/wsconnect", wsconnect),  # the client SDK (realtime/)
         *mcs_routes(),  # the client SDK's media uploads (realtime/mcs.py)
     ]
+    if settings.console:
+        routes.append(console_mount())  # the web console (console/), at /console
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

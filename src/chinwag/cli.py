@@ -148,6 +148,14 @@ def serve(
             "and per service, averaged over 5 s (429 beyond).",
         ),
     ] = "off",
+    console: Annotated[
+        bool,
+        typer.Option(
+            "--console/--no-console",
+            envvar="CHINWAG_CONSOLE",
+            help="Serve the web console at /console.",
+        ),
+    ] = True,
     workers: Annotated[
         int,
         typer.Option(
@@ -178,6 +186,7 @@ def serve(
         webhook_backoff=webhook_backoff,
         push_gateway_url=push_gateway_url,
         rate_limits=rate_limits,
+        console=console,
     )
     logs.configure(log_format)
     _bootstrap_account(database)

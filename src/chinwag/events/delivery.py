@@ -36,6 +36,7 @@ RETRYABLE = frozenset({429, 503, 504})
 DEPTH_REPORT_EVERY = 60.0  # seconds between outbox depth log lines
 MAX_BACKOFF = 300.0
 LEASE_MARGIN = 5.0  # seconds: no send starts this close to its lease's end
+PRUNE_ROUNDS = 20  # batches of finished deliveries removed per status, each DEPTH_REPORT_EVERY
 RECORD_EVERY = 1.0  # seconds: a batch sending slowly has its outcomes recorded this often
 
 
@@ -163,6 +164,7 @@ class Deliverer:
             if time.monotonic() >= next_report:
                 next_report = time.monotonic() + DEPTH_REPORT_EVERY
                 await self._report_depth()
+                await self._prune()
             self._wake.clear()  # before the cycle: a commit during it wakes the next one
             began = time.monotonic()
             for batch, tokens in await self._cycle():
@@ -186,6 +188,19 @@ class Deliverer:
                 waiting,
                 len(self._inflight),
             )
+
+    async def _prune(self) -> None:
+        """Remove finished deliveries past their retention (outbox.KEPT), a bounded batch per
+        transaction so the write lock is never held long; at most PRUNE_ROUNDS per status."""
+        try:
+            for status, kept in outbox.KEPT.items():
+                for _ in range(PRUNE_ROUNDS):
+                    async with self.db.write() as conn:
+                        removed = await outbox.prune(conn, self.tables, status, kept)
+                    if removed < outbox.PRUNE_BATCH:
+                        break
+        except (DatabaseError, OSError, TimeoutError) as exc:
+            log.warning("outbox prune failed: %s (tried again later)", exc)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
@@ -265,7 +280,7 @@ class Deliverer:
             attempt,
             f", {error}" if error else "",
         )
-        return outbox.Attempt(delivery, status, error, retry_in)
+        return outbox.Attempt(delivery, status, error, retry_in, outcome.status)
 
     async def _send(self, delivery: outbox.Delivery, tokens: dict[str, str]) -> Outcome:
         auth_token = tokens.get(delivery.account_sid)

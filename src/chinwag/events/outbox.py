@@ -165,6 +165,7 @@ class Attempt:
     status: str
     error: str | None = None
     retry_in: float | None = None
+    http_status: int | None = None  # the receiver's answer; None when none came
 
 
 async def record(
@@ -179,15 +180,19 @@ async def record(
         return
     o = tables.outbox
     now = utcnow()
-    done = [a.delivery.pk for a in attempts if a.status == "delivered"]
-    if done:
+    done: dict[int | None, list[int]] = {}  # by HTTP status: one statement each (mostly 200)
+    for a in attempts:
+        if a.status == "delivered":
+            done.setdefault(a.http_status, []).append(a.delivery.pk)
+    for http_status, pks in done.items():
         await conn.execute(
             o.update()
-            .where(o.c.pk.in_(done))
+            .where(o.c.pk.in_(pks))
             .values(
                 status="delivered",
                 attempts=o.c.attempts + 1,
                 last_error=None,
+                last_status=http_status,
                 lease_until=None,
                 date_updated=now,
             )
@@ -199,6 +204,7 @@ async def record(
             "status": a.status,
             "attempts": a.delivery.attempts + 1,
             "last_error": a.error,
+            "last_status": a.http_status,
             "lease_until": None,
             "date_updated": now,
         }
@@ -241,11 +247,42 @@ async def retry(
 ) -> int:
     """Send failed deliveries again (their attempts start over); how many were requeued."""
     o = tables.outbox
-    statement = o.update().where(o.c.status == "failed")
-    if not all_failed:
-        statement = statement.where(o.c.pk == pk)
+    return await requeue(conn, tables, *([] if all_failed else [o.c.pk == pk]))
+
+
+async def requeue(conn: Connection, tables: Tables, *where: ColumnElement[bool]) -> int:
+    """Failed deliveries matching `where` go back to the queue, due now, their attempts
+    starting over (the last error stays until the next attempt); how many did."""
+    o = tables.outbox
     now = utcnow()
+    statement = o.update().where(o.c.status == "failed", *where)
     result = await conn.execute(
         statement.values(status="pending", attempts=0, next_attempt_at=now, date_updated=now)
     )
+    return int(result.rowcount)
+
+
+# How long finished deliveries stay visible (the console's lists and counts) before `prune`
+# removes them: delivered ones a week, failed ones (still retryable) a month.
+KEPT = {"delivered": timedelta(days=7), "failed": timedelta(days=30)}
+PRUNE_BATCH = 1000
+
+
+async def prune(conn: Connection, tables: Tables, status: str, kept: timedelta) -> int:
+    """Remove up to PRUNE_BATCH `status` rows finished more than `kept` ago; how many went.
+
+    Only the oldest PRUNE_BATCH rows of that status are looked at (the `(status, pk)` index
+    from its start), so each call's work is bounded however large the history is; rows are
+    finished in about the order they were made, so the old ones are at the start.
+    """
+    o = tables.outbox
+    oldest = (
+        select(o.c.pk, o.c.date_updated)
+        .where(o.c.status == status)
+        .order_by(o.c.pk)
+        .limit(PRUNE_BATCH)
+        .subquery("oldest")
+    )
+    expired = select(oldest.c.pk).where(oldest.c.date_updated < utcnow() - kept)
+    result = await conn.execute(o.delete().where(o.c.status == status, o.c.pk.in_(expired)))
     return int(result.rowcount)

@@ -177,6 +177,9 @@ MESSAGE = Resource(
     },
     push={"create": "new_message"},
     sort_column="index",
+    # A service's messages by time, with their channel: the dashboard's counts and active
+    # channels are index-only range reads (ops/stats.py).
+    indexes=(("service_sid", "date_created", "channel_sid"),),
     rules=MessageRules(),
     fields=(
         Field("body", param="Body", create=True, update=True, required=True, optional_in=V2),

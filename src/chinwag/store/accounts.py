@@ -128,9 +128,15 @@ async def signing_secret(conn: Connection, tables: Tables, key_sid: str) -> tupl
     return str(row.account_sid), str(row.secret)
 
 
-async def delete_key(conn: Connection, tables: Tables, sid: str) -> bool:
+async def delete_key(
+    conn: Connection, tables: Tables, sid: str, account_sid: str | None = None
+) -> bool:
+    """Delete a key (only if it is `account_sid`'s, when given); whether one was deleted."""
     t = tables.api_keys
-    result = await conn.execute(t.delete().where(t.c.sid == sid))
+    query = t.delete().where(t.c.sid == sid)
+    if account_sid is not None:
+        query = query.where(t.c.account_sid == account_sid)
+    result = await conn.execute(query)
     return bool(result.rowcount)
 
 

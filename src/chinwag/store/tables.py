@@ -117,6 +117,7 @@ class Tables:
             Column("next_attempt_at", DateTime(timezone=True), nullable=False),
             Column("lease_until", DateTime(timezone=True), nullable=True),
             Column("last_error", Text, nullable=True),
+            Column("last_status", Integer, nullable=True),  # HTTP status of the last attempt
             Column("date_created", DateTime(timezone=True), nullable=False),
             Column("date_updated", DateTime(timezone=True), nullable=False),
             # Only undelivered rows are indexed for the worker: history never slows a claim.
@@ -134,6 +135,9 @@ class Tables:
                 postgresql_where=active,
             ),
             Index("ix_outbox_status_pk", "status", "pk"),
+            # The console's lists (one status, newest first) and counts, per account or service.
+            Index("ix_outbox_account_sid_status_pk", "account_sid", "status", "pk"),
+            Index("ix_outbox_service_sid_status_pk", "service_sid", "status", "pk"),
         )
 
     def __getitem__(self, name: str) -> Table:
