@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from chinwag.console import keys, services
+from chinwag.console import channel, channels, keys, services, users
 from chinwag.console.layout import NavItem
 from chinwag.console.page import Page
 
 PAGES: tuple[Page, ...] = (
     services.PAGE,
+    channels.PAGE,
+    channel.PAGE,
+    users.PAGE,
     keys.PAGE,
 )
 

@@ -1,0 +1,91 @@
+"""A channel page's live messages: server-sent events fed by the channel's Sync message list.
+
+The same event log the client SDK follows (sync/engine.py): the page subscribes to the
+process's `Hub` like an SDK connection, from the list's event id when the page was rendered
+(or the browser's `Last-Event-ID` after a reconnect), so nothing is missed or doubled. The hub
+is woken by every process's commits (PostgreSQL NOTIFY; SQLite's commit hook and poll), so a
+message posted through any worker, REST, the SDK or the console arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.responses import Response, StreamingResponse
+
+from chinwag.console.web import Visit
+from chinwag.model.errors import NotFound
+from chinwag.resources.channels import CHANNEL
+from chinwag.runtime import Runtime
+from chinwag.sync import queries
+from chinwag.sync.chat import channel_names
+from chinwag.sync.live import Hub
+
+KEEPALIVE = 15.0  # seconds between comments that keep proxies from closing an idle stream
+QUEUE_MAX = 1000  # events waiting for a slow browser; beyond, the stream ends (it reconnects)
+RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
+
+
+class Listener:
+    """A hub subscriber that queues `list_item_*` events for one browser."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(QUEUE_MAX)
+        self.overflowed = False
+
+    def deliver(self, object_sid: str, event_id: int, body: bytes) -> None:
+        try:
+            self.queue.put_nowait((event_id, body))
+        except asyncio.QueueFull:
+            self.overflowed = True  # the browser resumes from its Last-Event-ID
+
+    def typing(self, payload: dict[str, Any]) -> None:
+        """Typing indicators are not shown."""
+
+
+async def position(runtime: Runtime, service_sid: str, channel_sid: str) -> int:
+    """The last event id of the channel's message list (0 before it has one)."""
+    async with runtime.db.read() as conn:
+        found = await queries.find(
+            conn, runtime.tables, service_sid, channel_names(channel_sid)["messages"]
+        )
+    return found.last_event_id if found else 0
+
+
+def _resume_from(visit: Visit) -> int:
+    raw = visit.request.headers.get("last-event-id") or visit.form.get("since") or "0"
+    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
+
+
+async def events(visit: Visit) -> Response:
+    sid, ch = visit.params["sid"], visit.params["ch"]
+    path = f"/v2/Services/{sid}/Channels/{ch}"
+    await visit.perform(CHANNEL, "fetch", path, {"ServiceSid": sid, "Sid": ch})  # 404 if not ours
+    async with visit.runtime.db.read() as conn:
+        found = await queries.find(conn, visit.runtime.tables, sid, channel_names(ch)["messages"])
+    if found is None:
+        raise NotFound.of_path(path + "/Messages")
+    hub: Hub = visit.request.app.state.hub
+    stream = _stream(hub, found.sid, _resume_from(visit))
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+async def _stream(hub: Hub, object_sid: str, since: int) -> AsyncIterator[bytes]:
+    listener = Listener()
+    yield f"retry: {RETRY_MS}\n\n".encode()
+    try:
+        await hub.subscribe(listener, object_sid, since)  # replays what came after `since`
+        while not listener.overflowed:
+            try:
+                event_id, body = await asyncio.wait_for(listener.queue.get(), KEEPALIVE)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            yield b"id: %d\ndata: %s\n\n" % (event_id, body)
+    finally:
+        with contextlib.suppress(Exception):
+            hub.unsubscribe(listener, object_sid)
