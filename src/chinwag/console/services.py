@@ -11,6 +11,7 @@ from chinwag.console.html import Html, join, render
 from chinwag.console.page import Page
 from chinwag.console.paging import outcome_pager
 from chinwag.console.settings_form import changes, fieldsets
+from chinwag.console.values import as_list
 from chinwag.console.web import Visit, csrf_field, get, link, post, redirect, rows
 from chinwag.context import Row
 from chinwag.resources.roles import ROLE
@@ -71,7 +72,7 @@ def service_nav(row: Row, here: str) -> Html:
 
 
 def _permissions(value: Any) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value or "")
+    return ", ".join(as_list(value))
 
 
 async def roles_table(visit: Visit, sid: str) -> Html:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from chinwag.console.html import Html, join, render
+from chinwag.console.values import as_list
 from chinwag.context import Row
 from chinwag.model.params import Form
 from chinwag.model.resource import Field, Resource, Version
@@ -39,7 +40,7 @@ def shown(f: Field, row: Row) -> str:
     if f.kind == "bool":
         return "true" if value else "false"
     if f.kind == "list":
-        return " ".join(str(v) for v in value)
+        return " ".join(as_list(value))
     return str(value)
 
 

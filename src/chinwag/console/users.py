@@ -11,6 +11,7 @@ from chinwag.console.html import Html, join, render
 from chinwag.console.page import Page
 from chinwag.console.paging import pager
 from chinwag.console.services import fetch_service, service_nav
+from chinwag.console.values import as_list
 from chinwag.console.web import Visit, get, link, redirect, rows
 from chinwag.context import Row
 from chinwag.domain.consumption import unread
@@ -90,13 +91,12 @@ def _channel_row(service_sid: str, c: Row) -> Html:
 
 
 def _binding_row(b: Row) -> Html:
-    types = b["message_types"]
     return render(
         "<tr><td>{type}</td><td>{endpoint}</td><td>{types}</td><td class=sid>{credential}</td>"
         "<td>{created}</td></tr>",
         type=b["binding_type"],
         endpoint=b["endpoint"],
-        types=", ".join(types) if isinstance(types, list) else types or "",
+        types=", ".join(as_list(b["message_types"])),
         credential=b["credential_sid"] or "",
         created=times.render(b["date_created"]),
     )
