@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import requests
 from playwright.sync_api import Browser, expect
 from twilio.rest import Client
 
+from chinwag.console.channel import MESSAGES_PER_PAGE
 from tests.support.console import console_page
 from tests.support.servers import Server
 
@@ -145,4 +147,52 @@ def test_another_accounts_channel_is_not_found(
         404,
     )
     assert channel.messages.list() == []
+    page.context.close()
+
+
+def test_messages_are_paged_newest_first(
+    browser: Browser, server: Server, client: Client, service: Any
+) -> None:
+    channel = _channel(client, service)
+    for n in range(MESSAGES_PER_PAGE + 3):
+        channel.messages.create(body=f"m{n}", from_="alice")
+    newest = [f"m{n}" for n in range(MESSAGES_PER_PAGE + 2, 2, -1)]
+    page = console_page(browser, server)
+    page.goto(f"{server.url}/console/services/{service.sid}/channels/{channel.sid}")
+    bodies = page.locator("#messages li .body")
+    expect(bodies).to_have_text(newest)
+    page.click("a[rel=next]")
+    expect(bodies).to_have_text(["m2", "m1", "m0"])
+    assert page.locator("#messages").get_attribute("data-events") == ""  # not live: older page
+    page.click("a[rel=prev]")
+    expect(bodies).to_have_text(newest)
+    page.context.close()
+
+
+def test_media_are_linked_and_downloaded_never_rendered(
+    browser: Browser, server: Server, client: Client, service: Any
+) -> None:
+    channel = _channel(client, service)
+    html = b"<script>window.pwned = 1</script>"
+    uploaded = requests.post(
+        f"{server.url}/v1/Services/{service.sid}/Media",
+        data=html,
+        headers={"Content-Type": "text/html", "X-Twilio-Filename": "page.html"},
+        auth=(server.account_sid, server.auth_token),
+        timeout=30,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    channel.messages.create(media_sid=uploaded.json()["sid"], from_="alice")
+    page = console_page(browser, server)
+    page.goto(f"{server.url}/console/services/{service.sid}/channels/{channel.sid}")
+    link = page.locator("#messages .media a")
+    expect(link).to_have_text("page.html")
+    href = link.get_attribute("href")
+    assert href is not None
+    reply = page.request.get(server.url + href)
+    assert reply.status == 200
+    assert reply.body() == html
+    assert reply.headers["content-type"] == "application/octet-stream"
+    assert reply.headers["content-disposition"].startswith("attachment")
+    assert reply.headers["content-security-policy"] == "sandbox"
     page.context.close()
