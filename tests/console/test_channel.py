@@ -131,22 +131,44 @@ def test_markup_in_messages_and_names_shows_as_text(
     page.context.close()
 
 
-def test_another_accounts_channel_is_not_found(
+def test_another_accounts_sids_are_not_found(
     browser: Browser, server: Server, client: Client, service: Any
 ) -> None:
+    """Signed in as another account, every page and action naming this account's SIDs is a
+    404 (with a valid CSRF token, so the operation itself refuses), and nothing changes."""
     channel = _channel(client, service)
+    message = channel.messages.create(body="mine", from_="alice")
+    [member] = channel.members.list()
+    user = client.chat.v2.services(service.sid).users.list()[0]
     other_sid, other_token = server.cli("accounts", "create").split()
     page = console_page(browser, server, other_sid, other_token)
-    url = f"{server.url}/console/services/{service.sid}/channels/{channel.sid}"
-    for path in ("", "/events"):
-        reply = page.goto(url + path)
+    csrf = page.locator("header .who input[name=csrf]").get_attribute("value")
+    assert csrf
+    svc = f"{server.url}/console/services/{service.sid}"
+    one = f"{svc}/channels/{channel.sid}"
+    for url in (
+        svc,
+        f"{svc}/channels",
+        one,
+        f"{one}/events",
+        f"{svc}/users",
+        f"{svc}/users/{user.sid}",
+        f"{svc}/users/alice",
+    ):
+        reply = page.goto(url)
         assert reply is not None
-        assert reply.status == 404
-    assert page.request.post(url + "/messages", form={"Body": "intruder", "csrf": "x"}).status in (
-        403,
-        404,
-    )
-    assert channel.messages.list() == []
+        assert reply.status == 404, url
+    for url, form in (
+        (svc, {"FriendlyName": "taken"}),
+        (f"{one}/messages", {"Body": "intruder"}),
+        (f"{one}/messages/{message.sid}/delete", {}),
+        (f"{one}/members", {"Identity": "intruder"}),
+        (f"{one}/members/{member.sid}/delete", {}),
+    ):
+        assert page.request.post(url, form={**form, "csrf": csrf}).status == 404, url
+    assert [m.body for m in channel.messages.list()] == ["mine"]
+    assert [m.identity for m in channel.members.list()] == ["alice"]
+    assert client.chat.v2.services(service.sid).fetch().friendly_name == service.friendly_name
     page.context.close()
 
 
