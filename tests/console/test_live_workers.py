@@ -70,3 +70,26 @@ def test_every_worker_streams_every_message(fresh_database: str, tmp_path: Path)
             messages.create(body=f"m{n}", from_="bot")
         seen = [texts(lines, 3) for lines in streams]
     assert seen == [["m0", "m1", "m2"]] * STREAMS  # every stream, in order
+
+
+def test_open_streams_end_when_the_server_stops(fresh_database: str, tmp_path: Path) -> None:
+    """SIGTERM ends the console's streams at once, so the server stops cleanly instead of
+    waiting out uvicorn's graceful timeout and cancelling them."""
+    server = Server(fresh_database)
+    server.start(tmp_path / "server.log")
+    try:
+        v2 = make_client(server).chat.v2
+        service = v2.services.create(friendly_name="stopping")
+        channel = v2.services(service.sid).channels.create(friendly_name="open")
+        v2.services(service.sid).channels(channel.sid).messages.create(body="hi", from_="bot")
+        url = f"{server.url}/console/services/{service.sid}/channels/{channel.sid}/events"
+        reply = signed_in(server).get(url, params={"since": "0"}, stream=True, timeout=60)
+        lines = reply.iter_lines(decode_unicode=True)
+        assert texts(lines, 1) == ["hi"]
+    finally:
+        server.stop()  # SIGTERM
+    assert [line for line in lines if line] == []  # the stream ended with the server
+    assert server.log_path is not None
+    log = server.log_path.read_text()
+    assert "chinwag stopped cleanly" in log
+    assert "graceful shutdown exceeded" not in log

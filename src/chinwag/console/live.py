@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
+import threading
 from collections.abc import AsyncIterator
+from types import FrameType
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
@@ -34,16 +37,50 @@ class Listener:
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(QUEUE_MAX)
-        self.overflowed = False
+        self.ended = False
 
     def deliver(self, object_sid: str, event_id: int, body: bytes) -> None:
         try:
             self.queue.put_nowait((event_id, body))
         except asyncio.QueueFull:
-            self.overflowed = True  # the browser resumes from its Last-Event-ID
+            self.end()  # the browser resumes from its Last-Event-ID
+
+    def end(self) -> None:
+        """Stop streaming: overflowed, or the server is stopping."""
+        self.ended = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait((0, b""))  # wakes the stream if it waits
 
     def typing(self, payload: dict[str, Any]) -> None:
         """Typing indicators are not shown."""
+
+
+STREAMING: set[Listener] = set()  # this process's open streams
+
+
+def end_streams_on_exit() -> None:
+    """End every stream as soon as SIGTERM or SIGINT arrives, then let the server's own handler
+    run. Without it uvicorn waits its whole graceful timeout for these endless responses.
+
+    Called from the app's startup, when uvicorn's handlers are installed (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue  # no server's handler to run after ours: leave the default alone
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(_end_all)
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def _end_all() -> None:
+    for listener in list(STREAMING):
+        listener.end()
 
 
 async def position(runtime: Runtime, service_sid: str, channel_sid: str) -> int:
@@ -76,16 +113,18 @@ async def events(visit: Visit) -> Response:
 
 async def _stream(hub: Hub, object_sid: str, since: int) -> AsyncIterator[bytes]:
     listener = Listener()
+    STREAMING.add(listener)
     yield f"retry: {RETRY_MS}\n\n".encode()
     try:
         await hub.subscribe(listener, object_sid, since)  # replays what came after `since`
-        while not listener.overflowed:
+        while not listener.ended:
             try:
                 event_id, body = await asyncio.wait_for(listener.queue.get(), KEEPALIVE)
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
-            yield b"id: %d\ndata: %s\n\n" % (event_id, body)
+            if body:
+                yield b"id: %d\ndata: %s\n\n" % (event_id, body)
     finally:
-        with contextlib.suppress(Exception):
-            hub.unsubscribe(listener, object_sid)
+        STREAMING.discard(listener)
+        hub.unsubscribe(listener, object_sid)
