@@ -133,7 +133,7 @@ async def show_channel(visit: Visit) -> Response:
     base, params = _paths(visit)
     channel = await fetch_channel(visit)
     # The live stream starts where this page's reading starts: nothing falls in between.
-    since = await live.position(visit.runtime, sid, ch)
+    since = await live.position(visit.runtime, channel["service_sid"], channel["sid"])
     token = visit.form.get("PageToken")
     wanted = [("Order", "desc"), ("PageSize", str(MESSAGES_PER_PAGE))]
     query = Form([*wanted, ("PageToken", token)] if token else wanted)

@@ -20,7 +20,6 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 
 from chinwag.console.web import Visit
-from chinwag.model.errors import NotFound
 from chinwag.resources.channels import CHANNEL
 from chinwag.runtime import Runtime
 from chinwag.sync import queries
@@ -100,15 +99,22 @@ def _resume_from(visit: Visit) -> int:
 async def events(visit: Visit) -> Response:
     sid, ch = visit.params["sid"], visit.params["ch"]
     path = f"/v2/Services/{sid}/Channels/{ch}"
-    await visit.perform(CHANNEL, "fetch", path, {"ServiceSid": sid, "Sid": ch})  # 404 if not ours
+    outcome = await visit.perform(CHANNEL, "fetch", path, {"ServiceSid": sid, "Sid": ch})
+    channel = outcome.row  # found by SID or unique name, in this account only (else 404)
+    assert channel is not None  # noqa: S101  (a fetch has its row)
+    name = channel_names(channel["sid"])["messages"]
     async with visit.runtime.db.read() as conn:
-        found = await queries.find(conn, visit.runtime.tables, sid, channel_names(ch)["messages"])
-    if found is None:
-        raise NotFound.of_path(path + "/Messages")
+        found = await queries.find(conn, visit.runtime.tables, channel["service_sid"], name)
     hub: Hub = visit.request.app.state.hub
-    stream = _stream(hub, found.sid, _resume_from(visit))
+    # A channel older than the Sync projection has no list until something touches it.
+    stream = _later() if found is None else _stream(hub, found.sid, _resume_from(visit))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
+
+
+async def _later() -> AsyncIterator[bytes]:
+    """An empty stream: the browser asks again after a while."""
+    yield f"retry: {RETRY_MS * 5}\n\n".encode()
 
 
 async def _stream(hub: Hub, object_sid: str, since: int) -> AsyncIterator[bytes]:
