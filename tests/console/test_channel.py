@@ -48,7 +48,7 @@ def test_the_channel_page_shows_messages_members_and_read_positions(
     member = page.locator("table.members tbody tr").first
     cells = member.locator("td").all_inner_texts()
     assert cells[0] == "alice"
-    assert (cells[2], cells[4]) == ("0", "2")  # read up to index 0: two unread
+    assert (cells[1], cells[2], cells[4]) == ("channel user", "0", "2")  # 2 unread after #0
     page.screenshot(path=str(artifacts / "channel.png"), full_page=True)
     page.context.close()
 

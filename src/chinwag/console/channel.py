@@ -22,6 +22,7 @@ from chinwag.resources.invites import INVITE
 from chinwag.resources.media import MEDIA
 from chinwag.resources.members import MEMBER
 from chinwag.resources.messages import MESSAGE
+from chinwag.resources.roles import ROLE
 
 MESSAGES_PER_PAGE = 25
 MEMBERS_SHOWN = 100
@@ -82,17 +83,17 @@ def _message(visit: Visit, m: Row) -> Html:
     )
 
 
-def _member(visit: Visit, channel: Row, m: Row) -> Html:
+def _member(visit: Visit, channel: Row, roles: dict[str, str], m: Row) -> Html:
     base = link(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
     left = unread(m["last_consumed_message_index"], channel["message_counter"])
     return render(
-        "<tr><td><a href='{user}'>{identity}</a></td><td class=sid>{role}</td><td>{read}</td>"
+        "<tr><td><a href='{user}'>{identity}</a></td><td>{role}</td><td>{read}</td>"
         "<td>{when}</td><td>{unread}</td><td>{joined}</td><td>"
         "<form method=post action='{remove}' class=inline data-confirm='Remove {identity}?'>"
         "{csrf}<button type=submit>Remove</button></form></td></tr>",
         user=link(f"/services/{visit.params['sid']}/users/{m['user_sid']}"),
         identity=m["identity"],
-        role=m["role_sid"],
+        role=roles.get(m["role_sid"], m["role_sid"]),
         read="" if m["last_consumed_message_index"] is None else m["last_consumed_message_index"],
         when=times.render(m["last_consumption_timestamp"]) or "",
         unread="" if left is None else left,
@@ -141,6 +142,9 @@ async def show_channel(visit: Visit) -> Response:
     shown = Form([("PageSize", str(MEMBERS_SHOWN))])
     members = await visit.perform(MEMBER, "list", base + "/Members", params, shown)
     invites = await visit.perform(INVITE, "list", base + "/Invites", params, shown)
+    service_path = f"/v2/Services/{channel['service_sid']}/Roles"
+    found = await visit.perform(ROLE, "list", service_path, {"ServiceSid": sid}, shown)
+    roles = {r["sid"]: str(r["friendly_name"]) for r in rows(found)}
     here = link(f"/services/{sid}/channels/{ch}")
     # Live only on the newest page; an older page stays as it was.
     events = "" if visit.form.get("PageToken") else f"{here}/events"
@@ -172,7 +176,7 @@ async def show_channel(visit: Visit) -> Response:
         csrf_field=csrf_field(visit),
         messages=join(_message(visit, m) for m in rows(messages)),
         pager=outcome_pager(messages, here),
-        members=join(_member(visit, channel, m) for m in rows(members))
+        members=join(_member(visit, channel, roles, m) for m in rows(members))
         or render("<tr><td colspan=7 class=muted>No members.</td></tr>"),
         invites=join(_invite(i) for i in rows(invites))
         or render("<tr><td colspan=4 class=muted>No invites.</td></tr>"),
