@@ -18,6 +18,7 @@ from chinwag import logs
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
+from chinwag.console.live import end_streams_on_exit
 from chinwag.console.routes import console_mount
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
@@ -122,6 +123,8 @@ def build_app(settings: Settings) -> Starlette:
         )
         runtime.deliverer.start()
         hub.start()
+        if settings.console:
+            end_streams_on_exit()  # the console's live streams end at once on SIGTERM
         log.info("chinwag started")
         yield
         await hub.stop()

@@ -1,8 +1,9 @@
 """The console's tests drive Chromium (tests/support/browser.py) against a real server.
 
-The browser here depends on the server, so it closes before the server's database changes:
-Playwright's sync API keeps an event loop running while a browser is open, and the database
-fixtures need `asyncio.run` to make and drop a PostgreSQL database.
+Playwright's sync API keeps an event loop running in this thread while it is started, and
+`asyncio.run` (making and dropping a PostgreSQL database, `chinwag` commands run in-process)
+fails meanwhile. So the browser lives for one module at most, and depends on the server: it
+closes before the server's database changes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tests.support.servers import Server
 __all__ = ["artifacts", "browser"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(server: Server) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

@@ -28,7 +28,9 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# One module at most: while Playwright's sync API is started, an event loop runs in this
+# thread and every `asyncio.run` of a later test (database fixtures, in-process commands) fails.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

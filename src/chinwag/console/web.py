@@ -24,9 +24,10 @@ from chinwag.api.forms import read_body, read_query
 from chinwag.console import session as sessions
 from chinwag.console.html import Html, render
 from chinwag.console.layout import page
+from chinwag.context import Row
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form
-from chinwag.model.resource import Action, Resource
+from chinwag.model.resource import Action, Resource, Version
 from chinwag.ops.actions import Operation, Outcome, perform
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account, get_account
@@ -45,7 +46,10 @@ HEADERS = {
 
 
 def secure(response: Response) -> Response:
-    response.headers.update(HEADERS)
+    """The console's headers, where a handler did not set its own (a download's sandbox)."""
+    for name, value in HEADERS.items():
+        if name not in response.headers:
+            response.headers[name] = value
     return response
 
 
@@ -71,12 +75,13 @@ class Visit:
         path: str,
         params: Mapping[str, str] | None = None,
         form: Form | None = None,
+        version: Version = "v2",
     ) -> Outcome:
-        """`action` on the REST `path` (v2), as the signed-in account, as REST would run it."""
+        """`action` on the REST `path`, as the signed-in account, as REST would run it."""
         op = Operation(
             res,
             action,
-            "v2",
+            version,
             self.account,
             path,
             params or {},
@@ -184,6 +189,13 @@ def redirect(path: str) -> Response:
 
 def csrf_field(visit: Visit) -> Html:
     return render("<input type=hidden name=csrf value='{token}'>", token=visit.csrf)
+
+
+def rows(outcome: Outcome) -> list[Row]:
+    """The rows of a list operation's page."""
+    if outcome.listing is None:
+        raise TypeError("not the outcome of a list")
+    return list(outcome.listing.rows)
 
 
 def link(path: str) -> str:
