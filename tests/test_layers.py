@@ -29,6 +29,7 @@ ORDER = [
     "resources",  # declarations with their Rules
     "api",  # REST: the first front door
     "realtime",  # the client SDK's WebSocket: the second front door
+    "demo",  # the /demo page and its token endpoint (under --demo only)
     "logs",
     "app",
     "cli",
@@ -36,7 +37,7 @@ ORDER = [
 ]
 # HTTP and ASGI stay in the front doors.
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
-FRONT_DOORS = {"api", "realtime", "logs", "app", "cli"}
+FRONT_DOORS = {"api", "realtime", "demo", "logs", "app", "cli"}
 
 
 def _package(module: str) -> str:

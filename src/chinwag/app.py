@@ -18,6 +18,7 @@ from chinwag import logs
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
+from chinwag.demo.routes import demo_routes
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
@@ -136,6 +137,8 @@ def build_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/v3/wsconnect", wsconnect),  # the client SDK (realtime/)
     ]
+    if settings.demo:  # the token endpoint must not exist otherwise (demo/)
+        routes += demo_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

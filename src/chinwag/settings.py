@@ -23,6 +23,7 @@ class Settings:
     webhook_backoff: float = 1.0  # seconds before the first retry; doubles each time
     push_gateway_url: str | None = None  # receives a signed JSON POST per push notification
     rate_limits: str = "off"  # off | twilio: Twilio's Chat actions-per-second limits on writes
+    demo: bool = False  # serve /demo and its token endpoint (anyone may get a token: never public)
 
     @property
     def media_max_bytes(self) -> int:
