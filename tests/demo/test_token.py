@@ -89,3 +89,22 @@ def test_the_page_and_the_sdk_bundle_are_served_with_its_license(demo: Server) -
     assert "Copyright (c) 2019, Twilio, inc." in bundle.text[:2000]
     license_text = requests.get(demo.url + "/demo/static/twilio-chat.LICENSE.txt", timeout=10)
     assert "Redistribution and use in source and binary forms" in license_text.text
+
+
+def test_a_large_body_is_refused_before_it_is_read_whole(demo: Server) -> None:
+    response = requests.post(
+        demo.url + "/demo/token", data=b"identity=" + b"x" * 100_000, timeout=10
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == 20001
+
+
+def test_a_plain_html_form_gets_a_token_too(demo: Server) -> None:
+    response = requests.post(demo.url + "/demo/token", data={"identity": "dave"}, timeout=10)
+    assert response.status_code == 200
+    assert (
+        jwt.decode(response.json()["token"], options={"verify_signature": False})["grants"][
+            "identity"
+        ]
+        == "dave"
+    )

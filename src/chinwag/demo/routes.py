@@ -21,13 +21,22 @@ log = logging.getLogger("chinwag.demo")
 STATIC = Path(__file__).parent / "static"
 MAX_IDENTITY = 64
 MAX_BODY = 4096
+BANNER = (
+    "!" * 78,
+    "DEMO MODE (--demo): POST /demo/token gives an access token for ANY identity to ANYONE",
+    "who can reach this server. Its tokens grant only the demo's own Chat service, but",
+    "never run --demo where strangers can connect.",
+    "!" * 78,
+)
 
 
 async def _identity(request: Request) -> str:
     """The identity asked for, from a JSON or form body: 1 to 64 printable characters."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ApiError(413, 20001, "Request too large")
+    body = b""
+    async for chunk in request.stream():  # bounded: never buffer more than MAX_BODY
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ApiError(413, 20001, "Request too large")
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             data = orjson.loads(body or b"{}")
@@ -59,11 +68,8 @@ def demo_routes() -> list[BaseRoute]:
     async def slash(request: Request) -> Response:
         return RedirectResponse("/demo", status_code=308)
 
-    log.warning(
-        "DEMO MODE (--demo): /demo/token hands an access token for ANY identity to ANYONE who "
-        "can reach this server. Its tokens grant the demo's own Chat service only. "
-        "Never use --demo where strangers can connect."
-    )
+    for line in BANNER:  # loud on purpose: this endpoint is open to anyone
+        log.warning(line)
     return [
         Route("/demo", page, methods=["GET"]),
         Route("/demo/", slash, methods=["GET"]),
