@@ -4,6 +4,7 @@ that it does not exist without the flag. The page itself is driven in tests/brow
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
@@ -108,3 +109,17 @@ def test_a_plain_html_form_gets_a_token_too(demo: Server) -> None:
         ]
         == "dave"
     )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_worker_process_signs_for_the_same_demo_service(kind: str, tmp_path: Path) -> None:
+    """Under --workers 2 both processes may make a demo service at once: all take the oldest."""
+    with fresh(kind, tmp_path) as url:
+        srv = Server(url, extra_args=["--demo", "--workers", "2"])
+        srv.start(tmp_path / "server.log")
+        try:
+            with ThreadPoolExecutor(8) as pool:
+                tokens = list(pool.map(lambda i: token_for(srv, f"u{i}"), range(40)))
+        finally:
+            srv.stop()
+    assert len({t["service_sid"] for t in tokens}) == 1

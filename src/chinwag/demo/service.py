@@ -104,7 +104,8 @@ async def _create(runtime: Runtime, account: accounts.Account) -> DemoService:
 
 
 class DemoSetup:
-    """Finds or makes the demo service on first use, once per process."""
+    """Finds or makes the demo service on first use, once per process (the oldest demo key
+    whose service exists wins, so every worker process signs for the same service)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -114,5 +115,10 @@ class DemoSetup:
         async with self._lock:
             if self._ready is None:
                 account = await _account(runtime)
-                self._ready = await _reuse(runtime, account) or await _create(runtime, account)
+                found = await _reuse(runtime, account)
+                if found is None:
+                    made = await _create(runtime, account)
+                    # Several --workers may each have made one at once: all take the oldest.
+                    found = await _reuse(runtime, account) or made
+                self._ready = found
             return self._ready
