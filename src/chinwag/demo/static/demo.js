@@ -32,6 +32,8 @@ async function connect(identity) {
   for (const event of ['channelAdded', 'channelJoined', 'channelLeft', 'channelRemoved']) {
     client.on(event, () => refreshChannels());
   }
+  // Public channels made by others raise no event on this client: look again now and then.
+  setInterval(() => refreshChannels().catch(() => {}), 15000);
   say(`connected as ${me}`);
   $('login').hidden = true;
   $('chat').hidden = false;
