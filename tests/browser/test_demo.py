@@ -4,6 +4,7 @@ SDK's own browser bundle), with a bot posting over REST; typing and read positio
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -128,5 +129,42 @@ def test_two_people_and_a_bot_chat_through_the_demo_page(
     bob.screenshot(path=str(artifacts / "2-bob.png"))
     assert shot.read_bytes().startswith(b"\x89PNG")
     shutil.copy(shot, DOCS_SHOT)
+    alice.context.close()
+    bob.context.close()
+
+
+def test_the_pages_come_back_after_kill9_and_miss_nothing(
+    demo: Server, browser: Browser, artifacts: Path, tmp_path: Path
+) -> None:
+    """The SDK in the page reconnects by itself to a restarted server and replays what was
+    posted while it was away."""
+    alice, bob = new_page(browser), new_page(browser)
+    sign_in(alice, demo, "alice")
+    open_channel(alice, "crash")
+    sign_in(bob, demo, "bob")
+    open_channel(bob, "crash")
+    alice.click("#body")
+    alice.keyboard.type("before")
+    alice.press("#body", "Enter")
+    expect(bob.locator(".message[data-index='0']")).to_contain_text("alicebefore")
+
+    assert demo.stop(signal.SIGKILL) == -signal.SIGKILL
+    demo.start(tmp_path / "restarted.log")
+    service = token_for(demo, "bot")["service_sid"]
+    channels = make_client(demo).chat.v2.services(service).channels
+    crash = next(c for c in channels.list() if c.unique_name == "crash")
+    channels(crash.sid).messages.create(body="while you were away", from_="bot")
+    for page in (alice, bob):  # the SDK's own reconnection, with its backoff
+        expect(page.locator(".message[data-index='1']")).to_contain_text(
+            "botwhile you were away", timeout=60_000
+        )
+    expect(bob.locator("#status")).to_have_text("connected as bob")
+    bob.click("#body")
+    bob.keyboard.type("after")
+    bob.press("#body", "Enter")
+    expect(alice.locator(".message[data-index='2']")).to_contain_text("bobafter")
+    bodies = [m.text_content() for m in alice.locator(".message .body").all()]
+    assert bodies == ["before", "while you were away", "after"]
+    alice.screenshot(path=str(artifacts / "alice-after-restart.png"))
     alice.context.close()
     bob.context.close()
