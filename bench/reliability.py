@@ -64,6 +64,9 @@ class Follower:
     list_name: str
     indices: list[int] = field(default_factory=list)  # item indices, in the order read
     seen_at: dict[int, float] = field(default_factory=dict)  # index -> perf_counter
+    # index -> perf_counter when the subscription it arrived on was asked for
+    subscribed_at: dict[int, float] = field(default_factory=dict)
+    _asked_at: float = 0.0
     last_event_id: int = 0
     duplicates: int = 0  # events at or below last_event_id: dropped, as the SDK drops them
     connects: int = 0
@@ -131,6 +134,7 @@ class Follower:
             self._list_sid = str(found["sid"])
             self.last_event_id = int(found.get("last_event_id", 0))
         sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+        self._asked_at = time.perf_counter()
         ask = {"object_sid": self._list_sid, "object_type": "list"}
         body = {
             "action": "establish",
@@ -167,6 +171,7 @@ class Follower:
             index = int(event["item_index"])
             self.indices.append(index)
             self.seen_at.setdefault(index, time.perf_counter())
+            self.subscribed_at.setdefault(index, self._asked_at)
 
     def drop(self) -> None:
         """The network goes away: the socket is cut with no close handshake."""
@@ -201,6 +206,7 @@ class Poster:
         self.auth = basic_auth(server.account_sid, server.auth_token)
         self.conn = Connection(server.port, self.auth, timeout=WAIT)
         self.started: dict[int, float] = {}  # index -> perf_counter just before its POST
+        self.created: dict[int, float] = {}  # index -> perf_counter once its 201 was read
 
     async def post(self, n: int, deadline: float) -> int:
         """Create message `n`; its index. A create whose answer was lost may exist twice."""
@@ -218,6 +224,7 @@ class Poster:
                 raise RuntimeError(f"POST {self.path}: {response.status} {response.body[:200]!r}")
             index = int(response.json()["index"])
             self.started[index] = began
+            self.created[index] = time.perf_counter()
             return index
 
     async def count(self) -> int:
@@ -341,6 +348,13 @@ def _figures(
         "lost": lost,
         "clients_out_of_order": out_of_order,
         "duplicates_dropped": sum(f.duplicates for f in followers),
+        # messages created before the subscription they arrived on was asked for: replayed
+        "replayed": sum(
+            1
+            for f in followers
+            for i, asked in f.subscribed_at.items()
+            if i in poster.created and poster.created[i] < asked
+        ),
         "reconnects": sum(f.connects - 1 for f in followers),
         "steady_p50_ms": round(percentile(steady, 50), 2) if steady else None,
         "steady_p99_ms": round(percentile(steady, 99), 2) if steady else None,

@@ -28,3 +28,4 @@ def test_every_client_gets_every_message_in_order_through_a_kill9_and_drops(
     assert figures["messages"] >= MESSAGES + 1, figures  # a retried create may add one more
     # Everyone came back after the kill, and the dropped ones once more.
     assert figures["reconnects"] >= CLIENTS + figures["dropped"], figures
+    assert figures["replayed"] > 0, figures  # what was created while they were away came later
