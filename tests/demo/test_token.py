@@ -123,3 +123,11 @@ def test_every_worker_process_signs_for_the_same_demo_service(kind: str, tmp_pat
         finally:
             srv.stop()
     assert len({t["service_sid"] for t in tokens}) == 1
+
+
+def test_a_demo_service_deleted_over_rest_is_made_again(demo: Server) -> None:
+    before = token_for(demo, "erin")["service_sid"]
+    make_client(demo).chat.v2.services(before).delete()
+    after = token_for(demo, "erin")["service_sid"]
+    assert after != before
+    assert make_client(demo).chat.v2.services(after).fetch().friendly_name == "chinwag demo"

@@ -113,6 +113,11 @@ class DemoSetup:
 
     async def get(self, runtime: Runtime) -> DemoService:
         async with self._lock:
+            ready = self._ready
+            if ready is not None and not await _service_exists(
+                runtime, ready.account, ready.service_sid
+            ):
+                self._ready = None  # deleted over REST meanwhile: make another
             if self._ready is None:
                 account = await _account(runtime)
                 found = await _reuse(runtime, account)
