@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint types unit bench clean
+.PHONY: serve demo test lint types unit bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 serve: $(STAMP)
 	$(BIN)/chinwag serve
+
+# The chat page at http://127.0.0.1:8000/demo: anyone who can reach it gets a token (never public).
+demo: $(STAMP)
+	$(BIN)/chinwag serve --demo
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

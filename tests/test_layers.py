@@ -30,6 +30,7 @@ ORDER = [
     "api",  # REST: the first front door
     "realtime",  # the client SDK's WebSocket: the second front door
     "console",  # the web console: the third front door (may reuse REST's helpers)
+    "demo",  # the /demo page and its token endpoint (under --demo only)
     "logs",
     "app",
     "cli",
@@ -37,7 +38,7 @@ ORDER = [
 ]
 # HTTP and ASGI stay in the front doors.
 WEB_FRAMEWORKS = ("starlette", "uvicorn")
-FRONT_DOORS = {"api", "realtime", "console", "logs", "app", "cli"}
+FRONT_DOORS = {"api", "realtime", "console", "demo", "logs", "app", "cli"}
 
 
 def _package(module: str) -> str:

@@ -20,6 +20,7 @@ from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
 from chinwag.console.live import end_streams_on_exit
 from chinwag.console.routes import console_mount
+from chinwag.demo.routes import demo_routes
 from chinwag.events import outbox
 from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
@@ -144,6 +145,8 @@ def build_app(settings: Settings) -> Starlette:
     ]
     if settings.console:
         routes.append(console_mount())  # the web console (console/), at /console
+    if settings.demo:  # the token endpoint must not exist otherwise (demo/)
+        routes += demo_routes()
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

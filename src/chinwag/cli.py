@@ -162,6 +162,14 @@ def serve(
             envvar="CHINWAG_WORKERS", min=1, help="Server processes (one per core for throughput)."
         ),
     ] = 1,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            envvar="CHINWAG_DEMO",
+            help="Serve the demo chat page at /demo, with a token endpoint open to anyone "
+            "(for trying chinwag out; never where strangers can connect).",
+        ),
+    ] = False,
 ) -> None:
     """Apply migrations, make sure an account exists, and serve the Chat REST API."""
     if sqlite_synchronous.upper() not in ("NORMAL", "FULL"):
@@ -187,12 +195,15 @@ def serve(
         push_gateway_url=push_gateway_url,
         rate_limits=rate_limits,
         console=console,
+        demo=demo,
     )
     logs.configure(log_format)
     _bootstrap_account(database)
     from chinwag.app import SETTINGS_VARIABLE, build_app
 
     typer.echo(f"chinwag serving http://{host}:{port} on {database}")
+    if demo:
+        typer.echo(f"demo: open http://{host}:{port}/demo (anyone who can reach it gets a token)")
     options: dict[str, Any] = {
         "host": host,
         "port": port,

@@ -24,6 +24,7 @@ class Settings:
     push_gateway_url: str | None = None  # receives a signed JSON POST per push notification
     rate_limits: str = "off"  # off | twilio: Twilio's Chat actions-per-second limits on writes
     console: bool = True  # the web console at /console (--no-console turns it off)
+    demo: bool = False  # serve /demo and its token endpoint (anyone may get a token: never public)
 
     @property
     def media_max_bytes(self) -> int:

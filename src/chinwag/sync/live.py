@@ -122,7 +122,9 @@ class Hub:
             for ev in batch:
                 body = notification_body(ev.event_type, ev.event_id, ev.payload)
                 for sub, at in list(self.positions.get(sid, {}).items()):
-                    if at < ev.event_id:
+                    # Only those this read covers: one that subscribed below `after` while it
+                    # ran would skip the events in between; the next round reads for it.
+                    if after <= at < ev.event_id:
                         self.positions[sid][sub] = ev.event_id
                         sub.deliver(sid, ev.event_id, body)
             if len(batch) < BATCH:
