@@ -3,8 +3,11 @@ SDK's own browser bundle), with a bot posting over REST; typing and read positio
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -166,5 +169,46 @@ def test_the_pages_come_back_after_kill9_and_miss_nothing(
     bodies = [m.text_content() for m in alice.locator(".message .body").all()]
     assert bodies == ["before", "while you were away", "after"]
     alice.screenshot(path=str(artifacts / "alice-after-restart.png"))
+    alice.context.close()
+    bob.context.close()
+
+
+def tiny_png() -> bytes:
+    """A 2x2 red PNG, made here (no file in the repository)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_sent_from_the_page_shows_on_the_other(
+    demo: Server, browser: Browser, artifacts: Path
+) -> None:
+    alice, bob = new_page(browser), new_page(browser)
+    sign_in(alice, demo, "alice")
+    open_channel(alice, "pictures")
+    sign_in(bob, demo, "bob")
+    bob.click("#channels li[data-name=pictures]")
+    expect(bob.locator("#room-name")).to_have_text("pictures")
+    alice.set_input_files(
+        "#file", files=[{"name": "red.png", "mimeType": "image/png", "buffer": tiny_png()}]
+    )
+    image = bob.locator(".message[data-index='0'] img")
+    expect(image).to_have_attribute("alt", "red.png")
+    expect(image).to_have_attribute("src", re.compile(r"^https?://"))
+    bob.wait_for_function(
+        "document.querySelector(\".message[data-index='0'] img\").naturalWidth === 2"
+    )
+    bob.screenshot(path=str(artifacts / "bob-sees-the-image.png"))
     alice.context.close()
     bob.context.close()
