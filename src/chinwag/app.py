@@ -23,6 +23,7 @@ from chinwag.events.delivery import Deliverer
 from chinwag.logs import RequestLog
 from chinwag.model.errors import ApiError
 from chinwag.realtime import aim, cds, writes  # noqa: F401  (their tunnelled routes register)
+from chinwag.realtime.presence import Presence
 from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
@@ -120,14 +121,17 @@ def build_app(settings: Settings) -> Starlette:
         )
         runtime.deliverer.start()
         hub.start()
+        await presence.start()
         log.info("chinwag started")
         yield
+        await presence.stop()
         await hub.stop()
         await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
     hub = Hub(runtime.db, runtime.tables)
+    presence = Presence(runtime)  # SDK connections and their users' reachability
     runtime.observers.append(project)  # every change, from any front door, into Sync
     rest = [route for res in REGISTRY for route in routes_for(res)] + media_routes()
     routes: list[BaseRoute] = [
@@ -148,5 +152,6 @@ def build_app(settings: Settings) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.hub = hub
+    app.state.presence = presence
     app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

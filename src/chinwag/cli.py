@@ -148,6 +148,15 @@ def serve(
             "and per service, averaged over 5 s (429 beyond).",
         ),
     ] = "off",
+    reachability_lease: Annotated[
+        float,
+        typer.Option(
+            envvar="CHINWAG_REACHABILITY_LEASE",
+            min=1.0,
+            help="Seconds the SDK connections of a server process that stopped (kill -9) keep "
+            "their users online; its heartbeat renews it every third of that.",
+        ),
+    ] = 30.0,
     workers: Annotated[
         int,
         typer.Option(
@@ -178,6 +187,7 @@ def serve(
         webhook_backoff=webhook_backoff,
         push_gateway_url=push_gateway_url,
         rate_limits=rate_limits,
+        reachability_lease=reachability_lease,
     )
     logs.configure(log_format)
     _bootstrap_account(database)

@@ -23,6 +23,8 @@ class Settings:
     webhook_backoff: float = 1.0  # seconds before the first retry; doubles each time
     push_gateway_url: str | None = None  # receives a signed JSON POST per push notification
     rate_limits: str = "off"  # off | twilio: Twilio's Chat actions-per-second limits on writes
+    # Seconds a server process's real-time connections count without its heartbeat (kill -9).
+    reachability_lease: float = 30.0
 
     @property
     def media_max_bytes(self) -> int:
