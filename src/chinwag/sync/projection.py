@@ -181,7 +181,24 @@ async def _find(call: Context, service_sid: str, unique_name: str) -> str | None
 
 
 async def on_member(call: Context, before: Row | None, after: Row | None) -> None:
-    channel = call.parent("channel")
+    await _project_member(call, call.parent("channel"), before, after)
+
+
+async def on_user_channel(call: Context, before: Row | None, after: Row | None) -> None:
+    """A REST or SDK change through User Channels (read horizon, notification level, leaving)
+    is a change of the membership: the roster and the my-channels map follow."""
+    row = after if after is not None else before
+    if row is None or row.get("status") != "joined":
+        return  # an invite declined: not a membership
+    c = call.tables["channel"]
+    found = (await call.conn.execute(select(c).where(c.c.sid == row["channel_sid"]))).first()
+    if found is not None:
+        await _project_member(call, dict(found._mapping), before, after)
+
+
+async def _project_member(
+    call: Context, channel: Row, before: Row | None, after: Row | None
+) -> None:
     objects = await channel_objects(call, channel)
     roster = objects["roster"].sid
     member = after if after is not None else before
@@ -253,7 +270,13 @@ async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
         await engine.set_item(call.conn, call.tables, info.sid, key, {"value": value})
 
 
-PROJECTIONS = {"channel": on_channel, "member": on_member, "message": on_message, "user": on_user}
+PROJECTIONS = {
+    "channel": on_channel,
+    "member": on_member,
+    "user_channel": on_user_channel,
+    "message": on_message,
+    "user": on_user,
+}
 
 
 async def project(call: Context, before: Row | None, after: Row | None) -> None:
