@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import requests
 from websockets.sync.client import connect
 
 from tests.conftest import make_client
@@ -89,10 +90,39 @@ def test_a_killed_process_lets_its_users_go_offline(
         )
         stack.callback(script.close)
         stack.callback(script.process.kill)
-        assert script.line() == {"online": True, "reasons": []}
+        assert script.line() == {"online": True, "notifiable": False, "reasons": []}
         assert chat.services(service.sid).users("bob").fetch().is_online is True
         assert doomed.process is not None
         doomed.process.send_signal(signal.SIGKILL)
         doomed.process.wait()
-        assert script.line() == {"online": False, "reasons": ["online"]}
+        assert script.line() == {"online": False, "notifiable": False, "reasons": ["online"]}
         assert chat.services(service.sid).users("bob").fetch().is_online is False
+
+
+def test_a_push_registration_makes_a_user_notifiable(
+    server: Server, sdk: Path, api_key: Key, service: Any, unique: Any
+) -> None:
+    """A binding registered and removed over REST: the SDK hears `notifiable` change both
+    ways, and REST agrees."""
+    svc = make_client(server).chat.v2.services(service.sid)
+    svc.update(reachability_enabled=True)
+    bob = unique("bob")
+    svc.users.create(identity=bob)
+    script = NodeScript(sdk, "watch.js", ws_url(server), mint(api_key, service.sid, "alice"), bob)
+    try:
+        assert script.line() == {"online": False, "notifiable": False, "reasons": []}
+        registered = requests.post(
+            f"{server.url}/v2/Services/{service.sid}/Bindings",
+            data={"Endpoint": "phone", "Identity": bob, "BindingType": "fcm", "Address": "t"},
+            auth=(server.account_sid, server.auth_token),
+            timeout=30,
+        )
+        assert registered.status_code == 201, registered.text
+        assert script.line() == {"online": False, "notifiable": True, "reasons": ["notifiable"]}
+        assert svc.users(bob).fetch().is_notifiable is True
+        svc.bindings(registered.json()["sid"]).delete()
+        assert script.line() == {"online": False, "notifiable": False, "reasons": ["notifiable"]}
+        assert svc.users(bob).fetch().is_notifiable is False
+    finally:
+        script.process.kill()
+        script.close()

@@ -3,6 +3,7 @@ by every worker (PostgreSQL NOTIFY; on SQLite the log's high-water poll)."""
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from chinwag.realtime.framing import encode
 from tests.conftest import make_client
+from tests.events.conftest import wait_for
 from tests.realtime.conftest import Key, mint, ws_url
 from tests.realtime.test_protocol import WAIT, init, receive, reply_to
 from tests.support.servers import Server
@@ -135,3 +137,30 @@ def test_typing_reaches_every_worker(fresh_database: str, tmp_path: Path) -> Non
         assert header["http_status"]["code"] == 200, answer
         heard = [typist(ws) for ws in sockets[1:]]
     assert heard == ["user0"] * (CONNECTIONS - 1)
+
+
+def test_online_while_a_connection_is_up_on_any_worker(fresh_database: str, tmp_path: Path) -> None:
+    """One user's connections spread over the workers: online until the last one closes."""
+    server = Server(fresh_database, extra_args=["--workers", "2"])
+    server.start(tmp_path / "server.log")
+    with ExitStack() as stack:
+        stack.callback(server.stop)
+        sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
+        key = Key(sid, secret, server.account_sid)
+        chat = make_client(server).chat.v2
+        service = chat.services.create(friendly_name="presence")
+        chat.services(service.sid).update(reachability_enabled=True)
+        user = chat.services(service.sid).users("bob")
+        tabs = []
+        for _ in range(CONNECTIONS // 2):
+            ws = stack.enter_context(connect(ws_url(server), open_timeout=WAIT, close_timeout=WAIT))
+            init(ws, mint(key, service.sid, "bob"))
+            tabs.append(ws)
+        assert user.fetch().is_online is True
+        for ws in tabs[:-1]:
+            ws.close()
+        # Each close is recorded after the socket is gone: the last tab keeps bob online.
+        time.sleep(0.5)
+        assert user.fetch().is_online is True
+        tabs[-1].close()
+        wait_for(lambda: user.fetch().is_online is False, what="bob offline")

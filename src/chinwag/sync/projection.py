@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.store import statements
-from chinwag.sync import engine
+from chinwag.sync import engine, reachability
 from chinwag.sync.chat import (
     channel_names,
     ensure_user_objects,
@@ -270,12 +270,20 @@ async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
         await engine.set_item(call.conn, call.tables, info.sid, key, {"value": value})
 
 
+async def on_binding(call: Context, before: Row | None, after: Row | None) -> None:
+    """A push registration made or removed: the user's `notifiable` may have changed."""
+    row = after if after is not None else before
+    assert row is not None  # noqa: S101
+    await reachability.publish(call.conn, call.tables, row["service_sid"], row["user_sid"])
+
+
 PROJECTIONS = {
     "channel": on_channel,
     "member": on_member,
     "user_channel": on_user_channel,
     "message": on_message,
     "user": on_user,
+    "binding": on_binding,
 }
 
 

@@ -21,7 +21,8 @@ ITEM = "reachability"
 
 
 def state(user: dict[str, Any]) -> dict[str, bool]:
-    """What the SDK shows: a counter that never moved (NULL) is false."""
+    """What the SDK shows: a counter that never moved (NULL) is false (as sync/chat.py makes
+    the item)."""
     return {
         "online": bool(user.get("online_connections") or 0),
         "notifiable": bool(user.get("push_registrations") or 0),

@@ -10,8 +10,9 @@ const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL ||
 (async () => {
   const client = await Client.create(token, options);
   const user = await client.getUser(identity);
-  console.log(JSON.stringify({ online: user.online, reasons: [] }));
+  console.log(JSON.stringify({ online: user.online, notifiable: user.notifiable, reasons: [] }));
   client.on('userUpdated', ({ user: u, updateReasons }) => {
-    if (u.identity === identity) console.log(JSON.stringify({ online: u.online, reasons: updateReasons }));
+    if (u.identity !== identity) return;
+    console.log(JSON.stringify({ online: u.online, notifiable: u.notifiable, reasons: updateReasons }));
   });
 })().catch((e) => { console.log(JSON.stringify({ error: String((e && e.stack) || e) })); process.exit(1); });
