@@ -31,6 +31,7 @@ from chinwag.domain import reachability
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
 from chinwag.store.db import Connection
+from chinwag.store.errors import DatabaseError
 from chinwag.sync.reachability import publish
 
 log = logging.getLogger("chinwag.realtime")
@@ -58,6 +59,7 @@ class Presence:
         self.lease_ms = int(runtime.settings.reachability_lease * 1000)
         self.process_id = new_sid("PR")
         self.links: dict[str, Link] = {}  # connection id -> link
+        self.registered = False  # whether this process's lease row exists
         self._task: asyncio.Task[None] | None = None
 
     # ---- connections
@@ -65,9 +67,12 @@ class Presence:
         """A new SDK connection of the user: counted, and the user is online."""
         connection_id = new_sid("CN")
         link = Link(user_sid, service_sid)
-        self.links[connection_id] = link
         async with self.db.write() as conn:
+            if not self.registered:  # no lease yet (the database refused it at start)
+                await self._lease(conn, register=True)
             await self._insert(conn, connection_id, link)
+        self.registered = True
+        self.links[connection_id] = link
         return connection_id
 
     async def disconnect(self, connection_id: str) -> None:
@@ -101,7 +106,10 @@ class Presence:
     # ---- the lease
     async def start(self) -> None:
         """Take the lease before the first connection is counted, then keep renewing it."""
-        await self.renew(register=True)
+        try:
+            await self.renew(register=True)
+        except (DatabaseError, OSError) as error:  # read-only or unreachable: serve reads anyway
+            log.warning("no reachability lease yet (%s); retrying", error)
         self._task = asyncio.get_running_loop().create_task(self._heartbeat())
 
     async def stop(self) -> None:
@@ -122,30 +130,44 @@ class Presence:
         while True:
             try:
                 await self.reap()
+            except (DatabaseError, OSError) as error:
+                log.warning("reaping stopped server processes failed (%s); retrying", error)
             except Exception:
                 log.exception("reaping stopped server processes failed; retrying")
             await asyncio.sleep(self.lease_ms / 3000)
             try:
                 await self.renew()
+            except (DatabaseError, OSError) as error:
+                log.warning("reachability lease renewal failed (%s); retrying", error)
             except Exception:
                 log.exception("reachability lease renewal failed; retrying")
 
     async def renew(self, register: bool = False) -> None:
         """Push this process's lease ahead; if it was reaped (a stall longer than the lease),
         take a new one and count this process's connections again."""
-        p = self.tables.realtime_processes
-        expires = now_ms() + self.lease_ms
         async with self.db.write() as conn:
-            renewed = await conn.execute(
-                p.update().where(p.c.process_id == self.process_id).values(expires_at=expires)
-            )
-            if renewed.rowcount:
-                return
-            await conn.execute(p.insert().values(process_id=self.process_id, expires_at=expires))
+            await self._lease(conn, register)
+        self.registered = True
+
+    async def _lease(self, conn: Connection, register: bool) -> None:
+        p = self.tables.realtime_processes
+        renewed = await conn.execute(
+            p.update().where(p.c.process_id == self.process_id).values(expires_at=self._expiry())
+        )
+        if not renewed.rowcount:
             if not register:
                 log.warning("reachability lease had expired; counting connections again")
-            for connection_id, link in list(self.links.items()):
-                await self._insert(conn, connection_id, link)
+            await self._register(conn)
+
+    def _expiry(self) -> int:
+        return now_ms() + self.lease_ms
+
+    async def _register(self, conn: Connection) -> None:
+        """A new lease row, and this process's open connections counted under it."""
+        p = self.tables.realtime_processes
+        await conn.execute(p.insert().values(process_id=self.process_id, expires_at=self._expiry()))
+        for connection_id, link in list(self.links.items()):
+            await self._insert(conn, connection_id, link)
 
     async def reap(self) -> int:
         """End the connections of processes whose lease ran out; how many processes."""
