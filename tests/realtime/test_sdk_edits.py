@@ -31,6 +31,10 @@ def test_edits_and_deletions(
         step = script.line()
         assert step == {"step": "rest user"}, step
         svc.users(alice).update(friendly_name="From REST")
+        channel = svc.channels(f"{name}-renamed").fetch()
+        mine = svc.users(bob).user_channels(channel.sid)
+        assert mine.fetch().notification_level == "muted"  # what the SDK set
+        mine.update(notification_level="default")
         seen = script.line()
     finally:
         code = script.close()
@@ -46,6 +50,7 @@ def test_edits_and_deletions(
     assert seen["userAttributes"] == {"title": "Dr"}
     assert seen["restFriendlyName"] == "From REST"
     assert seen["notificationLevel"] == "muted"
+    assert seen["restNotificationLevel"] == "default"
     assert seen["descriptors"] == sorted([alice, bob])
     assert seen["messageRemoved"] == 0
     assert seen["channelRemoved"] is True

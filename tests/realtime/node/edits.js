@@ -75,14 +75,17 @@ const joinedState = (client, channel) => new Promise((resolve) => {
   userChanged = next(bob, 'userUpdated', (e) => e.user === aliceSeen && because('attributes')(e));
   await alice.user.updateAttributes({ title: 'Dr' });
   seen.userAttributes = (await userChanged).user.attributes;
-  userChanged = next(aliceSeen, 'updated', (e) => because('friendlyName')(e) && e.user.friendlyName === 'From REST');
-  console.log(JSON.stringify({ step: 'rest user' }));
-  seen.restFriendlyName = (await userChanged).user.friendlyName;
 
-  // Notification level: the member's own setting
+  // Notification level: the member's own setting, from the SDK, then from the app over REST
   changed = next(theirs, 'updated', because('notificationLevel'));
   await theirs.setUserNotificationLevel('muted');
   seen.notificationLevel = (await changed).channel.notificationLevel;
+
+  userChanged = next(aliceSeen, 'updated', (e) => because('friendlyName')(e) && e.user.friendlyName === 'From REST');
+  changed = next(theirs, 'updated', because('notificationLevel'));
+  console.log(JSON.stringify({ step: 'rest user' }));
+  seen.restFriendlyName = (await userChanged).user.friendlyName;
+  seen.restNotificationLevel = (await changed).channel.notificationLevel;
 
   // The channel's users
   const descriptors = await mine.getUserDescriptors();
