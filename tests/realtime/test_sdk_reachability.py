@@ -108,19 +108,29 @@ def test_a_push_registration_makes_a_user_notifiable(
     svc.update(reachability_enabled=True)
     bob = unique("bob")
     svc.users.create(identity=bob)
-    script = NodeScript(sdk, "watch.js", ws_url(server), mint(api_key, service.sid, "alice"), bob)
-    try:
-        assert script.line() == {"online": False, "notifiable": False, "reasons": []}
+
+    def register(identity: str) -> requests.Response:
         registered = requests.post(
             f"{server.url}/v2/Services/{service.sid}/Bindings",
-            data={"Endpoint": "phone", "Identity": bob, "BindingType": "fcm", "Address": "t"},
+            data={"Endpoint": "phone", "Identity": identity, "BindingType": "fcm", "Address": "t"},
             auth=(server.account_sid, server.auth_token),
             timeout=30,
         )
         assert registered.status_code == 201, registered.text
+        return registered
+
+    script = NodeScript(sdk, "watch.js", ws_url(server), mint(api_key, service.sid, "alice"), bob)
+    try:
+        assert script.line() == {"online": False, "notifiable": False, "reasons": []}
+        registered = register(bob)
         assert script.line() == {"online": False, "notifiable": True, "reasons": ["notifiable"]}
         assert svc.users(bob).fetch().is_notifiable is True
         svc.bindings(registered.json()["sid"]).delete()
+        assert script.line() == {"online": False, "notifiable": False, "reasons": ["notifiable"]}
+        assert svc.users(bob).fetch().is_notifiable is False
+        register(bob)
+        assert script.line() == {"online": False, "notifiable": True, "reasons": ["notifiable"]}
+        register(unique("carol"))  # the same device, now another user's: not bob's any more
         assert script.line() == {"online": False, "notifiable": False, "reasons": ["notifiable"]}
         assert svc.users(bob).fetch().is_notifiable is False
     finally:
