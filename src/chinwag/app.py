@@ -27,6 +27,7 @@ from chinwag.logs import RequestLog
 from chinwag.model.errors import ApiError
 from chinwag.realtime import aim, cds, registrations, writes  # noqa: F401  (routes register)
 from chinwag.realtime.mcs import mcs_routes
+from chinwag.realtime.presence import Presence
 from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
@@ -126,14 +127,17 @@ def build_app(settings: Settings) -> Starlette:
         hub.start()
         if settings.console:
             end_streams_on_exit()  # the console's live streams end at once on SIGTERM
+        await presence.start()
         log.info("chinwag started")
         yield
+        await presence.stop()
         await hub.stop()
         await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")
 
     hub = Hub(runtime.db, runtime.tables)
+    presence = Presence(runtime)  # SDK connections and their users' reachability
     runtime.observers.append(project)  # every change, from any front door, into Sync
     rest = [route for res in REGISTRY for route in routes_for(res)] + media_routes()
     routes: list[BaseRoute] = [
@@ -159,5 +163,6 @@ def build_app(settings: Settings) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.hub = hub
+    app.state.presence = presence
     app.add_middleware(RequestLog, metrics=runtime.metrics)
     return app

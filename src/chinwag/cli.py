@@ -156,6 +156,15 @@ def serve(
             help="Serve the web console at /console.",
         ),
     ] = True,
+    reachability_lease: Annotated[
+        float,
+        typer.Option(
+            envvar="CHINWAG_REACHABILITY_LEASE",
+            min=1.0,
+            help="Seconds the SDK connections of a server process that stopped (kill -9) keep "
+            "their users online; its heartbeat renews it every third of that.",
+        ),
+    ] = 30.0,
     workers: Annotated[
         int,
         typer.Option(
@@ -196,6 +205,7 @@ def serve(
         rate_limits=rate_limits,
         console=console,
         demo=demo,
+        reachability_lease=reachability_lease,
     )
     logs.configure(log_format)
     _bootstrap_account(database)

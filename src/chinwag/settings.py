@@ -25,6 +25,8 @@ class Settings:
     rate_limits: str = "off"  # off | twilio: Twilio's Chat actions-per-second limits on writes
     console: bool = True  # the web console at /console (--no-console turns it off)
     demo: bool = False  # serve /demo and its token endpoint (anyone may get a token: never public)
+    # Seconds a server process's real-time connections count without its heartbeat (kill -9).
+    reachability_lease: float = 30.0
 
     @property
     def media_max_bytes(self) -> int:

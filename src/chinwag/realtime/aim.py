@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, or_, select
 
 from chinwag import times
+from chinwag.domain import reachability
 from chinwag.domain.permissions import hidden, visible
 from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
@@ -247,6 +248,20 @@ async def one_channel(session: Session, request: Request, match: re.Match[str]) 
     return Reply(200, channel_json(session, row))
 
 
+def user_json(service: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+    """A user descriptor as the SDK reads it, with the user-info map it then opens; reachability
+    as REST reports it (domain/reachability.py)."""
+    return {
+        "identity": user["identity"],
+        "friendly_name": user["friendly_name"],
+        "attributes": user["attributes"] or "{}",
+        "is_online": reachability.is_online(service, user),
+        "is_notifiable": reachability.is_notifiable(service, user),
+        "sync_objects": {"user_info_map": user_info_name(user["sid"])},
+        "sync_unique_name": user_info_name(user["sid"]),
+    }
+
+
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)")
 async def one_user(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """A user descriptor, with the user-info map the SDK then opens."""
@@ -259,18 +274,38 @@ async def one_user(session: Session, request: Request, match: re.Match[str]) -> 
     if row is None:
         raise ApiError(404, 20404, f"User {match.group(2)} not found")
     user = dict(row._mapping)
-    reachability = bool(session.who.service["reachability_enabled"])
+    reachable = bool(session.who.service["reachability_enabled"])
     async with session.db.write() as conn:  # a user who never connected has no map yet
-        await ensure_user_objects(conn, session.tables, user, reachability=reachability)
-    return Reply(
-        200,
-        {
-            "identity": user["identity"],
-            "friendly_name": user["friendly_name"],
-            "attributes": user["attributes"] or "{}",
-            "is_online": False if reachability else None,
-            "is_notifiable": False if reachability else None,
-            "sync_objects": {"user_info_map": user_info_name(user["sid"])},
-            "sync_unique_name": user_info_name(user["sid"]),
-        },
+        await ensure_user_objects(conn, session.tables, user, reachability=reachable)
+    return Reply(200, user_json(session.who.service, user))
+
+
+@ROUTER.add("GET", SERVICE + r"/Users")
+async def channel_users(session: Session, request: Request, match: re.Match[str]) -> Reply:
+    """`channel.getUserDescriptors()`: the users of a channel's members, paged in the order
+    they joined (`?ConversationSid=CH…`, a channel the user may see)."""
+    service_sid = _own_service(session, match)
+    assert session.who is not None  # noqa: S101
+    channel_sid = request.param("ConversationSid") or request.param("ChannelSid")
+    if not channel_sid:
+        raise ApiError(400, 20001, "ConversationSid is required")
+    c, m, u = session.tables["channel"], session.tables["member"], session.tables["user"]
+    which = and_(c.c.service_sid == service_sid, c.c.sid == channel_sid)
+    query = (
+        select(u, m.c.pk.label("member_pk"))
+        .join(m, m.c.user_sid == u.c.sid)
+        .where(m.c.channel_sid == channel_sid, m.c.pk > _page_after(request))
+        .order_by(m.c.pk)
+        .limit(PAGE + 1)
     )
+    async with session.db.read() as conn:
+        channel = (await conn.execute(select(c.c.type).where(which))).first()
+        mine = and_(m.c.channel_sid == channel_sid, m.c.identity == session.who.identity)
+        member = (await conn.execute(select(m.c.pk).where(mine))).first()
+        rows = (await conn.execute(query)).all() if channel is not None else []
+    if channel is None or (channel.type != "public" and member is None):
+        raise ApiError(404, 50300, "Channel not found")
+    users = [user_json(session.who.service, dict(row._mapping)) for row in rows[:PAGE]]
+    meta = _meta(rows, PAGE, "member_pk")
+    meta["prev_token"] = meta["previous_token"]  # the SDK's paginator reads this name
+    return Reply(200, {"users": users, "meta": meta})

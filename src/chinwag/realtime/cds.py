@@ -11,8 +11,10 @@ import orjson
 from chinwag.domain.permissions import visible
 from chinwag.model.errors import ApiError
 from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.sync import catchup
 from chinwag.sync.chat import channel_of
 from chinwag.sync.engine import SyncObject
+from chinwag.sync.live import notification_body
 from chinwag.sync.queries import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -167,6 +169,7 @@ async def _establish(session: Session, asks: list[tuple[str, int]], correlation:
             event: dict[str, Any] = {"object_sid": sid, "error": error.body()}
             session.notify("twilio.sync.event", _confirm("subscription_failed", correlation, event))
             continue
+        last = await _catch_up(session, obj, last)
         await session.hub.subscribe(session, obj.sid, last)
         position = session.hub.position(session, obj.sid)  # after the replay
         event = {"object_sid": sid, "replay_status": "completed", "last_event_id": position}
@@ -174,6 +177,20 @@ async def _establish(session: Session, asks: list[tuple[str, int]], correlation:
         session.notify(
             "twilio.sync.event", _confirm("subscription_established", correlation, event)
         )
+
+
+async def _catch_up(session: Session, obj: SyncObject, last: int) -> int:
+    """A subscriber whose `last` the log no longer reaches gets the object's state in short
+    (sync/catchup.py); the event id live delivery goes on from."""
+    async with session.db.read() as conn:
+        if not await catchup.too_old(conn, session.tables, obj, last):
+            return last
+        events, position = await catchup.snapshot(conn, session.tables, obj, last, session.base)
+    for ev in events:
+        session.deliver(
+            obj.sid, ev.event_id, notification_body(ev.event_type, ev.event_id, ev.payload)
+        )
+    return position
 
 
 async def _cancel(session: Session, asks: list[tuple[str, int]], correlation: Any) -> None:

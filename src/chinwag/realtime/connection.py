@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from chinwag import times
 from chinwag.realtime import tokens
 from chinwag.realtime.framing import Frame, FrameError, encode
+from chinwag.realtime.presence import Presence
 from chinwag.realtime.upstream import REASONS, ROUTER, Reply, parse
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
@@ -72,8 +73,12 @@ def status(code: int, **extra: Any) -> dict[str, Any]:
 
 
 class Session:
-    def __init__(self, runtime: Runtime, hub: Hub, base: str) -> None:
+    def __init__(
+        self, runtime: Runtime, hub: Hub, base: str, presence: Presence | None = None
+    ) -> None:
         self.runtime = runtime
+        self.presence = presence  # counts the connection for reachability once signed in
+        self.connection_id: str | None = None
         self.db: Database = runtime.db
         self.tables: Tables = runtime.tables
         self.hub = hub
@@ -173,6 +178,9 @@ class Session:
         confirmed = [c for c in CAPABILITIES if c in offered]
         registrations = frame.header.get("registrations") or []
         self._register(registrations)
+        if self.presence is not None:
+            user = self.who.user
+            self.connection_id = await self.presence.connect(user["sid"], user["service_sid"])
         self.reply(
             frame,
             200,
@@ -334,3 +342,9 @@ class Session:
         for task in [*self._timers, *self._tasks]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.presence is not None and self.connection_id is not None:
+            connection_id, self.connection_id = self.connection_id, None
+            try:
+                await self.presence.disconnect(connection_id)
+            except Exception:  # the lease's reaper ends it later (realtime/presence.py)
+                log.exception("could not record the end of a connection")

@@ -54,7 +54,7 @@ async def wsconnect(websocket: WebSocket) -> None:
     runtime: Runtime = websocket.app.state.runtime
     hub: Hub = websocket.app.state.hub
     await websocket.accept()
-    session = Session(runtime, hub, _base(websocket, runtime))
+    session = Session(runtime, hub, _base(websocket, runtime), websocket.app.state.presence)
     writer = asyncio.get_running_loop().create_task(_write(websocket, session))
     try:
         await _read(websocket, session)

@@ -217,6 +217,14 @@ async def consumption(session: Session, request: Request, match: re.Match[str]) 
     if "last_consumed_message_index" in body:
         pairs.append(("LastConsumedMessageIndex", _text(body["last_consumed_message_index"])))
     channel = match.group(3)
+    if "notification_level" in body:  # `setUserNotificationLevel`: the User Channel's update
+        pairs.append(("NotificationLevel", _text(body["notification_level"])))
+        path = _rest(session, "Users", identity, "Channels", channel)
+        params = {"UserSid": identity, "ChannelSid": channel}
+        outcome = await act(session, "user_channel", "update", path, params, Form(pairs))
+        assert outcome.row is not None  # noqa: S101
+        left = unread(outcome.row["last_consumed_message_index"], outcome.row["message_counter"])
+        return Reply(200, {"channel_sid": channel, "unread_messages_count": left})
     path = _rest(session, "Channels", channel, "Members", identity)
     params = {"ChannelSid": channel, "Sid": identity}
     outcome = await act(session, "member", "update", path, params, Form(pairs))

@@ -21,6 +21,7 @@ from chinwag.resources.fields import IDENTITY_MAX
 from chinwag.resources.members import user_for
 from chinwag.resources.services import SERVICE
 from chinwag.resources.users import USER, check_identity
+from chinwag.sync.reachability import publish
 
 BINDING_TYPES = ("apn", "gcm", "fcm")
 MESSAGE_TYPES = (
@@ -62,6 +63,9 @@ class BindingRules(Rules):
         await reachability.registrations_changed(
             call.conn, call.tables["user"], ((sid, -n) for sid, n in gone.items())
         )
+        for user_sid in gone:  # the device moved away: the SDK hears `notifiable` change
+            if user_sid != user["sid"]:
+                await publish(call.conn, call.tables, call.parent("service")["sid"], user_sid)
 
     async def after_create(self, call: Context, row: Row) -> None:
         users = call.tables["user"]

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from chinwag.model.resource import Field, Resource
+from chinwag.store.presence_tables import presence_tables
 from chinwag.store.sync_tables import sync_tables
 
 NAMING = {
@@ -90,6 +91,9 @@ class Tables:
             Index("ix_rate_actions_bucket_at", "bucket", "at"),
         )
         self.sync_objects, self.sync_items, self.sync_events = sync_tables(self.metadata)
+        self.realtime_processes, self.realtime_connections, self.realtime_signals = presence_tables(
+            self.metadata
+        )
         self.by_name: dict[str, Table] = {}
         for res in resources:
             if res.has_table and not res.table_of:

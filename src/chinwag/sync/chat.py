@@ -69,7 +69,10 @@ async def ensure_user_objects(
             "attributes": {"value": user.get("attributes") or "{}"},
         }
         if reachability:  # the SDK listens for this item's updates, so it exists from the start
-            items["reachability"] = {"online": False, "notifiable": False}
+            items["reachability"] = {
+                "online": bool(user.get("online_connections") or 0),
+                "notifiable": bool(user.get("push_registrations") or 0),
+            }
         for key, value in items.items():
             await engine.set_item(conn, tables, info.sid, key, value)
     return UserObjects(mine, info)

@@ -8,6 +8,10 @@ Wake-ups: on PostgreSQL the writer's `pg_notify` (sent at commit, to every serve
 database) reaches a LISTEN connection here. On SQLite a commit hook wakes this process at once,
 and a poll of the log's high-water mark (`max(pk)`, every POLL seconds) finds what the other
 `--workers` wrote; SQLite commits one writer at a time, so `pk` order is commit order.
+
+Typing indicators are not changes and are never logged: NOTIFY on PostgreSQL; on SQLite a row
+in `realtime_signals` that the same poll reads (the other workers' rows only: this process
+has already delivered its own), deleted SIGNAL_TTL seconds later by the next writer.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from typing import Any, Protocol
 
 import orjson
@@ -31,6 +37,7 @@ POLL = 0.1  # seconds between high-water checks on SQLite
 BATCH = 200  # events read per query while catching up
 KEEPALIVE = 10.0  # seconds between checks that the LISTEN connection is alive
 TYPING = "chinwag_typing"  # PostgreSQL NOTIFY channel of typing indicators (not logged)
+SIGNAL_TTL = 10.0  # seconds a SQLite typing signal row lives (polls read it within POLL)
 
 
 class Subscriber(Protocol):
@@ -58,6 +65,8 @@ class Hub:
         self._again: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._high_water = 0
+        self._signal_water = 0
+        self.origin = secrets.token_hex(8)  # tells this process's typing signals from others'
 
     # ---- subscriptions
     async def subscribe(self, sub: Subscriber, sid: str, last_event_id: int) -> None:
@@ -137,13 +146,19 @@ class Hub:
         """Tell the followers of a channel's roster, in every process, that someone types.
 
         On PostgreSQL through NOTIFY (every server); on SQLite to this process's connections
-        only (several --workers on SQLite: a typist is heard by the members on its worker)."""
+        at once and to the other workers' through a short-lived signal row."""
         if self.db.dialect == "postgresql":
             message = orjson.dumps({"roster": roster_sid, "payload": payload}).decode()
             async with self.db.read() as conn:
                 await conn.execute(select(func.pg_notify(TYPING, message)))
             return
         self._typing_here(roster_sid, payload)
+        signals = self.tables.realtime_signals
+        now = int(time.time() * 1000)
+        body = orjson.dumps({"origin": self.origin, "payload": payload}).decode()
+        async with self.db.write() as conn:
+            await conn.execute(signals.delete().where(signals.c.at < now - SIGNAL_TTL * 1000))
+            await conn.execute(signals.insert().values(topic=roster_sid, payload=body, at=now))
 
     def _typing_here(self, roster_sid: str, payload: dict[str, Any]) -> None:
         for sub in list(self.positions.get(roster_sid, {})):
@@ -176,24 +191,45 @@ class Hub:
         self._tasks.clear()
 
     async def _poll(self) -> None:
-        e = self.tables.sync_events
+        e, signals = self.tables.sync_events, self.tables.realtime_signals
+        tops = select(
+            select(func.max(e.c.pk)).scalar_subquery(),
+            select(func.max(signals.c.pk)).scalar_subquery(),
+        )
         async with self.db.read() as conn:
-            self._high_water = int((await conn.execute(select(func.max(e.c.pk)))).scalar() or 0)
+            first = (await conn.execute(tops)).one()
+        self._high_water, self._signal_water = int(first[0] or 0), int(first[1] or 0)
         while True:
             await asyncio.sleep(POLL)
             try:
                 async with self.db.read() as conn:
-                    top = int((await conn.execute(select(func.max(e.c.pk)))).scalar() or 0)
-                    if top <= self._high_water or not self.positions:
-                        self._high_water = top
-                        continue
-                    window = and_(e.c.pk > self._high_water, e.c.pk <= top)
-                    rows = await conn.execute(select(e.c.object_sid).where(window).distinct())
-                    changed = {r.object_sid for r in rows}
-                self._high_water = top
+                    top, signal_top = (await conn.execute(tops)).one()
+                    top, signal_top = int(top or 0), int(signal_top or 0)
+                    changed: set[str] = set()
+                    if top > self._high_water and self.positions:
+                        window = and_(e.c.pk > self._high_water, e.c.pk <= top)
+                        rows = await conn.execute(select(e.c.object_sid).where(window).distinct())
+                        changed = {r.object_sid for r in rows}
+                    heard = []
+                    if signal_top > self._signal_water and self.positions:
+                        window = and_(signals.c.pk > self._signal_water, signals.c.pk <= signal_top)
+                        query = select(signals.c.topic, signals.c.payload).where(window)
+                        heard = (await conn.execute(query.order_by(signals.c.pk))).all()
+                self._high_water, self._signal_water = top, signal_top
                 self.kick(changed)
+                for row in heard:
+                    self._signal_heard(str(row.topic), str(row.payload))
             except Exception:
                 log.exception("sync poll failed; retrying")
+
+    def _signal_heard(self, topic: str, text: str) -> None:
+        """Another SQLite worker's typing indicator (our own were delivered when sent)."""
+        try:
+            signal = orjson.loads(text)
+            if signal["origin"] != self.origin:
+                self._typing_here(topic, dict(signal["payload"]))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed typing signal")
 
     async def _listen(self) -> None:
         import asyncpg  # type: ignore[import-untyped]

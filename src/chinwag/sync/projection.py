@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.store import statements
-from chinwag.sync import engine
+from chinwag.sync import engine, reachability
 from chinwag.sync.chat import (
     channel_names,
     ensure_user_objects,
@@ -200,7 +200,24 @@ async def _find(call: Context, service_sid: str, unique_name: str) -> str | None
 
 
 async def on_member(call: Context, before: Row | None, after: Row | None) -> None:
-    channel = call.parent("channel")
+    await _project_member(call, call.parent("channel"), before, after)
+
+
+async def on_user_channel(call: Context, before: Row | None, after: Row | None) -> None:
+    """A REST or SDK change through User Channels (read horizon, notification level, leaving)
+    is a change of the membership: the roster and the my-channels map follow."""
+    row = after if after is not None else before
+    if row is None or row.get("status") != "joined":
+        return  # an invite declined: not a membership
+    c = call.tables["channel"]
+    found = (await call.conn.execute(select(c).where(c.c.sid == row["channel_sid"]))).first()
+    if found is not None:
+        await _project_member(call, dict(found._mapping), before, after)
+
+
+async def _project_member(
+    call: Context, channel: Row, before: Row | None, after: Row | None
+) -> None:
     objects = await channel_objects(call, channel)
     roster = objects["roster"].sid
     member = after if after is not None else before
@@ -290,11 +307,20 @@ async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
         await engine.set_item(call.conn, call.tables, info.sid, key, {"value": value})
 
 
+async def on_binding(call: Context, before: Row | None, after: Row | None) -> None:
+    """A push registration made or removed: the user's `notifiable` may have changed."""
+    row = after if after is not None else before
+    assert row is not None  # noqa: S101
+    await reachability.publish(call.conn, call.tables, row["service_sid"], row["user_sid"])
+
+
 PROJECTIONS = {
     "channel": on_channel,
     "member": on_member,
+    "user_channel": on_user_channel,
     "message": on_message,
     "user": on_user,
+    "binding": on_binding,
     "invite": on_invite,
 }
 

@@ -4,9 +4,10 @@
 returned by a Read action. This value is `null` if the Service's `reachability_enabled` is
 `false`, if the User has never been online [never had a notification registration] ..."
 
-Nothing connects over a WebSocket yet, so connections are made through the functions the
-real-time front door will call (`chinwag.domain.reachability`), on the server's own database;
-push registrations through the bindings endpoint. Every value is read through the official client.
+Here connections are made through the counter functions the real-time front door calls
+(`chinwag.domain.reachability`), on the server's own database (tests/realtime/
+test_sdk_reachability.py connects real SDK clients); push registrations through the bindings
+endpoint. Every value is read through the official client.
 """
 
 from __future__ import annotations

@@ -1,0 +1,97 @@
+"""A subscriber whose `last_event_id` is older than the retained log gets the object's state in
+short (sync/catchup.py) instead of a replay with a hole in it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from websockets.sync.client import ClientConnection
+
+from chinwag.realtime.framing import encode
+from chinwag.sync.catchup import SNAPSHOT_MAX
+from chinwag.sync.engine import RETAIN, TRIM_EVERY
+from tests.realtime.conftest import Key, mint
+from tests.realtime.test_protocol import init, receive, reply_to, socket
+from tests.support.servers import Server
+
+BEHIND = 5  # the event id the late client last saw: long trimmed
+
+
+def fetch(ws: ClientConnection, path: str) -> dict[str, Any]:
+    ws.send(
+        encode(
+            {
+                "method": "message",
+                "id": "TMg",
+                "http_request": {"host": "cds", "path": path, "method": "GET"},
+            }
+        )
+    )
+    header, body = reply_to(ws, "TMg")
+    assert header["http_status"]["code"] == 200, body
+    return dict(body)
+
+
+def subscribe_from(
+    ws: ClientConnection, sid: str, kind: str, last: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The events before `subscription_established`, and that confirmation."""
+    body = {
+        "action": "establish",
+        "correlation_id": 7,
+        "requests": [{"object_sid": sid, "object_type": kind, "last_event_id": last}],
+    }
+    request = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+    ws.send(encode({"method": "message", "id": "TMs", "http_request": request}, body))
+    reply_to(ws, "TMs")
+    events = []
+    while True:
+        _, payload = receive(ws)
+        if not isinstance(payload, dict) or "event_type" not in payload:
+            continue
+        if payload["event_type"] == "subscription_established":
+            return events, payload["event"]
+        events.append(payload)
+
+
+def test_a_late_subscriber_gets_the_state_in_short(
+    server: Server, api_key: Key, service: Any, chat: Any, unique: Any
+) -> None:
+    """After more than the retained events, a client at an old event id gets the channel
+    document's current data, the messages changed since (the edited one as updated, the
+    removed one as removed), and live delivery going on from there."""
+    svc = chat.services(service.sid)
+    channel = svc.channels.create(unique_name=unique("busy"))
+    messages = svc.channels(channel.sid).messages
+    count = RETAIN + TRIM_EVERY + 1  # the log has been trimmed past BEHIND
+    sids = [messages.create(body=f"m{n}", from_="bot").sid for n in range(count)]
+    messages(sids[-2]).update(body="edited")
+    messages(sids[-3]).delete()
+    with socket(server) as ws:
+        init(ws, mint(api_key, service.sid, unique("late")))
+        listing = fetch(ws, f"/v3/Lists/{channel.sid}.messages")
+        events, established = subscribe_from(ws, listing["sid"], "list", BEHIND)
+        ids = [e["event"]["id"] for e in events]
+        assert ids == sorted(set(ids))  # in order, each once
+        assert len(ids) <= SNAPSHOT_MAX + 1
+        assert established["last_event_id"] == listing["last_event_id"] == ids[-1]
+        assert established["replay_status"] == "completed"
+        last = events[-3:]
+        assert [(e["event_type"], e["event"]["item_index"]) for e in last] == [
+            ("list_item_added", count - 1),
+            ("list_item_updated", count - 2),
+            ("list_item_removed", count - 3),
+        ]
+        assert last[1]["event"]["item_data"]["text"] == "edited"
+        document = fetch(ws, f"/v3/Documents/{channel.sid}.channel")
+        events, established = subscribe_from(ws, document["sid"], "document", BEHIND)
+        assert [e["event_type"] for e in events] == ["document_updated"]
+        assert events[0]["event"]["id"] == established["last_event_id"] == document["last_event_id"]
+        assert events[0]["event"]["document_data"]["lastMessage"]["index"] == count - 1
+        messages.create(body="live", from_="bot")
+        while True:
+            _, payload = receive(ws)
+            if isinstance(payload, dict) and payload.get("event_type") == "list_item_added":
+                break
+        assert payload["event"]["item_data"]["text"] == "live"
+        assert payload["event"]["id"] == listing["last_event_id"] + 1

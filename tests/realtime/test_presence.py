@@ -1,0 +1,81 @@
+"""The lease rule of realtime/presence.py on both databases: connections of a process whose
+lease ran out are reaped once, a stalled process that comes back counts its connections again,
+and every counter move happens exactly once."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from sqlalchemy import select
+
+from chinwag.realtime.presence import Presence
+from chinwag.resources import TABLES
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store.db import Database
+from tests.conftest import make_client
+from tests.support.databases import with_database
+from tests.support.servers import Server
+
+
+async def count(db: Database, user_sid: str) -> int | None:
+    u = TABLES["user"]
+    async with db.read() as conn:
+        value = (
+            await conn.execute(select(u.c.online_connections).where(u.c.sid == user_sid))
+        ).scalar()
+    return None if value is None else int(value)
+
+
+async def expire(db: Database, presence: Presence) -> None:
+    """As if `presence`'s process had stopped renewing its lease long ago (kill -9)."""
+    p = TABLES.realtime_processes
+    async with db.write() as conn:
+        await conn.execute(
+            p.update().where(p.c.process_id == presence.process_id).values(expires_at=0)
+        )
+
+
+async def stop_heartbeat(presence: Presence) -> None:
+    assert presence._task is not None
+    presence._task.cancel()
+    with contextlib.suppress(BaseException):
+        await presence._task
+
+
+def test_a_dead_process_is_reaped_once(server: Server, database_url: str, unique: Any) -> None:
+    svc = make_client(server).chat.v2.services.create(friendly_name=unique("lease"))
+    v2 = make_client(server).chat.v2.services(svc.sid)
+    v2.update(reachability_enabled=True)
+    user = v2.users.create(identity=unique("bob"))
+
+    async def work(db: Database) -> list[Any]:
+        runtime = Runtime(Settings(database=database_url, reachability_lease=60), db, TABLES)
+        dead, alive = Presence(runtime), Presence(runtime)
+        await dead.start()
+        await alive.start()
+        try:
+            mine = [await dead.connect(user.sid, svc.sid) for _ in range(2)]
+            theirs = await alive.connect(user.sid, svc.sid)
+            seen = [await count(db, user.sid)]  # 3
+            await stop_heartbeat(dead)
+            await expire(db, dead)
+            seen.append(await alive.reap())  # 1 process
+            seen.append(await alive.reap())  # 0: already gone
+            seen.append(await count(db, user.sid))  # 1: alive's connection
+            await dead.disconnect(mine[0])  # closing after the reap moves nothing
+            seen.append(await count(db, user.sid))  # 1
+            await dead.renew()  # the stalled process is back: its open connection counts
+            seen.append(await count(db, user.sid))  # 2
+            await dead.disconnect(mine[1])
+            await alive.disconnect(theirs)
+            seen.append(await count(db, user.sid))  # 0
+            return seen
+        finally:
+            await dead.stop()
+            await alive.stop()
+
+    seen = with_database(database_url, work)
+    assert seen == [3, 1, 0, 1, 1, 2, 0]
+    assert v2.users(user.sid).fetch().is_online is False
