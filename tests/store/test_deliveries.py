@@ -48,7 +48,20 @@ async def hooked_service(runtime: Runtime, account: Account, name: str) -> tuple
         op(account, "channel", "create", f"/v2/Services/{sid}/Channels", {"ServiceSid": sid}),
     )
     assert channel.row is not None
-    return sid, str(channel.row["sid"])
+    channel_sid = str(channel.row["sid"])
+    members = f"/v2/Services/{sid}/Channels/{channel_sid}/Members"
+    await perform(  # alice, the client who sends, is a member (a client may send only there)
+        runtime,
+        op(
+            account,
+            "member",
+            "create",
+            members,
+            {"ServiceSid": sid, "ChannelSid": channel_sid},
+            {"Identity": "alice"},
+        ),
+    )
+    return sid, channel_sid
 
 
 async def send(runtime: Runtime, account: Account, service: str, channel: str, body: str) -> None:
