@@ -137,3 +137,45 @@ def test_sids_are_known_only_after_their_transaction_commits(url: str) -> None:
         assert engine.known_sid(service, name) is None
 
     with_database(url, work)
+
+
+def test_write_all_writes_the_live_objects_and_names_the_gone_ones(url: str) -> None:
+    """Writes sharing one statement (PostgreSQL) stay independent: a removed object's write
+    does nothing and gives None, the others are written with their own events."""
+
+    async def work(db: Database) -> None:
+        service = "IS" + secrets.token_hex(16)
+        listing = await made(db, "list", service, f"l.{secrets.token_hex(4)}")
+        doc = await made(db, "document", service, f"d.{secrets.token_hex(4)}")
+        gone = await made(db, "list", service, f"g.{secrets.token_hex(4)}")
+        async with db.write() as conn:
+            await engine.remove_object(conn, TABLES, gone.sid)
+        lookup = by_name_lookup(service, doc.unique_name)
+        async with db.write() as conn:
+            ids = await engine.write_all(
+                conn,
+                TABLES,
+                [
+                    engine.ItemAdded(listing.sid, 0, {"text": "a", "author": None}, "", lookup),
+                    engine.ItemAdded(gone.sid, 0, {"text": "b"}),
+                    engine.DocumentSet(doc.sid, {"n": 1}),
+                ],
+            )
+            again = await engine.write_all(conn, TABLES, [engine.DocumentSet(doc.sid, {"n": 2})])
+        assert ids == [1, None, 1]
+        assert again == [2]
+        async with db.read() as conn:
+            listed = await events_after(conn, TABLES, listing.sid, 0, 9)
+            removed = await events_after(conn, TABLES, gone.sid, 0, 9)
+            documented = await events_after(conn, TABLES, doc.sid, 0, 9)
+        assert [orjson.loads(e.payload)["item_data"] for e in listed] == [
+            {"text": "a", "author": doc.sid}
+        ]
+        assert [e.event_type for e in removed] == ["list_removed"]
+        assert [orjson.loads(e.payload)["document_data"] for e in documented] == [
+            {"n": 1},
+            {"n": 2},
+        ]
+        assert [orjson.loads(e.payload)["document_revision"] for e in documented] == ["1", "2"]
+
+    with_database(url, work)

@@ -2,9 +2,9 @@
 
 Writes. One connection takes the file's write lock (`BEGIN IMMEDIATE`) and holds it for a
 *batch*: the transactions queued meanwhile run one after the other, each inside its own
-`SAVEPOINT`, so an error rolls back that request's changes only; when the queue is empty (or the
-batch is full) one `COMMIT` makes the whole batch durable, and only then does each `write()`
-block return. Nothing is acknowledged before the COMMIT that covers it: a failed COMMIT fails
+`SAVEPOINT`, so an error rolls back that request's changes only; when the queue is empty (on the
+loop's next turn, so that requests about to run join in) or the batch is full, one `COMMIT`
+makes the whole batch durable, and only then does each `write()` block return. Nothing is acknowledged before the COMMIT that covers it: a failed COMMIT fails
 every transaction of the batch.
 
 What may block runs on the writer's own thread: a COMMIT that fsyncs (`synchronous=FULL`) and

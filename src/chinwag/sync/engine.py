@@ -206,48 +206,6 @@ async def _advance(
     return row
 
 
-async def _fused(
-    conn: Connection,
-    tables: Tables,
-    sid: str,
-    event_type: str,
-    payload: dict[str, Any],
-    *,
-    mode: str,
-    item: tuple[int, Any] | None = None,
-    lookup: fused.Lookup | None = None,
-    **values: Any,
-) -> int:
-    """PostgreSQL: advance, item (`(index, data)`), log and NOTIFY in one statement (see
-    `fused`); the event id."""
-    now = times.now()
-    text = fused.Template.of(dumps({**payload, "date_created": times.render(now)}))
-    params = {"w_sid": sid, "v_now": now, "v_type": event_type, **text.params("p"), **values}
-    data = None
-    if item is not None:
-        data = fused.Template.of(dumps(item[1]))
-        params.update(data.params("d"), w_index=item[0])
-    if lookup is not None:
-        params.update(lookup.params)
-    t = tables
-    statement = fused.statement(
-        t.sync_objects,
-        t.sync_items,
-        t.sync_events,
-        CHANNEL,
-        mode=mode,
-        item=data,
-        payload=text,
-        lookup=lookup.query if lookup else None,
-    )
-    row = (await conn.execute(statement, params)).first()
-    if row is None:
-        raise SyncError(f"no Sync object {sid}")
-    event_id = int(row.last_event_id)
-    await _trim(conn, tables, sid, event_id)
-    return event_id
-
-
 async def _add_list_item(
     conn: Connection, tables: Tables, sid: str, index: int, data: Any, event_id: int
 ) -> None:
@@ -345,29 +303,106 @@ async def put_list_item(
 ) -> int:
     """Add an item at a given index (a chat message's own index); the event id. With `lookup`,
     its value goes into the data under its key, read in the same statement."""
-    url = f"{items_url(base, 'list', sid)}/{index}"
     if conn.dialect.name == "postgresql":
-        if lookup is not None:
-            data = {**data, lookup.key: fused.LOOKED}
-        event = _item_event("list", sid, index, data, 0, fused.REVISION, url)
-        return await _fused(
-            conn,
-            tables,
-            sid,
-            "list_item_added",
-            event,
-            mode="at_least",
-            item=(index, data),
-            lookup=lookup,
+        return _written(
+            sid, await write_all(conn, tables, [ItemAdded(sid, index, data, base, lookup)])
         )
     row = await _advance(conn, tables, sid, mode="at_least", w_index=index, lookup=lookup)
     if lookup is not None:
         data = {**data, lookup.key: row.looked}
     event_id = int(row.last_event_id)
     await _add_list_item(conn, tables, sid, index, data, event_id)
+    url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
     await _log(conn, tables, sid, event_id, "list_item_added", event)
     return event_id
+
+
+def _written(sid: str, ids: list[int | None]) -> int:
+    if ids[0] is None:
+        raise SyncError(f"no Sync object {sid}")
+    return ids[0]
+
+
+@dataclass(frozen=True)
+class ItemAdded:
+    """A list item added at its index (`put_list_item`), for `write_all`."""
+
+    sid: str
+    index: int
+    data: Any
+    base: str = ""
+    lookup: fused.Lookup | None = None
+
+
+@dataclass(frozen=True)
+class DocumentSet:
+    """A document's data replaced (`set_document`), for `write_all`."""
+
+    sid: str
+    data: Any
+
+
+async def write_all(
+    conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet]
+) -> list[int | None]:
+    """Each write's event id, or None where its object is not a live one (that write did
+    nothing). On PostgreSQL all of them are one statement (`fused`, one round trip); elsewhere
+    they run one after the other. Lookups of one call must not share parameter names."""
+    if conn.dialect.name != "postgresql":
+        done: list[int | None] = []
+        for w in writes:
+            try:
+                if isinstance(w, ItemAdded):
+                    done.append(
+                        await put_list_item(conn, tables, w.sid, w.index, w.data, w.base, w.lookup)
+                    )
+                else:
+                    done.append(await set_document(conn, tables, w.sid, w.data))
+            except SyncError:
+                done.append(None)
+        return done
+    now = times.now()
+    stamp = times.render(now)
+    params: dict[str, Any] = {"v_now": now}
+    parts = []
+    for n, w in enumerate(writes):
+        pre = fused.prefix(n)
+        item_holes = None
+        query = None
+        if isinstance(w, ItemAdded):
+            data = w.data
+            if w.lookup is not None:
+                data = {**data, w.lookup.key: fused.LOOKED}
+                params.update(w.lookup.params)
+                query = w.lookup.query
+            url = f"{items_url(w.base, 'list', w.sid)}/{w.index}"
+            event = _item_event("list", w.sid, w.index, data, 0, fused.REVISION, url)
+            item = fused.Template.of(dumps(data))
+            params.update(item.params(f"{pre}d"))
+            params[f"{pre}w_index"] = w.index
+            mode, event_type, item_holes = "at_least", "list_item_added", item.holes
+        else:
+            event = {
+                "document_sid": w.sid,
+                "document_data": w.data,
+                "document_revision": fused.REVISION,
+            }
+            params[f"{pre}v_data"] = dumps(w.data)
+            mode, event_type = "data", "document_updated"
+        payload = fused.Template.of(dumps({**event, "date_created": stamp}))
+        params.update(payload.params(f"{pre}p"))
+        params[f"{pre}w_sid"], params[f"{pre}v_type"] = w.sid, event_type
+        parts.append(fused.Part(mode, item_holes, payload.holes, query))
+    t = tables
+    statement = fused.statement(t.sync_objects, t.sync_items, t.sync_events, CHANNEL, tuple(parts))
+    row = (await conn.execute(statement, params)).first()
+    assert row is not None  # noqa: S101  (one row, whatever was written)
+    ids = [None if row[n] is None else int(row[n]) for n in range(len(writes))]
+    for w, event_id in zip(writes, ids, strict=True):
+        if event_id is not None:
+            await _trim(conn, tables, w.sid, event_id)
+    return ids
 
 
 def _item_where(tables: Tables, sid: str, kind: str, at: int | str) -> Any:
@@ -448,11 +483,9 @@ async def remove_item(
 
 async def set_document(conn: Connection, tables: Tables, sid: str, data: Any) -> int:
     """Replace a document's data; the event id."""
-    text = dumps(data)
     if conn.dialect.name == "postgresql":
-        event = {"document_sid": sid, "document_data": data, "document_revision": fused.REVISION}
-        return await _fused(conn, tables, sid, "document_updated", event, mode="data", v_data=text)
-    row = await _advance(conn, tables, sid, mode="data", v_data=text)
+        return _written(sid, await write_all(conn, tables, [DocumentSet(sid, data)]))
+    row = await _advance(conn, tables, sid, mode="data", v_data=dumps(data))
     event = {
         "document_sid": sid,
         "document_data": data,

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
 )
 
 from chinwag.store import statements
@@ -69,9 +70,10 @@ class Template:
         return {f"{prefix}{k}": piece for k, piece in enumerate(self.pieces)}
 
 
-def advance_values(t: Table, mode: str) -> dict[str, Any]:
+def advance_values(t: Table, mode: str, prefix: str = "") -> dict[str, Any]:
     """The advance's SET: next event id and revision; `mode` also moves a list's index
-    ("index": take the next, "at_least": past `w_index`) or sets a document's data ("data")."""
+    ("index": take the next, "at_least": past `<prefix>w_index`) or sets a document's data
+    ("data": `<prefix>v_data`)."""
     values: dict[str, Any] = {
         "last_event_id": t.c.last_event_id + 1,
         "revision": t.c.revision + 1,
@@ -80,10 +82,10 @@ def advance_values(t: Table, mode: str) -> dict[str, Any]:
     if mode == "index":
         values["next_index"] = t.c.next_index + 1
     elif mode == "at_least":
-        index = bindparam("w_index", type_=t.c.next_index.type)
+        index = bindparam(f"{prefix}w_index", type_=t.c.next_index.type)
         values["next_index"] = case((t.c.next_index <= index, index + 1), else_=t.c.next_index)
     elif mode == "data":
-        values["data"] = bindparam("v_data", type_=t.c.data.type)
+        values["data"] = bindparam(f"{prefix}v_data", type_=t.c.data.type)
     return values
 
 
@@ -99,77 +101,100 @@ def _filled(prefix: str, holes: Sequence[str], adv: Any) -> ColumnElement[Any]:
     return text
 
 
+@dataclass(frozen=True)
+class Part:
+    """One object's write in a statement: how it advances (`advance_values`' mode), where the
+    holes of its item's data (None: no item) and of its event's payload are, and its lookup."""
+
+    mode: str
+    item: tuple[str, ...] | None
+    payload: tuple[str, ...]
+    lookup: ScalarSelect[Any] | None = None
+
+
+def prefix(n: int) -> str:
+    """The prefix of the parameters of part `n` of a statement."""
+    return f"s{n}_"
+
+
 def statement(
-    objects: Table,
-    items: Table,
-    events: Table,
-    notify_channel: str,
-    *,
-    mode: str,
-    item: Template | None,
-    payload: Template,
-    lookup: ScalarSelect[Any] | None,
+    objects: Table, items: Table, events: Table, notify: str, parts: tuple[Part, ...]
 ) -> Any:
-    """The write as one statement: parameters `w_sid`, `v_now`, `v_type`, the `p<k>` pieces of
-    the payload, and with an item `w_index` and its data's `d<k>` pieces; it returns the advanced
-    object's `last_event_id` and `revision`, no row if there is no such (live) object."""
-    key = (
-        "sync.fused",
-        id(objects),
-        mode,
-        item.holes if item else None,
-        payload.holes,
-        id(lookup),
-    )
+    """The writes of `parts` as one statement. Parameters: `v_now`, and per part (prefixed, see
+    `prefix`) `w_sid`, `v_type`, the `p<k>` pieces of the payload, with an item `w_index` and
+    its data's `d<k>` pieces, and its mode's own; a lookup's own parameters are not prefixed.
+    One row: per part `e<n>`, the object's new event id (NULL when it is not a live object,
+    and then that part wrote nothing)."""
 
     def build() -> Any:
         t = objects
-        returned: list[Any] = [t.c.sid, t.c.last_event_id, t.c.revision]
-        if lookup is not None:
-            returned.append(lookup.label("looked"))
-        adv = (
-            t.update()
-            .where(t.c.sid == bindparam("w_sid", type_=String), t.c.date_removed.is_(None))
-            .values(**advance_values(t, mode))
-            .returning(*returned)
-            .cte("adv")
-        )
         now = bindparam("v_now", type_=DateTime(timezone=True))
-        logged = events.insert().from_select(
-            ["object_sid", "event_id", "event_type", "payload", "date_created"],
-            select(
-                adv.c.sid,
-                adv.c.last_event_id,
-                bindparam("v_type", type_=String),
-                _filled("p", payload.holes, adv),
-                now,
-            ),
-        )
-        query = select(
-            adv.c.last_event_id, adv.c.revision, func.pg_notify(notify_channel, adv.c.sid)
-        ).add_cte(logged.cte("logged"))
-        if item is not None:
-            added = items.insert().from_select(
-                [
-                    "object_sid",
-                    "item_index",
-                    "data",
-                    "revision",
-                    "last_event_id",
-                    "date_created",
-                    "date_updated",
-                ],
+        ctes: list[Any] = []
+        results: list[Any] = []
+        for n, part in enumerate(parts):
+            pre = prefix(n)
+            returned: list[Any] = [t.c.sid, t.c.last_event_id, t.c.revision]
+            if part.lookup is not None:
+                returned.append(part.lookup.label("looked"))
+            adv = (
+                t.update()
+                .where(
+                    t.c.sid == bindparam(f"{pre}w_sid", type_=String), t.c.date_removed.is_(None)
+                )
+                .values(**advance_values(t, part.mode, pre))
+                .returning(*returned)
+                .cte(f"adv{n}")
+            )
+            logged = events.insert().from_select(
+                ["object_sid", "event_id", "event_type", "payload", "date_created"],
                 select(
                     adv.c.sid,
-                    bindparam("w_index", type_=BigInteger),
-                    _filled("d", item.holes, adv),
-                    literal(0, BigInteger),
                     adv.c.last_event_id,
-                    now,
+                    bindparam(f"{pre}v_type", type_=String),
+                    _filled(f"{pre}p", part.payload, adv),
                     now,
                 ),
             )
-            query = query.add_cte(added.cte("added"))
-        return query
+            ctes.append(logged.cte(f"logged{n}"))
+            if part.item is not None:
+                added = items.insert().from_select(
+                    [
+                        "object_sid",
+                        "item_index",
+                        "data",
+                        "revision",
+                        "last_event_id",
+                        "date_created",
+                        "date_updated",
+                    ],
+                    select(
+                        adv.c.sid,
+                        bindparam(f"{pre}w_index", type_=BigInteger),
+                        _filled(f"{pre}d", part.item, adv),
+                        literal(0, BigInteger),
+                        adv.c.last_event_id,
+                        now,
+                        now,
+                    ),
+                )
+                ctes.append(added.cte(f"added{n}"))
+            # NOTIFY here: a CTE that modifies nothing runs only if the query reads it.
+            results.append(
+                select(
+                    adv.c.last_event_id, func.pg_notify(notify, adv.c.sid).label("notified")
+                ).subquery(f"r{n}")
+            )
+        one = select(literal(1).label("one")).subquery("one")
+        joined: Any = one
+        for result in results:
+            joined = joined.outerjoin(result, true())
+        columns = [r.c.last_event_id.label(f"e{n}") for n, r in enumerate(results)]
+        columns += [r.c.notified.label(f"n{n}") for n, r in enumerate(results)]
+        return select(*columns).select_from(joined).add_cte(*ctes)
 
+    key = (
+        "sync.fused",
+        id(objects),
+        tuple((p.mode, p.item, p.payload, id(p.lookup)) for p in parts),
+    )
     return statements.once(key, build)

@@ -232,9 +232,28 @@ async def on_message(call: Context, before: Row | None, after: Row | None) -> No
 
 async def _message_added(call: Context, channel: Row, message: Row) -> None:
     """The hot path of every create: the item (its author's member SID read by the same
-    statement) and the channel document's `lastMessage`, by the SIDs of earlier commits."""
+    statement) and the channel document's `lastMessage`, by the SIDs of earlier commits, in one
+    statement on PostgreSQL (`engine.write_all`)."""
     data = message_data(message, None)
     author = _author(call, channel["sid"], message["from"])
+    last = {"index": message["index"], "timestamp": data["timestamp"]}
+    document = channel_data(channel, last)
+    names, service = channel_names(channel["sid"]), channel["service_sid"]
+    known = {role: engine.known_sid(service, names[role]) for role in ("messages", "channel")}
+    missing = [role for role, sid in known.items() if sid is None]
+    if not missing:
+        writes: list[engine.ItemAdded | engine.DocumentSet] = [
+            engine.ItemAdded(
+                known["messages"] or "", message["index"], data, call.base_url, author
+            ),
+            engine.DocumentSet(known["channel"] or "", document),
+        ]
+        ids = await engine.write_all(call.conn, call.tables, writes)
+        missing = [
+            role for role, got in zip(("messages", "channel"), ids, strict=True) if got is None
+        ]
+        for role in missing:  # gone since: look again
+            engine.forget(service, names[role])
 
     async def add(sid: str) -> None:
         await engine.put_list_item(
@@ -242,11 +261,10 @@ async def _message_added(call: Context, channel: Row, message: Row) -> None:
         )
 
     async def touch(sid: str) -> None:
-        last = {"index": message["index"], "timestamp": data["timestamp"]}
-        await engine.set_document(call.conn, call.tables, sid, channel_data(channel, last))
+        await engine.set_document(call.conn, call.tables, sid, document)
 
-    await _write_to(call, channel, "messages", add)
-    await _write_to(call, channel, "channel", touch)
+    for role in missing:
+        await _write_to(call, channel, role, add if role == "messages" else touch)
 
 
 async def _write_to(
