@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import servers, webhooks
+from bench import servers, sidebyside, webhooks
 from bench.client import Connection, form
 from bench.load import LoadResult
 from bench.scenarios import BARE_AUTH
 from tests.support.databases import KINDS, fresh
+from tests.support.servers import PG_ADMIN
 
 
 def test_receiver_notes_each_webhook(tmp_path: Path) -> None:
@@ -118,3 +119,17 @@ def test_pace_load_delivers_every_event(database: str, tmp_path: Path) -> None:
     assert figures["events"] > 0
     assert figures["delivered"] == figures["events"]
     assert figures["lag_p99_ms"] >= figures["lag_p50_ms"] >= 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_side_by_side_loads_every_target_each_round(kind: str, tmp_path: Path) -> None:
+    """The side-by-side creates, tiny: the bare stack and both chinwags answer every create of
+    every round, and each gets its figures."""
+    figures = sidebyside.run(kind, "HEAD", 2, 24, tmp_path, PG_ADMIN)
+    tags = ("bare", "ref HEAD", "working tree")
+    assert [tag for tag in figures if tag in tags] == list(tags)
+    for tag in tags:
+        assert figures[tag]["failed"] == 0
+        assert len(figures[tag]["p99_ms"]) == 2
+        assert figures[tag]["creates_per_s"] > 0
+    assert figures["bare"]["x_bare"] == 1.0

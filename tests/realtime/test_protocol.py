@@ -201,3 +201,30 @@ def test_another_users_own_map_is_not_found(server: Server, api_key: Key, servic
     assert header["http_status"]["code"] == 404
     assert body["code"] == 54100
     assert set(body) == {"code", "message", "more_info", "status"}
+
+
+def test_a_message_item_names_its_authors_member(
+    server: Server, token: str, service: Any, chat: Any
+) -> None:
+    """The messages list item of a REST create carries the author's member SID, or null when the
+    author is not a member; the channel document's `lastMessage` follows the newest."""
+    channels = chat.services(service.sid).channels
+    channel = channels.create(friendly_name="authors")
+    member = channels(channel.sid).members.create(identity="wire")
+    for author in ("wire", "stranger", "wire"):
+        channels(channel.sid).messages.create(body=f"from {author}", from_=author)
+    with socket(server) as ws:
+        init(ws, token)
+        path = f"/v3/Lists/{channel.sid}.messages/Items?Order=asc&PageSize=10"
+        ws.send(encode({"method": "message", "id": "TMl", "http_request": _get(path)}))
+        _, listed = reply_to(ws, "TMl")
+        path = f"/v3/Documents/{channel.sid}.channel"
+        ws.send(encode({"method": "message", "id": "TMd", "http_request": _get(path)}))
+        _, document = reply_to(ws, "TMd")
+    items = [(i["index"], i["data"]["author"], i["data"]["memberSid"]) for i in listed["items"]]
+    assert items == [(0, "wire", member.sid), (1, "stranger", None), (2, "wire", member.sid)]
+    assert document["data"]["lastMessage"]["index"] == 2
+
+
+def _get(path: str) -> dict[str, Any]:
+    return {"host": "cds", "path": path, "method": "GET"}

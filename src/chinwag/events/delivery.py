@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -97,6 +99,35 @@ def backoff(base: float, attempt: int) -> float:
     return delay * random.uniform(0.5, 1.5)  # noqa: S311  (jitter, not security)
 
 
+class SendLoop:
+    """A thread with an event loop of its own, where deliveries are sent.
+
+    The server's loop is saturated when requests keep both cores busy; a send waiting there
+    for its turn after every answer managed about 10 round trips a second to one queue, far
+    fewer than the creates that fill it. On its own loop a send waits only for the GIL, which
+    the server's thread gives up at each SQLite statement and socket write.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="chinwag-deliveries", daemon=True
+        )
+        self._thread.start()
+
+    def run(self, work: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
+        """`work` on this loop, as a future of the calling loop."""
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self.loop))
+
+    async def close(self, client: Client) -> None:
+        with contextlib.suppress(Exception):
+            await self.run(client.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self._thread.join, 10)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
 class Deliverer:
     """Drains the outbox of one database: claims, sends, records. One per server process.
 
@@ -132,14 +163,19 @@ class Deliverer:
         self.poll = poll
         self.gather = gather
         self.lease = timeout * 2 + 30
-        self.client = Client(USER_AGENT)
+        self.client = Client(USER_AGENT)  # the server loop's: pre-event hooks ask with it
+        self._sending = Client(USER_AGENT)  # the send loop's
+        self._sender: SendLoop | None = None
+        self._home: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
+        self._inflight: set[asyncio.Future[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: list[outbox.Attempt] = []  # sent, to record in the next cycle
         self._released: list[outbox.Delivery] = []  # claimed, not sent: to give back
 
     def start(self) -> None:
+        self._home = asyncio.get_running_loop()
+        self._sender = SendLoop()
         self._loop_task = asyncio.create_task(self._run(), name="chinwag-deliverer")
 
     def notify(self) -> None:
@@ -157,6 +193,8 @@ class Deliverer:
             task.cancel()
         await self._cycle(claim=False)
         await self.client.aclose()
+        if self._sender is not None:
+            await self._sender.close(self._sending)
 
     async def _run(self) -> None:
         next_report = 0.0
@@ -168,7 +206,8 @@ class Deliverer:
             self._wake.clear()  # before the cycle: a commit during it wakes the next one
             began = time.monotonic()
             for batch, tokens in await self._cycle():
-                task = asyncio.create_task(self._deliver(batch, tokens))
+                assert self._sender is not None  # noqa: S101  (set by start)
+                task = self._sender.run(self._deliver(batch, tokens))
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
             with contextlib.suppress(TimeoutError):
@@ -202,9 +241,24 @@ class Deliverer:
         except (DatabaseError, OSError, TimeoutError) as exc:
             log.warning("outbox prune failed: %s (tried again later)", exc)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, task: asyncio.Future[None]) -> None:
         self._inflight.discard(task)
         self._wake.set()  # its outcomes wait to be recorded, and its queue may go on
+
+    # -- called on the send loop; what changes the deliverer's state runs on the server's --
+
+    def _home_call(self, *call: Any) -> None:
+        assert self._home is not None  # noqa: S101  (set by start)
+        self._home.call_soon_threadsafe(*call)
+
+    def _handed(self, attempt: outbox.Attempt) -> None:
+        if self.metrics is not None:
+            status = "retried" if attempt.retry_in else attempt.status
+            self.metrics.observe_delivery(attempt.delivery.kind, status)
+        self._attempts.append(attempt)
+
+    def _given_back(self, deliveries: list[outbox.Delivery]) -> None:
+        self._released += deliveries
 
     async def _cycle(
         self, claim: bool = True
@@ -242,23 +296,24 @@ class Deliverer:
         return tokens
 
     async def _deliver(self, batch: list[outbox.Delivery], tokens: dict[str, str]) -> None:
-        """Send one queue's batch in order; hand the outcomes and what was not sent back."""
+        """Send one queue's batch in order (on the send loop); hand the outcomes and what was
+        not sent back."""
         # A send starts only if it ends (timeout) well before the lease does: past the lease,
         # another worker may take the same delivery.
         last_start = time.monotonic() + self.lease - self.timeout - LEASE_MARGIN
         handed = time.monotonic()
         for n, delivery in enumerate(batch):
             if time.monotonic() > last_start:
-                self._released += batch[n:]
+                self._home_call(self._given_back, batch[n:])
                 return
             attempt = self._judge(delivery, await self._send(delivery, tokens))
-            self._attempts.append(attempt)
+            self._home_call(self._handed, attempt)
             if attempt.status == "pending":  # a retry later: the rest wait behind it
-                self._released += batch[n + 1 :]
+                self._home_call(self._given_back, batch[n + 1 :])
                 return
             if time.monotonic() - handed >= RECORD_EVERY:  # a slow queue: record as it goes
                 handed = time.monotonic()
-                self._wake.set()
+                self._home_call(self._wake.set)
 
     def _judge(self, delivery: outbox.Delivery, outcome: Outcome) -> outbox.Attempt:
         attempt = delivery.attempts + 1
@@ -269,8 +324,6 @@ class Deliverer:
         else:
             status, retry_in = "failed", None
         error = outcome.error or (None if outcome.ok else f"HTTP {outcome.status}")
-        if self.metrics is not None:
-            self.metrics.observe_delivery(delivery.kind, "retried" if retry_in else status)
         log.info(
             "%s %s -> %s: %s (attempt %d%s)",
             delivery.kind,
@@ -293,4 +346,4 @@ class Deliverer:
             request = form_request(
                 auth_token, delivery.url, delivery.method, params, delivery.token
             )
-        return await send(self.client, request, self.timeout)
+        return await send(self._sending, request, self.timeout)

@@ -107,8 +107,16 @@ async def create(call: Context, form: Form) -> Result:
     for anc in res.ancestors:
         values[anc.ref_column] = call.parents[anc.name]["sid"]
     values = {"sid": sid, "account_sid": call.account.sid, **_encode(res, values)}
-    insert = statements.insert(table(call), tuple(sorted(values)), returning=True)
-    inserted = (await call.conn.execute(insert, statements.params(values))).mappings().one()
+    counted = [c for c, v in values.items() if isinstance(v, statements.Counted)]
+    if counted:  # a value from a counter, moved by the INSERT itself (see Counted)
+        by = values.pop(counted[0])
+        columns = tuple(sorted([*values, counted[0]]))
+        insert = statements.insert_counted(table(call), columns, counted[0], by)
+        params = {**statements.params(values), **by.params()}
+    else:
+        insert = statements.insert(table(call), tuple(sorted(values)), returning=True)
+        params = statements.params(values)
+    inserted = (await call.conn.execute(insert, params)).mappings().one()
     row = await res.rules.after_create(call, inserted) or inserted
     await _announce(call, None, row)
     return Result(201, row)

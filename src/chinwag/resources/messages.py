@@ -15,6 +15,7 @@ from chinwag.model.resource import V2, VERSIONS, Action, Field, Resource, Rules
 from chinwag.resources import fields
 from chinwag.resources.channels import CHANNEL
 from chinwag.sids import new_sid
+from chinwag.store import statements
 
 BODY_MAX_BYTES = 32 * 1024  # Twilio's 50504
 MEDIA_COPIES = ("filename", "content_type", "size")  # copied from the media row: it never changes
@@ -49,6 +50,16 @@ class MessageRules(Rules):
         channel = call.parent("channel")
         values["sid"] = new_sid("IM")
         # The index comes from the channel's counter in this transaction: gap-free, never reused.
+        if call.conn.dialect_name == "postgresql":  # moved by the INSERT itself: a round trip less
+            values["index"] = statements.Counted(
+                call.tables["channel"],
+                channel["sid"],
+                "message_counter",
+                offset=-1,
+                assign={"last_message_sid": values["sid"]},
+                also={"messages_count": 1},
+            )
+            return
         counter = await bump(
             call.conn,
             call.tables["channel"],

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Select, Table, and_, bindparam, case, func, or_, select
+from sqlalchemy import Row, ScalarSelect, Select, Table, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -25,6 +25,7 @@ from chinwag.sids import new_sid
 from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
+from chinwag.sync import fused
 
 RETAIN = 1000  # events kept per object
 TRIM_EVERY = 100  # trim when an event id is a multiple of this: bounded, amortised work
@@ -38,6 +39,33 @@ LOCAL_LISTENERS: list[Callable[[set[str]], None]] = []
 def wake_local(sid: str) -> None:
     for listener in list(LOCAL_LISTENERS):
         listener({sid})
+
+
+# SIDs of objects by (service SID, unique name), learnt from committed transactions. An
+# object's SID never changes; a write by a SID that finds no live object raises SyncError, and
+# the caller then forgets it and looks again (the object was removed, or made anew elsewhere).
+_KNOWN: dict[tuple[str, str], str] = {}
+KNOWN_MAX = 100_000
+
+
+def known_sid(service_sid: str, unique_name: str) -> str | None:
+    return _KNOWN.get((service_sid, unique_name))
+
+
+def remember(conn: Connection, service_sid: str, unique_name: str, sid: str) -> None:
+    """Know `sid` by its name once `conn`'s transaction has committed (never if it rolls back:
+    the object may have been made in it)."""
+
+    def learn() -> None:
+        if len(_KNOWN) >= KNOWN_MAX:
+            _KNOWN.clear()
+        _KNOWN[(service_sid, unique_name)] = sid
+
+    conn.after_commit(learn)
+
+
+def forget(service_sid: str, unique_name: str) -> None:
+    _KNOWN.pop((service_sid, unique_name), None)
 
 
 class SyncError(Exception):
@@ -140,40 +168,39 @@ def by_names(t: Table, count: int) -> Select[Any]:
     )
 
 
-def _advance_statement(t: Table, mode: str) -> Any:
-    """The object's next event id and revision; `mode` also moves its list index ("index":
-    take the next, "at_least": past `w_index`) or sets a document's data ("data")."""
+def _advance_statement(t: Table, mode: str, lookup: ScalarSelect[Any] | None = None) -> Any:
+    """The object's next event id and revision (see `fused.advance_values` for `mode`), and
+    the lookup's value as `looked`."""
 
     def build() -> Any:
-        values: dict[str, Any] = {
-            "last_event_id": t.c.last_event_id + 1,
-            "revision": t.c.revision + 1,
-            "date_updated": bindparam("v_now", type_=t.c.date_updated.type),
-        }
-        if mode == "index":
-            values["next_index"] = t.c.next_index + 1
-        elif mode == "at_least":
-            index = bindparam("w_index", type_=t.c.next_index.type)
-            values["next_index"] = case((t.c.next_index <= index, index + 1), else_=t.c.next_index)
-        elif mode == "data":
-            values["data"] = bindparam("v_data", type_=t.c.data.type)
+        returned: list[Any] = [t.c.last_event_id, t.c.revision, t.c.next_index, t.c.kind]
+        if lookup is not None:
+            returned.append(lookup.label("looked"))
         return (
             t.update()
             .where(t.c.sid == bindparam("w_sid"), t.c.date_removed.is_(None))
-            .values(**values)
-            .returning(t.c.last_event_id, t.c.revision, t.c.next_index, t.c.kind)
+            .values(**fused.advance_values(t, mode))
+            .returning(*returned)
         )
 
-    return statements.once(("sync.advance", id(t), mode), build)
+    return statements.once(("sync.advance", id(t), mode, id(lookup)), build)
 
 
 async def _advance(
-    conn: Connection, tables: Tables, sid: str, *, mode: str = "", **values: Any
+    conn: Connection,
+    tables: Tables,
+    sid: str,
+    *,
+    mode: str = "",
+    lookup: fused.Lookup | None = None,
+    **values: Any,
 ) -> Any:
     """Next event id and revision of the object (see `_advance_statement`), as a row with
-    `last_event_id`, `revision`, `next_index`, `kind`; locks its row."""
-    statement = _advance_statement(tables.sync_objects, mode)
-    row = (await conn.execute(statement, {"w_sid": sid, "v_now": times.now(), **values})).first()
+    `last_event_id`, `revision`, `next_index`, `kind` (and `looked`); locks its row."""
+    query = lookup.query if lookup else None
+    statement = _advance_statement(tables.sync_objects, mode, query)
+    params = {"w_sid": sid, "v_now": times.now(), **values, **(lookup.params if lookup else {})}
+    row = (await conn.execute(statement, params)).first()
     if row is None:
         raise SyncError(f"no Sync object {sid}")
     return row
@@ -216,10 +243,7 @@ async def _log(
     }
     insert = statements.insert(e, tuple(sorted(values)))
     await conn.execute(insert, statements.params(values))
-    if event_id % TRIM_EVERY == 0 and event_id > RETAIN:
-        await conn.execute(
-            e.delete().where(and_(e.c.object_sid == sid, e.c.event_id <= event_id - RETAIN))
-        )
+    await _trim(conn, tables, sid, event_id)
     if conn.dialect.name == "postgresql":
         # Delivered at commit, to every server on the database; never if it rolls back.
         notify = statements.once(
@@ -230,8 +254,16 @@ async def _log(
         conn.after_commit(lambda: wake_local(sid))
 
 
+async def _trim(conn: Connection, tables: Tables, sid: str, event_id: int) -> None:
+    if event_id % TRIM_EVERY == 0 and event_id > RETAIN:
+        e = tables.sync_events
+        await conn.execute(
+            e.delete().where(and_(e.c.object_sid == sid, e.c.event_id <= event_id - RETAIN))
+        )
+
+
 def _item_event(
-    kind: str, sid: str, at: Any, data: Any, revision: int, obj_revision: int, url: str
+    kind: str, sid: str, at: Any, data: Any, revision: int, obj_revision: int | str, url: str
 ) -> dict[str, Any]:
     slot = "item_index" if kind == "list" else "item_key"
     return {
@@ -261,16 +293,116 @@ async def list_append(conn: Connection, tables: Tables, sid: str, data: Any, bas
 
 
 async def put_list_item(
-    conn: Connection, tables: Tables, sid: str, index: int, data: Any, base: str = ""
+    conn: Connection,
+    tables: Tables,
+    sid: str,
+    index: int,
+    data: Any,
+    base: str = "",
+    lookup: fused.Lookup | None = None,
 ) -> int:
-    """Add an item at a given index (a chat message's own index); the event id."""
-    row = await _advance(conn, tables, sid, mode="at_least", w_index=index)
+    """Add an item at a given index (a chat message's own index); the event id. With `lookup`,
+    its value goes into the data under its key, read in the same statement."""
+    if conn.dialect.name == "postgresql":
+        return _written(
+            sid, await write_all(conn, tables, [ItemAdded(sid, index, data, base, lookup)])
+        )
+    row = await _advance(conn, tables, sid, mode="at_least", w_index=index, lookup=lookup)
+    if lookup is not None:
+        data = {**data, lookup.key: row.looked}
     event_id = int(row.last_event_id)
     await _add_list_item(conn, tables, sid, index, data, event_id)
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
     await _log(conn, tables, sid, event_id, "list_item_added", event)
     return event_id
+
+
+def _written(sid: str, ids: list[int | None]) -> int:
+    if ids[0] is None:
+        raise SyncError(f"no Sync object {sid}")
+    return ids[0]
+
+
+@dataclass(frozen=True)
+class ItemAdded:
+    """A list item added at its index (`put_list_item`), for `write_all`."""
+
+    sid: str
+    index: int
+    data: Any
+    base: str = ""
+    lookup: fused.Lookup | None = None
+
+
+@dataclass(frozen=True)
+class DocumentSet:
+    """A document's data replaced (`set_document`), for `write_all`."""
+
+    sid: str
+    data: Any
+
+
+async def write_all(
+    conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet]
+) -> list[int | None]:
+    """Each write's event id, or None where its object is not a live one (that write did
+    nothing). On PostgreSQL all of them are one statement (`fused`, one round trip); elsewhere
+    they run one after the other. Lookups of one call must not share parameter names."""
+    if conn.dialect.name != "postgresql":
+        done: list[int | None] = []
+        for w in writes:
+            try:
+                if isinstance(w, ItemAdded):
+                    done.append(
+                        await put_list_item(conn, tables, w.sid, w.index, w.data, w.base, w.lookup)
+                    )
+                else:
+                    done.append(await set_document(conn, tables, w.sid, w.data))
+            except SyncError:
+                done.append(None)
+        return done
+    now = times.now()
+    stamp = times.render(now)
+    params: dict[str, Any] = {"v_now": now}
+    parts = []
+    for n, w in enumerate(writes):
+        pre = fused.prefix(n)
+        item_holes = None
+        query = None
+        if isinstance(w, ItemAdded):
+            data = w.data
+            if w.lookup is not None:
+                data = {**data, w.lookup.key: fused.LOOKED}
+                params.update(w.lookup.params)
+                query = w.lookup.query
+            url = f"{items_url(w.base, 'list', w.sid)}/{w.index}"
+            event = _item_event("list", w.sid, w.index, data, 0, fused.REVISION, url)
+            item = fused.Template.of(dumps(data))
+            params.update(item.params(f"{pre}d"))
+            params[f"{pre}w_index"] = w.index
+            mode, event_type, item_holes = "at_least", "list_item_added", item.holes
+        else:
+            event = {
+                "document_sid": w.sid,
+                "document_data": w.data,
+                "document_revision": fused.REVISION,
+            }
+            params[f"{pre}v_data"] = dumps(w.data)
+            mode, event_type = "data", "document_updated"
+        payload = fused.Template.of(dumps({**event, "date_created": stamp}))
+        params.update(payload.params(f"{pre}p"))
+        params[f"{pre}w_sid"], params[f"{pre}v_type"] = w.sid, event_type
+        parts.append(fused.Part(mode, item_holes, payload.holes, query))
+    t = tables
+    statement = fused.statement(t.sync_objects, t.sync_items, t.sync_events, CHANNEL, tuple(parts))
+    row = (await conn.execute(statement, params)).first()
+    assert row is not None  # noqa: S101  (one row, whatever was written)
+    ids = [None if row[n] is None else int(row[n]) for n in range(len(writes))]
+    for w, event_id in zip(writes, ids, strict=True):
+        if event_id is not None:
+            await _trim(conn, tables, w.sid, event_id)
+    return ids
 
 
 def _item_where(tables: Tables, sid: str, kind: str, at: int | str) -> Any:
@@ -351,6 +483,8 @@ async def remove_item(
 
 async def set_document(conn: Connection, tables: Tables, sid: str, data: Any) -> int:
     """Replace a document's data; the event id."""
+    if conn.dialect.name == "postgresql":
+        return _written(sid, await write_all(conn, tables, [DocumentSet(sid, data)]))
     row = await _advance(conn, tables, sid, mode="data", v_data=dumps(data))
     event = {
         "document_sid": sid,

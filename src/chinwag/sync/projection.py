@@ -5,6 +5,7 @@ own transaction (registered as a write observer of the operations layer).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -13,7 +14,7 @@ from sqlalchemy import and_, bindparam, select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.store import statements
-from chinwag.sync import engine, reachability
+from chinwag.sync import engine, fused, reachability
 from chinwag.sync.chat import (
     channel_names,
     ensure_user_objects,
@@ -270,6 +271,9 @@ async def _member_sid(call: Context, channel_sid: str, identity: str | None) -> 
 
 async def on_message(call: Context, before: Row | None, after: Row | None) -> None:
     channel = call.parent("channel")
+    if before is None and after is not None:
+        await _message_added(call, channel, after)
+        return
     objects = await channel_objects(call, channel)
     messages = objects["messages"].sid
     if after is None:
@@ -277,15 +281,82 @@ async def on_message(call: Context, before: Row | None, after: Row | None) -> No
         await engine.remove_item(call.conn, call.tables, messages, before["index"], call.base_url)
         return
     data = message_data(after, await _member_sid(call, channel["sid"], after["from"]))
-    if before is not None:
-        await engine.set_item(call.conn, call.tables, messages, after["index"], data, call.base_url)
-        return
-    await engine.put_list_item(
-        call.conn, call.tables, messages, after["index"], data, call.base_url
+    await engine.set_item(call.conn, call.tables, messages, after["index"], data, call.base_url)
+
+
+async def _message_added(call: Context, channel: Row, message: Row) -> None:
+    """The hot path of every create: the item (its author's member SID read by the same
+    statement) and the channel document's `lastMessage`, by the SIDs of earlier commits, in one
+    statement on PostgreSQL (`engine.write_all`)."""
+    data = message_data(message, None)
+    author = _author(call, channel["sid"], message["from"])
+    last = {"index": message["index"], "timestamp": data["timestamp"]}
+    document = channel_data(channel, last)
+    names, service = channel_names(channel["sid"]), channel["service_sid"]
+    known = {role: engine.known_sid(service, names[role]) for role in ("messages", "channel")}
+    missing = [role for role, sid in known.items() if sid is None]
+    if not missing:
+        writes: list[engine.ItemAdded | engine.DocumentSet] = [
+            engine.ItemAdded(
+                known["messages"] or "", message["index"], data, call.base_url, author
+            ),
+            engine.DocumentSet(known["channel"] or "", document),
+        ]
+        ids = await engine.write_all(call.conn, call.tables, writes)
+        missing = [
+            role for role, got in zip(("messages", "channel"), ids, strict=True) if got is None
+        ]
+        for role in missing:  # gone since: look again
+            engine.forget(service, names[role])
+
+    async def add(sid: str) -> None:
+        await engine.put_list_item(
+            call.conn, call.tables, sid, message["index"], data, call.base_url, author
+        )
+
+    async def touch(sid: str) -> None:
+        await engine.set_document(call.conn, call.tables, sid, document)
+
+    for role in missing:
+        await _write_to(call, channel, role, add if role == "messages" else touch)
+
+
+async def _write_to(
+    call: Context, channel: Row, role: str, write: Callable[[str], Awaitable[Any]]
+) -> None:
+    """`write` to the channel's object `role` by its known SID, else (or if it is gone) by the
+    SID read now (the object made if the channel predates it), then known after the commit."""
+    names, service = channel_names(channel["sid"]), channel["service_sid"]
+    sid = engine.known_sid(service, names[role])
+    if sid is not None:
+        try:
+            await write(sid)
+            return
+        except engine.SyncError:
+            engine.forget(service, names[role])
+    objects = await channel_objects(call, channel)
+    for each, obj in objects.items():
+        if not obj.removed:
+            engine.remember(call.conn, service, names[each], obj.sid)
+    await write(objects[role].sid)
+
+
+def _author(call: Context, channel_sid: str, identity: str | None) -> fused.Lookup | None:
+    """The message author's member SID (null if not a member), for the item's `memberSid`."""
+    if identity is None:
+        return None
+    m = call.tables["member"]
+    query = statements.once(
+        ("sync.author", id(m)),
+        lambda: (
+            select(m.c.sid)
+            .where(
+                m.c.channel_sid == bindparam("m_channel"), m.c.identity == bindparam("m_identity")
+            )
+            .scalar_subquery()
+        ),
     )
-    doc = objects["channel"]
-    last = {"index": after["index"], "timestamp": data["timestamp"]}
-    await engine.set_document(call.conn, call.tables, doc.sid, channel_data(channel, last))
+    return fused.Lookup("memberSid", query, {"m_channel": channel_sid, "m_identity": identity})
 
 
 async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
