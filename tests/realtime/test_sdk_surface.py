@@ -1,6 +1,7 @@
-"""The SDK methods no other test drives, used as an app uses them, checked against REST: adding
-members by identity, message and member counts, every way of moving a read horizon, member
-lookups, message paging both ways, a descriptor's channel, local lists, following a user."""
+"""The SDK methods no other test drives, used as an app uses them, checked against REST:
+adding members by identity and removing them, message and member counts, every way of moving a
+read horizon, member lookups, message paging both ways, a descriptor's channel, local lists,
+following a user by hand."""
 
 from __future__ import annotations
 
@@ -15,16 +16,19 @@ from tests.support.servers import Server
 def test_the_rest_of_the_surface(
     server: Server, sdk: Path, api_key: Key, service: Any, unique: Any
 ) -> None:
-    alice, bob, carol, name = unique("alice"), unique("bob"), unique("carol"), unique("surface")
+    alice, bob, carol, dave = unique("alice"), unique("bob"), unique("carol"), unique("dave")
+    name = unique("surface")
     tokens = (mint(api_key, service.sid, who) for who in (alice, bob, carol))
-    code, seen = run_sdk(sdk, "surface.js", ws_url(server), *tokens, name)
+    code, seen = run_sdk(sdk, "surface.js", ws_url(server), *tokens, name, dave)
     assert code == 0, (seen.get("error"), seen)
     svc = make_client(server).chat.v2.services(service.sid)
     channel = svc.channels(name).fetch()
     members = {m.identity: m for m in svc.channels(channel.sid).members.list()}
 
-    # channel.add(identity), and the counts the SDK asked for
+    # channel.add(identity) and member.remove() (dave was added, then removed), and the counts
     assert sorted(members) == sorted([alice, bob, carol])
+    assert seen["removedMember"] == dave
+    assert svc.users(dave).fetch().identity == dave  # added by identity: made a user
     assert (seen["messagesCount"], seen["membersCount"]) == (5, 3)
     assert (channel.messages_count, channel.members_count) == (5, 3)
     assert seen["attributes"] == {"topic": "all"}

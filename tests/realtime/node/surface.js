@@ -1,11 +1,12 @@
-// The rest of the SDK's public surface, used as an app uses it: adding members by identity,
+// The rest of the SDK's public surface, used as an app uses it: adding and removing members,
 // counts, every way of moving a read horizon, member lookups, message paging in both
 // directions, a descriptor's channel, local channel lists, and following a user by hand.
 // Prints one JSON line of what it saw; the test checks it against REST.
 // usage: node surface.js <ws-url> <alice token> <bob token> <carol token> <channel unique name>
+//        <an identity that never connects>
 const { Client } = require('twilio-chat');
 
-const [url, aliceToken, bobToken, carolToken, name] = process.argv.slice(2);
+const [url, aliceToken, bobToken, carolToken, name, dave] = process.argv.slice(2);
 const seen = {};
 const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
 setTimeout(() => { seen.timeout = true; finish(2); }, 50000); // every wait is bounded
@@ -90,6 +91,14 @@ const indexes = (page) => page.items.map((m) => m.index);
   seen.followedRename = (await renamed).user.friendlyName;
   await carolSeen.unsubscribe();
   seen.subscribedAfter = (await bob.getSubscribedUsers()).map((u) => u.identity);
+
+  // member.remove(): dave, added by identity without ever connecting, is removed again
+  const joined = next(mine, 'memberJoined', (m) => m.identity === dave);
+  await mine.add(dave);
+  const daveMember = await joined;
+  const left = next(mine, 'memberLeft', (m) => m.identity === dave);
+  await daveMember.remove();
+  seen.removedMember = (await left).identity;
 
   await Promise.all([alice.shutdown(), bob.shutdown(), carol.shutdown()]);
   finish(0);
