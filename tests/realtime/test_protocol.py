@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -228,3 +229,36 @@ def test_a_message_item_names_its_authors_member(
 
 def _get(path: str) -> dict[str, Any]:
     return {"host": "cds", "path": path, "method": "GET"}
+
+
+def test_item_page_tokens_keep_their_page_size(
+    server: Server, token: str, service: Any, chat: Any
+) -> None:
+    """SDK 5.x follows a Sync page token without PageSize: the token keeps the first page's
+    size (an explicit PageSize still wins); a token with a size out of range is refused."""
+    channel = chat.services(service.sid).channels.create(friendly_name="pages")
+    chat.services(service.sid).channels(channel.sid).members.create(identity="wire")
+    for index in range(6):
+        chat.services(service.sid).channels(channel.sid).messages.create(body=f"m{index}")
+    items = f"/v3/Lists/{channel.sid}.messages/Items"
+    with socket(server) as ws:
+        init(ws, token)
+
+        def get(frame_id: str, **params: str) -> tuple[int, Any]:
+            request = {"host": "cds", "path": items, "method": "GET", "params": params}
+            ws.send(encode({"method": "message", "id": frame_id, "http_request": request}))
+            header, body = reply_to(ws, frame_id)
+            return header["http_status"]["code"], body
+
+        _, first = get("TM1", PageSize="2", Order="desc")
+        _, second = get("TM2", PageToken=first["meta"]["next_token"])
+        _, back = get("TM3", PageToken=second["meta"]["previous_token"])
+        _, narrower = get("TM4", PageToken=first["meta"]["next_token"], PageSize="1")
+        forged = base64.urlsafe_b64encode(b"[true,3,0]").decode().rstrip("=")
+        refused = get("TM5", PageToken=forged)
+    assert [i["index"] for i in first["items"]] == [5, 4]
+    assert [i["index"] for i in second["items"]] == [3, 2]
+    assert [i["index"] for i in back["items"]] == [4, 5]
+    assert [i["index"] for i in narrower["items"]] == [3]
+    assert refused[0] == 400
+    assert refused[1]["code"] == 20001

@@ -5,6 +5,7 @@ and `unsetPushRegistrationId` removes it.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import ChatGrant
 
 from tests.events.conftest import Chinwag, Cluster, Receiver, channel_with, wait_for
-from tests.realtime.conftest import Key, NodeScript, ws_url
+from tests.realtime.conftest import Key, NodeScript, run_sdk, ws_url
 from tests.support.databases import KINDS, require_postgresql
 
 GATEWAY = "/gateway"
@@ -98,6 +99,7 @@ def test_push_registration(pushing: Chinwag, gateway: Receiver, sdk: Path, platf
                 "credential_sid": credential.sid,
             }
         ]
+        assert_the_sdk_reads(sdk, pushing, token, push)
 
         chat2.services(service.sid).users(alice.sid).user_channels(channel.sid).update(
             notification_level="muted"
@@ -117,3 +119,18 @@ def test_push_registration(pushing: Chinwag, gateway: Receiver, sdk: Path, platf
     finally:
         code = script.close()
     assert code == 0
+
+
+def assert_the_sdk_reads(sdk: Path, chinwag: Chinwag, token: str, push: dict[str, Any]) -> None:
+    """Relayed to FCM or APNs under Twilio's key names (README, Real-time), chinwag's push is
+    one the SDK parses: its type, text and the message's channel, SID and index."""
+    code, seen = run_sdk(sdk, "pushparse.js", ws_url(chinwag.server), token, json.dumps(push))
+    assert code == 0, seen
+    data = {
+        "channelSid": push["channel_sid"],
+        "messageSid": push["message_sid"],
+        "messageIndex": push["message_index"],
+    }
+    parsed = {"type": push["type"], "title": None, "body": push["text"], "data": data}
+    assert seen["fcm"] == seen["handled"] == {**parsed, "sound": push["sound"], "badge": None}
+    assert seen["apn"] == {**parsed, "sound": push["sound"], "badge": push["badge"]}

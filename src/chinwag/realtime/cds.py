@@ -70,19 +70,27 @@ async def list_items(session: Session, request: Request, match: re.Match[str]) -
     return Reply(200, await _page(session, obj, request))
 
 
-def _token(descending: bool, at: Any) -> str:
-    raw = orjson.dumps([descending, at])
+def _token(descending: bool, at: Any, size: int) -> str:
+    """A page token carries the page size: SDK 5.x follows a token without PageSize."""
+    raw = orjson.dumps([descending, at, size])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _untoken(token: str) -> tuple[bool, Any]:
+def _untoken(token: str) -> tuple[bool, Any, int | None]:
     try:
-        descending, at = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        fields = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        descending, at, *rest = fields
     except (ValueError, TypeError) as exc:
         raise ApiError(400, 20001, "Invalid PageToken") from exc
-    if not isinstance(descending, bool) or not isinstance(at, int | str):
+    size = rest[0] if rest else None  # a token made before tokens carried their size
+    if (
+        not isinstance(descending, bool)
+        or not isinstance(at, int | str)
+        or len(rest) > 1
+        or not (size is None or (type(size) is int and 1 <= size <= MAX_PAGE))
+    ):
         raise ApiError(400, 20001, "Invalid PageToken")
-    return descending, at
+    return descending, at, size
 
 
 def _start(obj: SyncObject, value: str) -> int | str:
@@ -96,10 +104,10 @@ def _start(obj: SyncObject, value: str) -> int | str:
 
 async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str, Any]:
     """One page of items: Index/Key (one item), From, PageSize, Order or PageToken."""
-    size_text = request.param("PageSize") or str(DEFAULT_PAGE)
-    if not size_text.isdigit() or not 1 <= int(size_text) <= MAX_PAGE:
+    size_text = request.param("PageSize")
+    if size_text is not None and not (size_text.isdigit() and 1 <= int(size_text) <= MAX_PAGE):
         raise ApiError(400, 20001, f"Invalid PageSize: 1 to {MAX_PAGE}")
-    size = int(size_text)
+    size = int(size_text) if size_text is not None else DEFAULT_PAGE
     order = (request.param("Order") or "asc").lower()
     if order not in ("asc", "desc"):
         raise ApiError(400, 20001, "Invalid Order: asc or desc")
@@ -107,7 +115,8 @@ async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str
     single = request.param("Index" if obj.kind == "list" else "Key")
     start: int | str | None = None
     if request.param("PageToken"):
-        descending, start = _untoken(request.param("PageToken") or "")
+        descending, start, token_size = _untoken(request.param("PageToken") or "")
+        size = token_size if size_text is None and token_size is not None else size
         inclusive = False
     elif single is not None:
         start, size, descending = _start(obj, single), 1, False
@@ -134,8 +143,8 @@ async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str
     return {
         "items": [render_item(session.base, obj, i) for i in items],
         "meta": {
-            "previous_token": _token(not descending, before) if before is not None else None,
-            "next_token": _token(descending, after) if after is not None else None,
+            "previous_token": _token(not descending, before, size) if before is not None else None,
+            "next_token": _token(descending, after, size) if after is not None else None,
         },
     }
 
