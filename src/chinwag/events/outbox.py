@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, or_, select
 
+from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
@@ -81,7 +82,7 @@ async def enqueue(
     )
 
 
-def _due(o: Table, now: datetime) -> ColumnElement[bool]:
+def _due(o: Table, now: Any) -> ColumnElement[bool]:
     """A row a worker may send now: pending and due, or sending under a lease that ran out."""
     return or_(
         and_(o.c.status == "pending", o.c.next_attempt_at <= now),
@@ -104,6 +105,36 @@ def _delivery(r: Any) -> Delivery:
     )
 
 
+def _claim_query(o: Table, locking: bool) -> Any:
+    """The claim's ranking query (see `claim`), built once per table: the deliverer runs it
+    every cycle. Parameters: `now`, `per_queue`, `limit`."""
+
+    def build() -> Any:
+        now = bindparam("now", type_=o.c.next_attempt_at.type)
+        due = _due(o, now)
+        ranked = (
+            select(
+                o.c.pk.label("ranked_pk"),
+                func.row_number().over(partition_by=o.c.queue, order_by=o.c.pk).label("rank"),
+                func.sum(case((due, 0), else_=1))
+                .over(partition_by=o.c.queue, order_by=o.c.pk)
+                .label("stalled"),
+            )
+            .where(o.c.status.in_(ACTIVE))
+            .subquery("ranked")
+        )
+        query = (
+            select(o, ranked.c.rank)
+            .join(ranked, ranked.c.ranked_pk == o.c.pk)
+            .where(ranked.c.rank <= bindparam("per_queue"), ranked.c.stalled == 0, due)
+            .order_by(ranked.c.rank, o.c.next_attempt_at, o.c.pk)
+            .limit(bindparam("limit"))
+        )
+        return query.with_for_update(skip_locked=True, of=o) if locking else query
+
+    return statements.once(("outbox.claim", id(o), locking), build)
+
+
 async def claim(
     conn: Connection, tables: Tables, queues: int, per_queue: int, lease: float
 ) -> list[list[Delivery]]:
@@ -117,29 +148,10 @@ async def claim(
     """
     o = tables.outbox
     now = utcnow()
-    due = _due(o, now)
-    ranked = (
-        select(
-            o.c.pk.label("ranked_pk"),
-            func.row_number().over(partition_by=o.c.queue, order_by=o.c.pk).label("rank"),
-            func.sum(case((due, 0), else_=1))
-            .over(partition_by=o.c.queue, order_by=o.c.pk)
-            .label("stalled"),
-        )
-        .where(o.c.status.in_(ACTIVE))
-        .subquery("ranked")
-    )
-    query = (
-        select(o, ranked.c.rank)
-        .join(ranked, ranked.c.ranked_pk == o.c.pk)
-        .where(ranked.c.rank <= per_queue, ranked.c.stalled == 0, due)
-        .order_by(ranked.c.rank, o.c.next_attempt_at, o.c.pk)
-        .limit(queues * per_queue)
-    )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=o)
+    query = _claim_query(o, conn.dialect.name == "postgresql")
+    params = {"now": now, "per_queue": per_queue, "limit": queues * per_queue}
     batches: dict[str, list[Delivery]] = {}
-    for r in (await conn.execute(query)).mappings():
+    for r in (await conn.execute(query, params)).mappings():
         batch = batches.get(r["queue"])
         if batch is None:
             if r["rank"] != 1 or len(batches) >= queues:

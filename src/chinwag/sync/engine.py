@@ -11,6 +11,7 @@ are written (a client that was away for longer reloads the object instead of rep
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -223,6 +224,34 @@ async def _add_list_item(
     await conn.execute(insert, statements.params(values))
 
 
+@dataclass(frozen=True)
+class _Entry:
+    """An event for an object's log, written by `_log_all`."""
+
+    sid: str
+    event_id: int
+    event_type: str
+    payload: dict[str, Any]
+
+
+_LOG_COLUMNS = ("date_created", "event_id", "event_type", "object_sid", "payload")
+
+
+def _log_insert(e: Table, rows: int) -> Any:
+    """INSERT of `rows` log entries in one statement (parameters `<column>_<row>`)."""
+    if rows == 1:
+        return statements.insert(e, _LOG_COLUMNS)
+    return statements.once(
+        ("sync.log", id(e), rows),
+        lambda: e.insert().values(
+            [
+                {c: bindparam(f"{c}_{n}", type_=e.c[c].type) for c in _LOG_COLUMNS}
+                for n in range(rows)
+            ]
+        ),
+    )
+
+
 async def _log(
     conn: Connection,
     tables: Tables,
@@ -231,27 +260,40 @@ async def _log(
     event_type: str,
     payload: dict[str, Any],
 ) -> None:
+    await _log_all(conn, tables, [_Entry(sid, event_id, event_type, payload)])
+
+
+async def _log_all(conn: Connection, tables: Tables, entries: list[_Entry]) -> None:
+    """Append `entries` to their objects' logs: one statement for all of them (a message
+    create logs two events, its item's and its channel document's)."""
     e = tables.sync_events
     now = times.now()
-    payload = {**payload, "date_created": times.render(now)}
-    values = {
-        "object_sid": sid,
-        "event_id": event_id,
-        "event_type": event_type,
-        "payload": dumps(payload),
-        "date_created": now,
-    }
-    insert = statements.insert(e, tuple(sorted(values)))
-    await conn.execute(insert, statements.params(values))
-    await _trim(conn, tables, sid, event_id)
-    if conn.dialect.name == "postgresql":
-        # Delivered at commit, to every server on the database; never if it rolls back.
-        notify = statements.once(
-            ("sync.notify",), lambda: select(func.pg_notify(CHANNEL, bindparam("sid")))
-        )
-        await conn.execute(notify, {"sid": sid})
+    stamp = times.render(now)
+    rows = [
+        {
+            "object_sid": entry.sid,
+            "event_id": entry.event_id,
+            "event_type": entry.event_type,
+            "payload": dumps({**entry.payload, "date_created": stamp}),
+            "date_created": now,
+        }
+        for entry in entries
+    ]
+    if len(rows) == 1:
+        params = statements.params(rows[0])
     else:
-        conn.after_commit(lambda: wake_local(sid))
+        params = {f"{c}_{n}": v for n, row in enumerate(rows) for c, v in row.items()}
+    await conn.execute(_log_insert(e, len(rows)), params)
+    for entry in entries:
+        await _trim(conn, tables, entry.sid, entry.event_id)
+        if conn.dialect.name == "postgresql":
+            # Delivered at commit, to every server on the database; never if it rolls back.
+            notify = statements.once(
+                ("sync.notify",), lambda: select(func.pg_notify(CHANNEL, bindparam("sid")))
+            )
+            await conn.execute(notify, {"sid": entry.sid})
+        else:
+            conn.after_commit(functools.partial(wake_local, entry.sid))
 
 
 async def _trim(conn: Connection, tables: Tables, sid: str, event_id: int) -> None:
@@ -307,6 +349,21 @@ async def put_list_item(
         return _written(
             sid, await write_all(conn, tables, [ItemAdded(sid, index, data, base, lookup)])
         )
+    event_id, entry = await _put_item_unlogged(conn, tables, sid, index, data, base, lookup)
+    await _log_all(conn, tables, [entry])
+    return event_id
+
+
+async def _put_item_unlogged(
+    conn: Connection,
+    tables: Tables,
+    sid: str,
+    index: int,
+    data: Any,
+    base: str,
+    lookup: fused.Lookup | None,
+) -> tuple[int, _Entry]:
+    """`put_list_item` on SQLite but for its log entry, which the caller writes."""
     row = await _advance(conn, tables, sid, mode="at_least", w_index=index, lookup=lookup)
     if lookup is not None:
         data = {**data, lookup.key: row.looked}
@@ -314,8 +371,7 @@ async def put_list_item(
     await _add_list_item(conn, tables, sid, index, data, event_id)
     url = f"{items_url(base, 'list', sid)}/{index}"
     event = _item_event("list", sid, index, data, 0, int(row.revision), url)
-    await _log(conn, tables, sid, event_id, "list_item_added", event)
-    return event_id
+    return event_id, _Entry(sid, event_id, "list_item_added", event)
 
 
 def _written(sid: str, ids: list[int | None]) -> int:
@@ -343,6 +399,30 @@ class DocumentSet:
     data: Any
 
 
+async def _write_each(
+    conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet]
+) -> list[int | None]:
+    """`write_all` on SQLite: the writes one after the other, their log entries together."""
+    done: list[int | None] = []
+    entries: list[_Entry] = []  # logged together, one statement
+    for w in writes:
+        try:
+            if isinstance(w, ItemAdded):
+                event_id, entry = await _put_item_unlogged(
+                    conn, tables, w.sid, w.index, w.data, w.base, w.lookup
+                )
+            else:
+                event_id, entry = await _set_document_unlogged(conn, tables, w.sid, w.data)
+        except SyncError:
+            done.append(None)
+            continue
+        done.append(event_id)
+        entries.append(entry)
+    if entries:
+        await _log_all(conn, tables, entries)
+    return done
+
+
 async def write_all(
     conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet]
 ) -> list[int | None]:
@@ -350,18 +430,7 @@ async def write_all(
     nothing). On PostgreSQL all of them are one statement (`fused`, one round trip); elsewhere
     they run one after the other. Lookups of one call must not share parameter names."""
     if conn.dialect.name != "postgresql":
-        done: list[int | None] = []
-        for w in writes:
-            try:
-                if isinstance(w, ItemAdded):
-                    done.append(
-                        await put_list_item(conn, tables, w.sid, w.index, w.data, w.base, w.lookup)
-                    )
-                else:
-                    done.append(await set_document(conn, tables, w.sid, w.data))
-            except SyncError:
-                done.append(None)
-        return done
+        return await _write_each(conn, tables, writes)
     now = times.now()
     stamp = times.render(now)
     params: dict[str, Any] = {"v_now": now}
@@ -485,6 +554,15 @@ async def set_document(conn: Connection, tables: Tables, sid: str, data: Any) ->
     """Replace a document's data; the event id."""
     if conn.dialect.name == "postgresql":
         return _written(sid, await write_all(conn, tables, [DocumentSet(sid, data)]))
+    event_id, entry = await _set_document_unlogged(conn, tables, sid, data)
+    await _log_all(conn, tables, [entry])
+    return event_id
+
+
+async def _set_document_unlogged(
+    conn: Connection, tables: Tables, sid: str, data: Any
+) -> tuple[int, _Entry]:
+    """`set_document` on SQLite but for its log entry, which the caller writes."""
     row = await _advance(conn, tables, sid, mode="data", v_data=dumps(data))
     event = {
         "document_sid": sid,
@@ -492,8 +570,7 @@ async def set_document(conn: Connection, tables: Tables, sid: str, data: Any) ->
         "document_revision": str(row.revision),
     }
     event_id = int(row.last_event_id)
-    await _log(conn, tables, sid, event_id, "document_updated", event)
-    return event_id
+    return event_id, _Entry(sid, event_id, "document_updated", event)
 
 
 async def remove_object(conn: Connection, tables: Tables, sid: str) -> int:
