@@ -171,8 +171,9 @@ class TestMediaService:
         parts = urlsplit(link)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-        tampered = dict(query, Signature="0" * 64)
-        twilio_error(requests.get(base, params=tampered, timeout=30), 403, 20403)
+        for forged in ("0" * 64, "é" * 64, ""):  # not ASCII: refused, not a comparison error
+            tampered = dict(query, Signature=forged)
+            twilio_error(requests.get(base, params=tampered, timeout=30), 403, 20403)
         later = dict(query, Expires=str(int(query["Expires"]) + 3600))
         twilio_error(requests.get(base, params=later, timeout=30), 403, 20403)
         twilio_error(requests.get(base, timeout=30), 403, 20403)

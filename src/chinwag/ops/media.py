@@ -113,7 +113,8 @@ async def signed_content(
     if row is None:
         raise ApiError(404, 20404, f"Media {media_sid} not found")
     expected = sign(row["auth_token"], service_sid, media_sid, int(expires))
-    if not hmac.compare_digest(expected, signature):
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged URL may have them)
+    if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise ApiError(403, 20403, "The content URL is not valid")
     if int(expires) <= time.time():
         raise ApiError(403, 20403, "The content URL has expired")
