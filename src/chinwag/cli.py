@@ -212,6 +212,10 @@ def serve(
     from chinwag.app import SETTINGS_VARIABLE, build_app
 
     typer.echo(f"chinwag serving http://{host}:{port} on {database}")
+    if console:
+        typer.echo(
+            f"console: http://{host}:{port}/console (sign in with the account SID and token)"
+        )
     if demo:
         typer.echo(f"demo: open http://{host}:{port}/demo (anyone who can reach it gets a token)")
     options: dict[str, Any] = {

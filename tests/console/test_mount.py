@@ -37,3 +37,4 @@ def test_serve_no_console_serves_without_it(
         result = CliRunner().invoke(cli.app, ["serve", "--database", database, *flags])
         assert result.exit_code == 0, result.output
         assert [r.path for r in served.pop().routes if isinstance(r, Mount)] == expected
+        assert ("/console (sign in" in result.output) == bool(expected)  # the start says where
