@@ -213,7 +213,8 @@ def run(database: str, workdir: Path, opts: argparse.Namespace) -> dict[str, Any
         results: dict[str, Any] = {"latency": []}
         for n in opts.subscribers:
             results["latency"].append(asyncio.run(latency(server, key, n, opts.messages)))
-        results["idle"] = asyncio.run(idle_memory(server, key, opts.idle))
+        if opts.idle > 0:  # --idle 0: latency only
+            results["idle"] = asyncio.run(idle_memory(server, key, opts.idle))
         return results
     finally:
         server.stop()
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--subscribers", default="1,100")
     parser.add_argument("--messages", type=int, default=200)
-    parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument("--idle", type=int, default=1000, help="idle connections (0: none)")
     parser.add_argument("--pg", default=PG_ADMIN)
     opts = parser.parse_args(argv)
     opts.subscribers = [int(n) for n in opts.subscribers.split(",")]
