@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from chinwag import times
-from chinwag.console import queries
 from chinwag.console.html import Html, join, render
 from chinwag.console.page import Page
 from chinwag.console.paging import pager
 from chinwag.console.services import fetch_service, service_nav
 from chinwag.console.web import Visit, get, link
 from chinwag.context import Row
+from chinwag.ops import search
 
 _SEARCH = """<form method=get class=row role=search>
 <label>Name contains <input name=q value='{q}' type=search></label>
@@ -27,7 +27,7 @@ def _types(chosen: str) -> Html:
             label=v or "any",
             sel=Html(" selected" if v == chosen else ""),
         )
-        for v in ("", *queries.CHANNEL_TYPES)
+        for v in ("", *search.CHANNEL_TYPES)
     )
 
 
@@ -50,7 +50,7 @@ async def list_channels(visit: Visit) -> Response:
     sid = visit.params["sid"]
     service = await fetch_service(visit, sid)  # 404 unless it is this account's
     async with visit.runtime.db.read() as conn:
-        page, request = await queries.channels(
+        page, request = await search.channels(
             conn, visit.runtime.tables, visit.account.sid, sid, visit.form
         )
     q, kind = visit.form.get("q") or "", visit.form.get("Type") or ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from chinwag import times
-from chinwag.console import queries
 from chinwag.console.html import Html, join, render
 from chinwag.console.page import Page
 from chinwag.console.paging import pager
@@ -17,6 +16,7 @@ from chinwag.context import Row
 from chinwag.domain.consumption import unread
 from chinwag.domain.reachability import is_notifiable, is_online
 from chinwag.model.params import Form
+from chinwag.ops import search
 from chinwag.resources.bindings import USER_BINDING
 from chinwag.resources.services import SERVICE
 from chinwag.resources.user_channels import USER_CHANNEL
@@ -58,7 +58,7 @@ async def list_users(visit: Visit) -> Response:
     sid = visit.params["sid"]
     service = await fetch_service(visit, sid)
     async with visit.runtime.db.read() as conn:
-        page, request = await queries.users(
+        page, request = await search.users(
             conn, visit.runtime.tables, visit.account.sid, sid, visit.form
         )
     q = visit.form.get("q") or ""

@@ -1,4 +1,5 @@
-"""Reads the REST API has no list for: channels found by name, users by identity.
+"""Reads the REST API has no list for: channels found by name, users by identity (the console's
+search boxes).
 
 Always scoped to the signed-in account and a service the caller already fetched through an
 operation (so another account's service is a 404 before any of these run); keyset-paged with
