@@ -7,6 +7,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -62,6 +63,9 @@ def sync_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         # The keysets item queries walk; NULLs (the other kind's column) never collide.
         UniqueConstraint("object_sid", "item_index"),
         UniqueConstraint("object_sid", "item_key"),
+        # A late subscriber's catch-up reads an object's newest changed items (sync/catchup.py):
+        # an index range, never a walk of every item of a long list.
+        Index("ix_sync_items_object_sid_last_event_id", "object_sid", "last_event_id"),
     )
     events = Table(
         "sync_events",
