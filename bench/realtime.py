@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -230,21 +229,9 @@ def main(argv: list[str] | None = None) -> None:
     opts = parser.parse_args(argv)
     opts.subscribers = [int(n) for n in opts.subscribers.split(",")]
     kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
-    out: dict[str, Any] = {}
-    for kind in kinds:
-        with tempfile.TemporaryDirectory(prefix="chinwag-rt-") as tmp:
-            workdir = Path(tmp)
-            if kind == "sqlite":
-                out[kind] = run(f"sqlite:///{workdir / 'rt.db'}", workdir, opts)
-                continue
-            if servers.pg_reachable(opts.pg) is not None:
-                print(f"PostgreSQL at {opts.pg} does not answer; skipped")
-                continue
-            url = servers.pg_create(opts.pg)
-            try:
-                out[kind] = run(url, workdir, opts)
-            finally:
-                servers.pg_drop(url, opts.pg)
+    out = servers.on_each_database(
+        kinds, opts.pg, "rt", lambda url, workdir: run(url, workdir, opts)
+    )
     print(json.dumps(out, indent=2))
 
 

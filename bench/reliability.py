@@ -30,7 +30,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -383,21 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pg", default=PG_ADMIN)
     opts = parser.parse_args(argv)
     kinds = ["sqlite", "postgresql"] if opts.db == "both" else [opts.db]
-    out: dict[str, Any] = {}
-    for kind in kinds:
-        with tempfile.TemporaryDirectory(prefix="chinwag-rel-") as tmp:
-            workdir = Path(tmp)
-            if kind == "sqlite":
-                out[kind] = run(f"sqlite:///{workdir / 'rel.db'}", workdir, opts)
-                continue
-            if servers.pg_reachable(opts.pg) is not None:
-                print(f"PostgreSQL at {opts.pg} does not answer; skipped")
-                continue
-            url = servers.pg_create(opts.pg)
-            try:
-                out[kind] = run(url, workdir, opts)
-            finally:
-                servers.pg_drop(url, opts.pg)
+    out = servers.on_each_database(
+        kinds, opts.pg, "rel", lambda url, workdir: run(url, workdir, opts)
+    )
     print(json.dumps(out, indent=2))
 
 

@@ -13,8 +13,9 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -271,6 +272,29 @@ def pg_create(admin: str) -> str:
 def pg_drop(url: str, admin: str) -> None:
     name = url.rsplit("/", 1)[1]
     _pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def on_each_database(
+    kinds: Sequence[str], admin: str, name: str, run: Callable[[str, Path], dict[str, Any]]
+) -> dict[str, Any]:
+    """`run(database_url, workdir)` once per kind, each on a fresh database in a folder of its
+    own (`name` names both); PostgreSQL is skipped, saying so, when it does not answer."""
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        with tempfile.TemporaryDirectory(prefix=f"chinwag-{name}-") as tmp:
+            workdir = Path(tmp)
+            if kind == "sqlite":
+                out[kind] = run(f"sqlite:///{workdir / (name + '.db')}", workdir)
+                continue
+            if pg_reachable(admin) is not None:
+                print(f"PostgreSQL at {admin} does not answer; skipped")
+                continue
+            url = pg_create(admin)
+            try:
+                out[kind] = run(url, workdir)
+            finally:
+                pg_drop(url, admin)
+    return out
 
 
 def pg_size(url: str) -> int:
