@@ -88,6 +88,17 @@ def _rest(session: Session, *parts: str) -> str:
     return "/".join(["/v2/Services", session.who.grant.service_sid, *parts])
 
 
+def _in_channel(
+    session: Session, match: re.Match[str], collection: str
+) -> tuple[str, dict[str, str]]:
+    """The REST path and path parameters of the channel's `collection` (group 2 the channel),
+    or of one of its instances when the pattern names one (group 3)."""
+    channel, sid = match.group(2), (match.group(3) if match.re.groups >= 3 else None)
+    if sid is None:
+        return _rest(session, "Channels", channel, collection), {"ChannelSid": channel}
+    return _rest(session, "Channels", channel, collection, sid), {"ChannelSid": channel, "Sid": sid}
+
+
 @ROUTER.add("POST", SERVICE + r"/Conversations")
 async def create_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
@@ -123,9 +134,9 @@ async def add_member(session: Session, request: Request, match: re.Match[str]) -
     assert session.who is not None  # noqa: S101
     body = request.body if isinstance(request.body, dict) else {}
     identity = _text(body.get("identity")) or session.who.identity
-    path = _rest(session, "Channels", match.group(2), "Members")
+    path, params = _in_channel(session, match, "Members")
     form = Form([("Identity", identity)])
-    outcome = await act(session, "member", "create", path, {"ChannelSid": match.group(2)}, form)
+    outcome = await act(session, "member", "create", path, params, form)
     assert outcome.row is not None  # noqa: S101
     return Reply(201, {"sid": outcome.row["sid"], "identity": outcome.row["identity"]})
 
@@ -133,8 +144,7 @@ async def add_member(session: Session, request: Request, match: re.Match[str]) -
 @ROUTER.add("POST", CHANNEL + r"/Participants/([^/]+)")
 async def update_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
-    path = _rest(session, "Channels", match.group(2), "Members", match.group(3))
-    params = {"ChannelSid": match.group(2), "Sid": match.group(3)}
+    path, params = _in_channel(session, match, "Members")
     form = form_of(request.body, MEMBER_PARAMS)
     outcome = await act(session, "member", "update", path, params, form)
     assert outcome.row is not None  # noqa: S101
@@ -145,10 +155,8 @@ async def update_member(session: Session, request: Request, match: re.Match[str]
 async def remove_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.leave()` and `channel.removeMember(identity)`."""
     _own_service(session, match)
-    path = _rest(session, "Channels", match.group(2), "Members", match.group(3))
-    await act(
-        session, "member", "delete", path, {"ChannelSid": match.group(2), "Sid": match.group(3)}
-    )
+    path, params = _in_channel(session, match, "Members")
+    await act(session, "member", "delete", path, params)
     return Reply(204)
 
 
@@ -157,9 +165,9 @@ async def invite(session: Session, request: Request, match: re.Match[str]) -> Re
     """`channel.invite(identity)`: the Invite resource's create, as the inviting user."""
     _own_service(session, match)
     body = request.body if isinstance(request.body, dict) else {}
-    path = _rest(session, "Channels", match.group(2), "Invites")
+    path, params = _in_channel(session, match, "Invites")
     form = Form([("Identity", _text(body.get("identity")))])
-    outcome = await act(session, "invite", "create", path, {"ChannelSid": match.group(2)}, form)
+    outcome = await act(session, "invite", "create", path, params, form)
     assert outcome.row is not None  # noqa: S101
     return Reply(201, {"sid": outcome.row["sid"], "identity": outcome.row["identity"]})
 
@@ -168,8 +176,7 @@ async def invite(session: Session, request: Request, match: re.Match[str]) -> Re
 async def decline(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.decline()`: the invitee deletes its own invite (named by its identity)."""
     _own_service(session, match)
-    path = _rest(session, "Channels", match.group(2), "Invites", match.group(3))
-    params = {"ChannelSid": match.group(2), "Sid": match.group(3)}
+    path, params = _in_channel(session, match, "Invites")
     await act(session, "invite", "delete", path, params)
     return Reply(204)
 
@@ -178,9 +185,9 @@ async def decline(session: Session, request: Request, match: re.Match[str]) -> R
 async def send_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
     assert session.who is not None  # noqa: S101
-    path = _rest(session, "Channels", match.group(2), "Messages")
+    path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, From=session.who.identity)
-    outcome = await act(session, "message", "create", path, {"ChannelSid": match.group(2)}, form)
+    outcome = await act(session, "message", "create", path, params, form)
     assert outcome.row is not None  # noqa: S101
     return Reply(201, {"sid": outcome.row["sid"], "index": outcome.row["index"]})
 
@@ -189,8 +196,7 @@ async def send_message(session: Session, request: Request, match: re.Match[str])
 async def update_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
     assert session.who is not None  # noqa: S101
-    path = _rest(session, "Channels", match.group(2), "Messages", match.group(3))
-    params = {"ChannelSid": match.group(2), "Sid": match.group(3)}
+    path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, LastUpdatedBy=session.who.identity)
     outcome = await act(session, "message", "update", path, params, form)
     assert outcome.row is not None  # noqa: S101
@@ -200,10 +206,8 @@ async def update_message(session: Session, request: Request, match: re.Match[str
 @ROUTER.add("DELETE", CHANNEL + r"/Messages/([^/]+)")
 async def remove_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
     _own_service(session, match)
-    path = _rest(session, "Channels", match.group(2), "Messages", match.group(3))
-    await act(
-        session, "message", "delete", path, {"ChannelSid": match.group(2), "Sid": match.group(3)}
-    )
+    path, params = _in_channel(session, match, "Messages")
+    await act(session, "message", "delete", path, params)
     return Reply(204)
 
 
