@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import make_client
 from tests.support.browser import ARTIFACTS, new_page
 from tests.support.databases import KINDS, require_postgresql
+from tests.support.demo import token_for
 from tests.support.servers import Server, pg_create_database, pg_drop_database
 
 DOCS_SHOT = ARTIFACTS / "demo.png"  # the README's docs/demo.png is a copy of this one
@@ -58,13 +58,6 @@ def demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
             yield srv
         finally:
             srv.stop()
-
-
-def token_for(server: Server, identity: str) -> dict[str, str]:
-    response = requests.post(server.url + "/demo/token", json={"identity": identity}, timeout=10)
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    return dict(response.json())
 
 
 def sign_in(page: Page, server: Server, identity: str) -> None:

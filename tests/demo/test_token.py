@@ -13,6 +13,7 @@ import requests
 
 from tests.conftest import make_client
 from tests.support.databases import KINDS, fresh
+from tests.support.demo import token_for
 from tests.support.servers import Server
 
 
@@ -29,13 +30,6 @@ def demo(
             yield srv
         finally:
             srv.stop()
-
-
-def token_for(server: Server, identity: str) -> dict[str, str]:
-    response = requests.post(server.url + "/demo/token", json={"identity": identity}, timeout=10)
-    assert response.status_code == 200, response.text
-    assert response.headers["cache-control"] == "no-store"
-    return dict(response.json())
 
 
 def test_the_start_says_loudly_that_tokens_are_open_to_anyone(demo: Server) -> None:
