@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
 
-# BIGINT identity on PostgreSQL, the rowid alias on SQLite (as in store/tables.py).
-KEY = BigInteger().with_variant(Integer(), "sqlite")
+from chinwag.store.keys import KEY
 
 
 def presence_tables(metadata: MetaData) -> tuple[Table, Table, Table]:

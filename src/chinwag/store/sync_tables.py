@@ -8,7 +8,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     MetaData,
     String,
     Table,
@@ -16,8 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-# BIGINT identity on PostgreSQL, the rowid alias on SQLite (as in store/tables.py).
-KEY = BigInteger().with_variant(Integer(), "sqlite")
+from chinwag.store.keys import KEY
 
 
 def sync_tables(metadata: MetaData) -> tuple[Table, Table, Table]:

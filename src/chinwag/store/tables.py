@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from chinwag.model.resource import Field, Resource
+from chinwag.store.keys import KEY
 from chinwag.store.presence_tables import presence_tables
 from chinwag.store.sync_tables import sync_tables
 
@@ -33,9 +34,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-# BIGINT identity on PostgreSQL, the rowid alias on SQLite.
-KEY = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def _sid(name: str, *args: ForeignKey, nullable: bool = False, unique: bool = False) -> Column[str]:
