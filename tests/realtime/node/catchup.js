@@ -3,12 +3,12 @@
 // Prints {"ready":true}, then what arrived.
 // usage: node catchup.js <ws-url> <token> <channel unique name> <newest body> <removed index>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, name, newest, removedIndex] = process.argv.slice(2);
 const seen = { added: [], updated: [], removed: [] };
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 110000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 110000);
+const options = sdkOptions(url);
 const done = () => seen.added.some((m) => m.body === newest)
   && seen.updated.length > 0 && seen.removed.includes(Number(removedIndex));
 

@@ -1,17 +1,13 @@
 // Two users chat through chinwag as an app's users do. Prints one JSON line of what they saw.
 // usage: node chat.js <ws-url> <alice token> <bob token> <channel unique name>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor, joinedState } = require('./common');
 
 const [url, aliceToken, bobToken, name] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 40000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 10000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
-const joinedState = (client, channel) => new Promise((resolve) => {
-  if (channel.status === 'joined') resolve(); else client.once('channelJoined', () => resolve());
-});
+const finish = reporter(seen, 40000);
+const options = sdkOptions(url);
+const within = withinFor(10000);
 
 (async () => {
   const alice = await Client.create(aliceToken, options);

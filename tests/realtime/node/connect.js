@@ -1,14 +1,14 @@
 // Connects the unmodified twilio-chat SDK (NODE_PATH selects the version) as an app does, and
 // prints one JSON line of what it saw. usage: node connect.js <ws-url> <token> [expect-refusal]
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, mode] = process.argv.slice(2);
 const seen = { states: [], events: [] };
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 20000); // every wait is bounded
+const finish = reporter(seen, 20000);
 
 (async () => {
-  const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+  const options = sdkOptions(url);
   let client;
   try {
     client = await Client.create(token, options); // as apps do: resolves once initialized

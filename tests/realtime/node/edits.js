@@ -5,23 +5,14 @@
 // Prints {"step":"rest user"} when the test should rename alice over REST, then what was seen.
 // usage: node edits.js <ws-url> <alice token> <bob token> <channel unique name>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor, next, joinedState } = require('./common');
 
 const [url, aliceToken, bobToken, name] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 50000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 10000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
-// The next `event` of `emitter` that passes `test`.
-const next = (emitter, event, test = () => true) => within(new Promise((resolve) => {
-  const handler = (e) => { if (test(e)) { emitter.removeListener(event, handler); resolve(e); } };
-  emitter.on(event, handler);
-}), event);
+const finish = reporter(seen, 50000);
+const options = sdkOptions(url);
+const within = withinFor(10000);
 const because = (reason) => (e) => e.updateReasons.includes(reason);
-const joinedState = (client, channel) => new Promise((resolve) => {
-  if (channel.status === 'joined') resolve(); else client.once('channelJoined', () => resolve());
-});
 
 (async () => {
   const alice = await Client.create(aliceToken, options);

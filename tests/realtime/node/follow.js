@@ -2,12 +2,12 @@
 // Prints {"ready":true} once initialized, then one JSON line of what it saw.
 // usage: node follow.js <ws-url> <token> <channel with history>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, historyName] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 25000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 25000);
+const options = sdkOptions(url);
 
 (async () => {
   const client = await Client.create(token, options);

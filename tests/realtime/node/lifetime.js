@@ -3,12 +3,12 @@
 // mode "renew": on tokenAboutToExpire, updateToken(new token); still connected and served.
 // mode "swap": updateToken(a token of another identity) must fail.
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, mode, next] = process.argv.slice(2);
 const seen = { events: [] };
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 30000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 30000);
+const options = sdkOptions(url);
 
 (async () => {
   const client = await Client.create(token, options);

@@ -24,16 +24,12 @@ if (mode === 'formdata') {
   };
 }
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor, joinedState } = require('./common');
 
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 45000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 15000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
-const joinedState = (client, channel) => new Promise((resolve) => {
-  if (channel.status === 'joined') resolve(); else client.once('channelJoined', () => resolve());
-});
+const finish = reporter(seen, 45000);
+const options = sdkOptions(url);
+const within = withinFor(15000);
 
 const bytes = Buffer.from(hex, 'hex');
 const send = (channel, data, filename) => {

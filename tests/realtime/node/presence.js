@@ -2,15 +2,14 @@
 // clients), closes one, then the other. Prints a JSON line at each step, then what alice saw.
 // usage: node presence.js <ws-url> <alice token> <bob token> <bob's identity>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor } = require('./common');
 
 const [url, aliceToken, bobToken, bob] = process.argv.slice(2);
 const seen = { updates: [] };
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 40000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 40000);
+const options = sdkOptions(url);
 const step = (name, extra) => console.log(JSON.stringify({ step: name, ...extra }));
-const within = (promise, what, ms = 15000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
+const within = withinFor(15000);
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 (async () => {

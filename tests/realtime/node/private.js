@@ -5,19 +5,13 @@
 // "checked" in the channel; then one JSON line of what the users saw.
 // usage: node private.js <ws-url> <alice token> <bob token> <carol token> <bob> <carol> <private name> <public name>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor, joinedState, refusal } = require('./common');
 
 const [url, aliceToken, bobToken, carolToken, bobId, carolId, privateName, publicName] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 50000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 10000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
-const joinedState = (client, channel) => new Promise((resolve) => {
-  if (channel.status === 'joined') resolve(); else client.once('channelJoined', () => resolve());
-});
-const refusal = (promise) => promise.then(() => 'allowed',
-  (e) => ({ status: e.status, code: e.body && e.body.code }));
+const finish = reporter(seen, 50000);
+const options = sdkOptions(url);
+const within = withinFor(10000);
 // The events a client emits about one channel, in order.
 const follow = (client, sid) => {
   const events = [];

@@ -3,14 +3,13 @@
 // usage: node push.js <ws-url> <token> <channel sid> <fcm|apn> <device token>
 // Prints a JSON line per step: {"step":"registered"}, {"step":"unregistered"}, then the result.
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor } = require('./common');
 
 const [url, token, channelSid, channelType, device] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 50000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 20000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
+const finish = reporter(seen, 50000);
+const options = sdkOptions(url);
+const within = withinFor(20000);
 
 (async () => {
   const client = await Client.create(token, options);

@@ -4,12 +4,12 @@
 // carries what the SDK reads. Prints one JSON line.
 // usage: node pushparse.js <ws-url> <token> <gateway payload as JSON>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, payloadJson] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 20000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 20000);
+const options = sdkOptions(url);
 const fields = (p) => ({ type: p.type, title: p.title, body: p.body, sound: p.sound, badge: p.badge, data: p.data });
 
 (async () => {

@@ -1,12 +1,12 @@
 // Stays connected while the server is killed and restarted; prints {"ready":true}, then what
 // arrived. usage: node reconnect.js <ws-url> <token> <channel unique name> <messages expected>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, name, expected] = process.argv.slice(2);
 const seen = { states: [], bodies: [] };
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 45000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 45000);
+const options = sdkOptions(url);
 
 (async () => {
   const client = await Client.create(token, options);

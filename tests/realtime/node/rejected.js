@@ -2,12 +2,12 @@
 // error and nothing is added; the next one (accepted) goes through.
 // usage: node rejected.js <ws-url> <token> <channel unique name>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter } = require('./common');
 
 const [url, token, name] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 40000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const finish = reporter(seen, 40000);
+const options = sdkOptions(url);
 
 (async () => {
   const client = await Client.create(token, options);

@@ -5,19 +5,13 @@
 // usage: node surface.js <ws-url> <alice token> <bob token> <carol token> <channel unique name>
 //        <an identity that never connects>
 const { Client } = require('twilio-chat');
+const { sdkOptions, reporter, withinFor, next } = require('./common');
 
 const [url, aliceToken, bobToken, carolToken, name, dave] = process.argv.slice(2);
 const seen = {};
-const finish = (code) => { console.log(JSON.stringify(seen)); process.exit(code); };
-setTimeout(() => { seen.timeout = true; finish(2); }, 50000); // every wait is bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
-const within = (promise, what, ms = 10000) => Promise.race([promise,
-  new Promise((_, reject) => setTimeout(() => reject(new Error('timeout: ' + what)), ms))]);
-// The next `event` of `emitter` that passes `test`.
-const next = (emitter, event, test = () => true) => within(new Promise((resolve) => {
-  const handler = (e) => { if (test(e)) { emitter.removeListener(event, handler); resolve(e); } };
-  emitter.on(event, handler);
-}), event);
+const finish = reporter(seen, 50000);
+const options = sdkOptions(url);
+const within = withinFor(10000);
 const indexes = (page) => page.items.map((m) => m.index);
 
 (async () => {

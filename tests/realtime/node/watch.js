@@ -2,10 +2,11 @@
 // the state when subscribed). Runs until killed or 60 s.
 // usage: node watch.js <ws-url> <token> <identity to watch>
 const { Client } = require('twilio-chat');
+const { sdkOptions } = require('./common');
 
 const [url, token, identity] = process.argv.slice(2);
 setTimeout(() => process.exit(2), 60000); // bounded
-const options = { Twilsock: { uri: url }, logLevel: process.env.SDK_LOG_LEVEL || 'silent' };
+const options = sdkOptions(url);
 
 (async () => {
   const client = await Client.create(token, options);
