@@ -262,3 +262,50 @@ def test_item_page_tokens_keep_their_page_size(
     assert [i["index"] for i in narrower["items"]] == [3]
     assert refused[0] == 400
     assert refused[1]["code"] == 20001
+
+
+def test_a_refused_channel_object_comes_after_the_list_that_says_why(
+    server: Server, api_key: Key, service: Any, chat: Any, unique: Any
+) -> None:
+    """Removed from a private channel, a client that asks for the channel's document again (with
+    its channel list, as on reconnect) hears the list's `map_item_removed` before the document's
+    `subscription_failed`: a 404 makes twilio-sync drop the document as removed, and dropped
+    first the SDK would say `channelRemoved` without `channelLeft`."""
+    svc = chat.services(service.sid)
+    bob = unique("bob")
+    channel = svc.channels.create(unique_name=unique("secret"), type="private")
+    member = svc.channels(channel.sid).members.create(identity=bob)
+    with socket(server) as ws:
+        init(ws, mint(api_key, service.sid, bob))
+        request = {"host": "aim", "path": "/Client/v1/Configuration", "method": "GET"}
+        ws.send(encode({"method": "message", "id": "TMc", "http_request": request}))
+        mine = reply_to(ws, "TMc")[1]["sync_objects"]["my_conversations"]
+        objects = {}
+        for path in (f"/v3/Maps/{mine}", f"/v3/Documents/{channel.sid}.channel"):
+            request = {"host": "cds", "path": path, "method": "GET"}
+            ws.send(encode({"method": "message", "id": "TMg", "http_request": request}))
+            header, body = reply_to(ws, "TMg")
+            assert header["http_status"]["code"] == 200, body
+            objects[path] = body
+        document = objects[f"/v3/Documents/{channel.sid}.channel"]["sid"]
+        before = objects[f"/v3/Maps/{mine}"]["last_event_id"]
+        svc.channels(channel.sid).members(member.sid).delete()
+        asks = [
+            {"object_sid": document, "object_type": "document", "last_event_id": 0},
+            {"object_sid": mine, "object_type": "map", "last_event_id": before},
+        ]
+        body = {"action": "establish", "correlation_id": 9, "requests": asks}
+        sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+        ws.send(encode({"method": "message", "id": "TMs", "http_request": sub}, body))
+        assert reply_to(ws, "TMs")[0]["http_status"]["code"] == 202
+        seen: list[tuple[str, str]] = []
+        while len(seen) < 3:
+            head, payload = receive(ws)
+            if head["method"] == "notification" and isinstance(payload, dict):
+                event = payload["event"]
+                seen.append((payload["event_type"], event.get("item_key") or event["object_sid"]))
+    assert seen == [
+        ("map_item_removed", channel.sid),
+        ("subscription_established", mine),
+        ("subscription_failed", document),
+    ]

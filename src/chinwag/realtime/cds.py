@@ -171,12 +171,12 @@ async def subscriptions(session: Session, request: Request, match: re.Match[str]
 
 
 async def _establish(session: Session, asks: list[tuple[str, int]], correlation: Any) -> None:
+    refused: list[tuple[str, ApiError]] = []
     for sid, last in asks:
         try:
             obj = await readable(session, sid)
         except ApiError as error:
-            event: dict[str, Any] = {"object_sid": sid, "error": error.body()}
-            session.notify("twilio.sync.event", _confirm("subscription_failed", correlation, event))
+            refused.append((sid, error))
             continue
         last = await _catch_up(session, obj, last)
         await session.hub.subscribe(session, obj.sid, last)
@@ -186,6 +186,20 @@ async def _establish(session: Session, asks: list[tuple[str, int]], correlation:
         session.notify(
             "twilio.sync.event", _confirm("subscription_established", correlation, event)
         )
+    if refused:
+        await _refuse(session, refused, correlation)
+
+
+async def _refuse(session: Session, refused: list[tuple[str, ApiError]], correlation: Any) -> None:
+    """Refusals go last, after the user's channel list has caught up: a 404 makes twilio-sync
+    drop the object as removed, and a private channel's document dropped before the list's
+    `item_removed` arrives makes the SDK emit `channelRemoved` without `channelLeft` (a client
+    that asks again just after being removed, or re-subscribes everything on reconnect)."""
+    assert session.who is not None  # noqa: S101
+    await session.hub.catch_up(session.who.objects.my_channels.sid)
+    for sid, error in refused:
+        event: dict[str, Any] = {"object_sid": sid, "error": error.body()}
+        session.notify("twilio.sync.event", _confirm("subscription_failed", correlation, event))
 
 
 async def _catch_up(session: Session, obj: SyncObject, last: int) -> int:
