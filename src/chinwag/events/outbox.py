@@ -59,9 +59,9 @@ async def enqueue(
     retry_limit: int,
 ) -> None:
     now = utcnow()
-    # Parameters apart from the statement: its compiled form is cached, not rebuilt per event.
+    # Built once, parameters apart: a create that enqueues pays no SQLAlchemy for it.
     await conn.execute(
-        tables.outbox.insert(),
+        statements.once(("outbox.insert", id(tables.outbox)), tables.outbox.insert),
         {
             "token": secrets.token_hex(16),
             "account_sid": account_sid,
@@ -196,19 +196,9 @@ async def record(
     for a in attempts:
         if a.status == "delivered":
             done.setdefault(a.http_status, []).append(a.delivery.pk)
+    delivered = statements.once(("outbox.delivered", id(o)), lambda: _delivered(o))
     for http_status, pks in done.items():
-        await conn.execute(
-            o.update()
-            .where(o.c.pk.in_(pks))
-            .values(
-                status="delivered",
-                attempts=o.c.attempts + 1,
-                last_error=None,
-                last_status=http_status,
-                lease_until=None,
-                date_updated=now,
-            )
-        )
+        await conn.execute(delivered, {"w_pks": pks, "w_status": http_status, "w_now": now})
     for a in attempts:
         if a.status == "delivered":
             continue
@@ -229,6 +219,22 @@ async def record(
             .where(o.c.pk.in_([d.pk for d in released]), o.c.status == "sending")
             .values(status="pending", lease_until=None, date_updated=now)
         )
+
+
+def _delivered(o: Table) -> Any:
+    """Marks deliveries (`w_pks`) delivered with the receiver's `w_status`, at `w_now`."""
+    return (
+        o.update()
+        .where(o.c.pk.in_(bindparam("w_pks", expanding=True)))
+        .values(
+            status="delivered",
+            attempts=o.c.attempts + 1,
+            last_error=None,
+            last_status=bindparam("w_status"),
+            lease_until=None,
+            date_updated=bindparam("w_now"),
+        )
+    )
 
 
 async def depth(conn: Connection, tables: Tables) -> int:
