@@ -178,6 +178,9 @@ async def _establish(session: Session, asks: list[tuple[str, int]], correlation:
         except ApiError as error:
             refused.append((sid, error))
             continue
+        channel_sid = channel_of(obj.unique_name)
+        if channel_sid is not None:  # ended if the user stops seeing the channel
+            await session.follows().follow(channel_sid, obj.sid)
         last = await _catch_up(session, obj, last)
         await session.hub.subscribe(session, obj.sid, last)
         position = session.hub.position(session, obj.sid)  # after the replay
@@ -219,6 +222,7 @@ async def _catch_up(session: Session, obj: SyncObject, last: int) -> int:
 async def _cancel(session: Session, asks: list[tuple[str, int]], correlation: Any) -> None:
     for sid, _ in asks:
         session.hub.unsubscribe(session, sid)
+        session.follows().unfollow(sid)
         event = {"object_sid": sid}
         session.notify("twilio.sync.event", _confirm("subscription_canceled", correlation, event))
 

@@ -21,7 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chinwag import times
+from chinwag.domain.permissions import visible
 from chinwag.realtime import tokens
+from chinwag.realtime.follows import ChannelFollows
 from chinwag.realtime.framing import Frame, FrameError, encode
 from chinwag.realtime.presence import Presence
 from chinwag.realtime.upstream import REASONS, ROUTER, Reply, parse
@@ -90,6 +92,7 @@ class Session:
         self._timers: list[asyncio.Task[None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._follows: ChannelFollows | None = None
 
     # ---- sending
     def push(self, frame: bytes) -> None:
@@ -122,7 +125,37 @@ class Session:
         """A Sync event for a subscribed object (called by the hub, in order per object)."""
         header = {"method": "notification", "id": "TM" + secrets.token_hex(16)}
         header |= {"message_type": "twilio.sync.event", "payload_type": "application/json"}
-        self.push(encode(header, body))
+        frame = encode(header, body)
+        if self._follows is None:
+            self.push(frame)
+        else:
+            self._follows.send(object_sid, frame)
+
+    def follows(self) -> ChannelFollows:
+        """The channels this signed-in connection's subscriptions belong to (realtime/follows.py)."""
+        if self._follows is None:
+            assert self.who is not None  # noqa: S101  (subscriptions come after sign-in)
+            mine = self.who.objects.my_channels
+            self._follows = ChannelFollows(
+                self.hub,
+                self,
+                (mine.sid, mine.last_event_id),
+                self._sees,
+                self.spawn,
+                lambda: self.end(TRY_AGAIN),
+            )
+        return self._follows
+
+    async def _sees(self, channel_sid: str) -> bool:
+        assert self.who is not None  # noqa: S101
+        async with self.db.read() as conn:
+            return await visible(
+                conn,
+                self.tables,
+                self.who.grant.service_sid,
+                self.who.identity,
+                channel_sid,
+            )
 
     def typing(self, payload: dict[str, Any]) -> None:
         """Another member types in a channel we follow (not our own, and only if registered)."""
@@ -337,6 +370,8 @@ class Session:
     async def finish(self) -> None:
         """The connection is gone: stop timers, requests and subscriptions."""
         self.hub.drop(self)
+        if self._follows is not None:
+            self._follows.close()
         for task in [*self._timers, *self._tasks]:
             task.cancel()
         for task in [*self._timers, *self._tasks]:
