@@ -21,11 +21,10 @@ def render(value: datetime | None) -> str | None:
     offset = value.utcoffset()
     if offset:  # SQLite hands back naive datetimes; we only ever store UTC
         value = value - offset
-    # What strftime(FORMAT) gives, at a fraction of its cost (every row renders two dates).
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
-        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}Z"
-    )
+    # What strftime(FORMAT) gives, at a fraction of its cost (every row renders two or three
+    # dates): isoformat is C, and its first 19 characters are the date and time (a four-digit
+    # year, zero-padded) before any offset.
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse(text: str) -> datetime:

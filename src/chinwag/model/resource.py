@@ -152,7 +152,9 @@ class Rules:
         return call.parents.get("channel")
 
     def list_query(self, call: Context) -> tuple[Select[Any], ColumnElement[Any]] | None:
-        """A list's rows and keyset column, for resources that are views of other tables."""
+        """A list's rows and keyset column, for resources that are views of other tables.
+        Built once and reused for every call: it may read `call.tables` only, and names the
+        path's parent (the list's scope) as the bound parameter `l_scope`."""
         return None
 
     def to_json(self, call: Context, row: Row) -> dict[str, Any] | None:

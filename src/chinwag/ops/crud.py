@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, select
 
 from chinwag import times
 from chinwag.context import Context, Row
@@ -23,7 +23,7 @@ from chinwag.model.errors import ApiError, Conflict
 from chinwag.model.params import Form, check_filter, parse
 from chinwag.model.resource import Action, Field, Resource
 from chinwag.ops.lookup import scope, table, target
-from chinwag.ops.paging import Page, PageRequest, fetch_page, page_request
+from chinwag.ops.paging import Page, PageRequest, fetch_keyset_page, page_request
 from chinwag.sids import new_sid
 from chinwag.store import statements
 
@@ -158,14 +158,9 @@ async def delete(call: Context, form: Form) -> Result:
 
 async def list_(call: Context, form: Form) -> Result:
     res = call.resource
-    custom = res.rules.list_query(call)
-    key: ColumnElement[Any]
-    if custom is None:
-        t = table(call)
-        query, key = select(t).where(scope(call, res, t)), t.c[res.sort_column]
-    else:
-        query, key = custom
     echoed: list[tuple[str, str]] = []
+    params: dict[str, Any] = {"l_scope": _scope_sid(call, res)}
+    filtered: list[str] = []  # the filters' columns, in declaration order
     for flt in res.filters:
         chosen = form.getlist(flt.param)
         for value in chosen:
@@ -174,7 +169,8 @@ async def list_(call: Context, form: Form) -> Result:
         if not chosen and res.default_filter is not None:
             chosen = list(res.default_filter(call).get(flt.param, ()))
         if chosen:
-            query = query.where(query.selected_columns[flt.column].in_(chosen))
+            filtered.append(flt.column)
+            params[f"l_f_{flt.column}"] = chosen
     descending = False
     if res.sort_column != "pk":  # ordered lists (messages) take Order=asc|desc
         order = form.get("Order")
@@ -184,8 +180,35 @@ async def list_(call: Context, form: Form) -> Result:
             echoed.append(("Order", order))
         descending = order == "desc"
     request = page_request(form, res.page_size_max[call.version])
-    page = await fetch_page(call.conn, query, key, request, descending)
+
+    def build() -> tuple[Select[Any], ColumnElement[Any]]:
+        query, key = _list_query(call, res)
+        for column in filtered:
+            values: BindParameter[Any] = bindparam(f"l_f_{column}", expanding=True)
+            query = query.where(query.selected_columns[column].in_(values))
+        return query, key
+
+    shape = ("list", res.name, id(call.tables.of(res)), tuple(filtered))
+    page = await fetch_keyset_page(call.conn, shape, build, params, request, descending)
     return Result(200, listing=Listing(list(page.rows), page, request, echoed))
+
+
+def _scope_sid(call: Context, res: Resource) -> str:
+    """The SID a list is scoped by (`l_scope`): its parent's, or the account's."""
+    if res.parent is None:
+        return call.account.sid
+    return str(call.parents[res.parent.name]["sid"])
+
+
+def _list_query(call: Context, res: Resource) -> tuple[Select[Any], ColumnElement[Any]]:
+    """A list's rows (bound to `l_scope`) and keyset column; depends on the tables only."""
+    custom = res.rules.list_query(call)
+    if custom is not None:
+        return custom
+    t = table(call)
+    column = t.c.account_sid if res.parent is None else t.c[res.parent.ref_column]
+    scoped = select(t).where(column == bindparam("l_scope", type_=column.type))
+    return scoped, t.c[res.sort_column]
 
 
 ACTIONS: dict[Action, Callable[[Context, Form], Awaitable[Result]]] = {

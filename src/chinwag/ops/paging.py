@@ -8,15 +8,16 @@ cursor inside a list that is already scoped to the caller, so a forged one revea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam
 
 from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import INT_RE, Form
+from chinwag.store import statements
 from chinwag.store.db import Connection
 
 DEFAULT_SIZE = 50
@@ -80,6 +81,47 @@ async def fetch_page(
         query = query.where(key > request.before if descending else key < request.before)
     query = query.order_by(key.asc() if ascending else key.desc()).limit(request.size + 1)
     rows = list((await conn.execute(query)).mappings())
+    more = len(rows) > request.size
+    rows = rows[: request.size]
+    if not forward:
+        rows.reverse()
+        return Page(rows, has_next=True, has_previous=more)
+    return Page(rows, has_next=more, has_previous=request.token is not None)
+
+
+async def fetch_keyset_page(
+    conn: Connection,
+    shape: Hashable,
+    build: Callable[[], tuple[Select[Any], ColumnElement[Any]]],
+    params: Mapping[str, Any],
+    request: PageRequest,
+    descending: bool = False,
+) -> Page:
+    """`fetch_page` of a query with bound parameters (`params`) only, so that its statement is
+    built once per `shape` (which names everything `build` depends on) and position: a list
+    request then pays no SQLAlchemy statement building."""
+    forward = request.before is None
+    ascending = forward != descending
+    after, before = request.after is not None, request.before is not None
+
+    def paged() -> Select[Any]:
+        query, key = build()
+        if after:
+            bound = bindparam("k_after", type_=key.type)
+            query = query.where(key < bound if descending else key > bound)
+        if before:
+            bound = bindparam("k_before", type_=key.type)
+            query = query.where(key > bound if descending else key < bound)
+        order = key.asc() if ascending else key.desc()
+        return query.order_by(order).limit(bindparam("k_limit", type_=Integer))
+
+    statement = statements.once(("page", shape, after, before, ascending), paged)
+    values = {**params, "k_limit": request.size + 1}
+    if after:
+        values["k_after"] = request.after
+    if before:
+        values["k_before"] = request.before
+    rows = list((await conn.execute(statement, values)).mappings())
     more = len(rows) > request.size
     rows = rows[: request.size]
     if not forward:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, literal, null, select, union_all
+from sqlalchemy import ColumnElement, Select, bindparam, literal, null, select, union_all
 
 from chinwag.context import Context, Row
 from chinwag.domain.consumption import unread
@@ -69,7 +69,7 @@ class UserChannelRules(Rules):
         """
         members, invites = call.tables["member"], call.tables["invite"]
         channels = call.tables["channel"]
-        user_sid = call.parent("user")["sid"]
+        user_sid = bindparam("l_scope", type_=members.c.user_sid.type)  # the path's user
         joined = select(
             members.c.channel_sid,
             members.c.sid.label("member_sid"),
