@@ -73,20 +73,9 @@ async def fetch_page(
     descending: bool = False,
 ) -> Page:
     """One page of `query` in `key` order, read as `size + 1` rows to learn whether more follow."""
-    forward = request.before is None
-    ascending = forward != descending
-    if request.after is not None:
-        query = query.where(key < request.after if descending else key > request.after)
-    if request.before is not None:
-        query = query.where(key > request.before if descending else key < request.before)
-    query = query.order_by(key.asc() if ascending else key.desc()).limit(request.size + 1)
-    rows = list((await conn.execute(query)).mappings())
-    more = len(rows) > request.size
-    rows = rows[: request.size]
-    if not forward:
-        rows.reverse()
-        return Page(rows, has_next=True, has_previous=more)
-    return Page(rows, has_next=more, has_previous=request.token is not None)
+    query = _positioned(query, key, request, descending, request.after, request.before)
+    rows = (await conn.execute(query.limit(request.size + 1))).mappings()
+    return _page(list(rows), request)
 
 
 async def fetch_keyset_page(
@@ -100,31 +89,46 @@ async def fetch_keyset_page(
     """`fetch_page` of a query with bound parameters (`params`) only, so that its statement is
     built once per `shape` (which names everything `build` depends on) and position: a list
     request then pays no SQLAlchemy statement building."""
-    forward = request.before is None
-    ascending = forward != descending
-    after, before = request.after is not None, request.before is not None
 
     def paged() -> Select[Any]:
         query, key = build()
-        if after:
-            bound = bindparam("k_after", type_=key.type)
-            query = query.where(key < bound if descending else key > bound)
-        if before:
-            bound = bindparam("k_before", type_=key.type)
-            query = query.where(key > bound if descending else key < bound)
-        order = key.asc() if ascending else key.desc()
-        return query.order_by(order).limit(bindparam("k_limit", type_=Integer))
+        after, before = bindparam("k_after", type_=key.type), bindparam("k_before", type_=key.type)
+        query = _positioned(query, key, request, descending, after, before)
+        return query.limit(bindparam("k_limit", type_=Integer))
 
-    statement = statements.once(("page", shape, after, before, ascending), paged)
+    position = (request.after is not None, request.before is not None, descending)
+    statement = statements.once(("page", shape, *position), paged)
     values = {**params, "k_limit": request.size + 1}
-    if after:
+    if request.after is not None:
         values["k_after"] = request.after
-    if before:
+    if request.before is not None:
         values["k_before"] = request.before
-    rows = list((await conn.execute(statement, values)).mappings())
+    return _page(list((await conn.execute(statement, values)).mappings()), request)
+
+
+def _positioned(
+    query: Select[Any],
+    key: ColumnElement[Any],
+    request: PageRequest,
+    descending: bool,
+    after: Any,
+    before: Any,
+) -> Select[Any]:
+    """`query` from the request's position in `key` order; `after` and `before` are what the
+    key is compared with (the token's values, or bound parameters)."""
+    if request.after is not None:
+        query = query.where(key < after if descending else key > after)
+    if request.before is not None:
+        query = query.where(key > before if descending else key < before)
+    ascending = (request.before is None) != descending  # a PB page is read backwards
+    return query.order_by(key.asc() if ascending else key.desc())
+
+
+def _page(rows: list[Mapping[str, Any]], request: PageRequest) -> Page:
+    """The page from its `size + 1` rows (in reading order)."""
     more = len(rows) > request.size
     rows = rows[: request.size]
-    if not forward:
+    if request.before is not None:
         rows.reverse()
         return Page(rows, has_next=True, has_previous=more)
     return Page(rows, has_next=more, has_previous=request.token is not None)
