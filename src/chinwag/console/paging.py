@@ -16,13 +16,14 @@ Keep = Sequence[tuple[str, str]]  # query parameters every link repeats (a searc
 def pager(
     path: str, rows: Sequence[Mapping[str, Any]], page: Page, size: int, key: str, keep: Keep = ()
 ) -> Html:
-    """ "Previous"/"Next" links (page tokens `PB…`/`PA…`, as REST's `meta` builds them)."""
-    if not rows:
-        return Html("")
+    """ "Previous"/"Next" links (page tokens `PB…`/`PA…`, as REST's `meta` builds them; a
+    bounded search's page may name where the next one starts, even with no rows)."""
+    first = page.previous_key if page.previous_key is not None else rows[0][key] if rows else None
+    last = page.next_key if page.next_key is not None else rows[-1][key] if rows else None
     links = []
     for wanted, token, rel, label in (
-        (page.has_previous, f"PB{rows[0][key]}", "prev", "← Previous"),
-        (page.has_next, f"PA{rows[-1][key]}", "next", "Next →"),
+        (page.has_previous and first is not None, f"PB{first}", "prev", "← Previous"),
+        (page.has_next and last is not None, f"PA{last}", "next", "Next →"),
     ):
         if wanted:
             query = urlencode([*keep, ("PageSize", str(size)), ("PageToken", token)])
@@ -34,6 +35,8 @@ def pager(
                     label=label,
                 )
             )
+    if not links:
+        return Html("")
     return render("<nav class=pager>{links}</nav>", links=join(links))
 
 

@@ -63,6 +63,10 @@ class Page:
     rows: Sequence[Mapping[str, Any]]
     has_next: bool
     has_previous: bool
+    # Where the next (previous) page starts when that is not the last (first) row: a bounded
+    # search that read its whole window without filling the page (ops/search.py).
+    next_key: int | None = None
+    previous_key: int | None = None
 
 
 async def fetch_page(
@@ -73,7 +77,7 @@ async def fetch_page(
     descending: bool = False,
 ) -> Page:
     """One page of `query` in `key` order, read as `size + 1` rows to learn whether more follow."""
-    query = _positioned(query, key, request, descending, request.after, request.before)
+    query = positioned(query, key, request, descending, request.after, request.before)
     rows = (await conn.execute(query.limit(request.size + 1))).mappings()
     return _page(list(rows), request)
 
@@ -93,7 +97,7 @@ async def fetch_keyset_page(
     def paged() -> Select[Any]:
         query, key = build()
         after, before = bindparam("k_after", type_=key.type), bindparam("k_before", type_=key.type)
-        query = _positioned(query, key, request, descending, after, before)
+        query = positioned(query, key, request, descending, after, before)
         return query.limit(bindparam("k_limit", type_=Integer))
 
     position = (request.after is not None, request.before is not None, descending)
@@ -106,7 +110,7 @@ async def fetch_keyset_page(
     return _page(list((await conn.execute(statement, values)).mappings()), request)
 
 
-def _positioned(
+def positioned(
     query: Select[Any],
     key: ColumnElement[Any],
     request: PageRequest,

@@ -1,0 +1,93 @@
+"""The console's searches (ops/search.py) on both databases: a page reads at most SCAN rows of
+the service, so a rare match costs the same on a service of any size, and its links go on from
+where the window ended, both ways, until the whole service has been read."""
+
+from __future__ import annotations
+
+import pytest
+
+from chinwag.model.params import Form
+from chinwag.ops import search
+from chinwag.ops.actions import perform
+from chinwag.runtime import Runtime
+from chinwag.store.accounts import Account
+from tests.store.test_operations import op, run
+from tests.store.test_stats import channel
+
+Found = tuple[list[str], str | None, str | None]  # names, next token, previous token
+
+
+def test_a_search_reads_a_bounded_window_and_goes_on_from_its_end(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "SCAN", 4)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        form = {"FriendlyName": "search"}
+        made = await perform(runtime, op(account, "service", "create", "/v2/Services", form=form))
+        assert made.row is not None
+        service = str(made.row["sid"])
+        for n in range(11):  # needles at 1, 6, 7 and 10, in windows of four rows
+            await channel(
+                runtime, account, service, f"{'needle' if n in (1, 6, 7, 10) else 'hay'} {n}"
+            )
+
+        async def page(token: str | None) -> Found:
+            query = [("q", "NEEDLE"), ("PageSize", "2"), *([("PageToken", token)] if token else [])]
+            async with runtime.db.read() as conn:
+                found, _ = await search.channels(
+                    conn, runtime.tables, account.sid, service, Form(query)
+                )
+            rows = found.rows
+            last = rows[-1]["pk"] if rows else None
+            first = rows[0]["pk"] if rows else None
+            last = found.next_key if found.next_key is not None else last
+            first = found.previous_key if found.previous_key is not None else first
+            return (
+                [str(r["friendly_name"]) for r in rows],
+                f"PA{last}" if found.has_next else None,
+                f"PB{first}" if found.has_previous else None,
+            )
+
+        forward: list[list[str]] = []
+        token: str | None = None
+        back = None
+        while True:
+            names, token, back = await page(token)
+            forward.append(names)
+            if token is None:
+                break
+        # rows 0-3 hold one needle, 4-7 two (a full page, with more rows unread), 8-10 the last
+        assert forward == [["needle 1"], ["needle 6", "needle 7"], ["needle 10"]]
+
+        backward: list[list[str]] = []
+        while back is not None:
+            names, _, back = await page(back)
+            backward.append(names)
+        # from row 10 back: 9-6 hold two, 5-2 none (an empty page that still goes on), 1-0 one
+        assert backward == [["needle 6", "needle 7"], [], ["needle 1"]]
+
+    run(fresh_database, test)
+
+
+def test_without_a_match_a_page_is_a_plain_keyset_page(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "SCAN", 2)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        form = {"FriendlyName": "plain"}
+        made = await perform(runtime, op(account, "service", "create", "/v2/Services", form=form))
+        assert made.row is not None
+        service = str(made.row["sid"])
+        for n in range(5):
+            await channel(runtime, account, service, f"c{n}")
+        async with runtime.db.read() as conn:
+            found, _ = await search.channels(
+                conn, runtime.tables, account.sid, service, Form([("PageSize", "4")])
+            )
+        assert [r["friendly_name"] for r in found.rows] == ["c0", "c1", "c2", "c3"]
+        assert found.has_next
+        assert found.next_key is None
+
+    run(fresh_database, test)
