@@ -15,6 +15,7 @@ from tests.realtime.test_protocol import init, receive, reply_to, socket
 from tests.support.servers import Server
 
 BEHIND = 5  # the event id the late client last saw: long trimmed
+EARLY = 7  # a message removed just after it, before a thousand more
 
 
 def fetch(ws: ClientConnection, path: str) -> dict[str, Any]:
@@ -59,12 +60,15 @@ def test_a_late_subscriber_gets_the_state_in_short(
 ) -> None:
     """After more than the retained events, a client at an old event id gets the channel
     document's current data, the messages changed since (the edited one as updated, the
-    removed one as removed), and live delivery going on from there."""
+    removed ones as removed, also one removed long ago), and live delivery going on from
+    there."""
     svc = chat.services(service.sid)
     channel = svc.channels.create(unique_name=unique("busy"))
     messages = svc.channels(channel.sid).messages
     count = RETAIN + TRIM_EVERY + 1  # the log has been trimmed past BEHIND
-    sids = [messages.create(body=f"m{n}", from_="bot").sid for n in range(count)]
+    sids = [messages.create(body=f"m{n}", from_="bot").sid for n in range(EARLY + 1)]
+    messages(sids[EARLY]).delete()  # its removal is older than the RETAIN newest events
+    sids += [messages.create(body=f"m{n}", from_="bot").sid for n in range(EARLY + 1, count)]
     messages(sids[-2]).update(body="edited")
     messages(sids[-3]).delete()
     with socket(server) as ws:
@@ -73,7 +77,9 @@ def test_a_late_subscriber_gets_the_state_in_short(
         events, established = subscribe_from(ws, listing["sid"], "list", BEHIND)
         ids = [e["event"]["id"] for e in events]
         assert ids == sorted(set(ids))  # in order, each once
-        assert len(ids) <= SNAPSHOT_MAX + 1
+        assert len(ids) <= SNAPSHOT_MAX + 3  # the newest changed items, and the removals
+        early = [e for e in events if e["event_type"] == "list_item_removed"]
+        assert [e["event"]["item_index"] for e in early] == [EARLY, count - 3]
         assert established["last_event_id"] == listing["last_event_id"] == ids[-1]
         assert established["replay_status"] == "completed"
         last = events[-3:]

@@ -178,6 +178,32 @@ def test_retention_keeps_the_newest_events(url: str, monkeypatch: pytest.MonkeyP
     assert kept == list(range(31, 51))  # trimmed at 50: ids up to 30 go
 
 
+def test_retention_keeps_item_removals_longer(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client away for longer than RETAIN events still learns which items went meanwhile:
+    removals stay in the log for RETAIN_REMOVALS events (sync/catchup.py sends them)."""
+    monkeypatch.setattr(engine, "RETAIN", 20)
+    monkeypatch.setattr(engine, "RETAIN_REMOVALS", 60)
+    monkeypatch.setattr(engine, "TRIM_EVERY", 10)
+
+    async def work(db: Database) -> list[int]:
+        roster = await new_object(db, "map")
+        async with db.write() as conn:
+            for n in range(100):  # events 1-100; every fifth removes the item before it
+                if n % 5 == 4:
+                    await engine.remove_item(conn, TABLES, roster.sid, f"k{n - 1}")
+                else:
+                    await engine.set_item(conn, TABLES, roster.sid, f"k{n}", {"n": n})
+        async with db.read() as conn:
+            return [e.event_id for e in await events_after(conn, TABLES, roster.sid, 0, 200)]
+
+    kept = run(url, work)
+    # trimmed at 100: other events up to 80, removals (5, 10, ...) up to 40
+    assert kept == [45, 50, 55, 60, 65, 70, 75, 80, *range(81, 101)]
+    assert engine.trimmed_through(100) == 80
+    assert engine.trimmed_through(109) == 80
+    assert engine.trimmed_through(19) == 0
+
+
 def test_removed_object_keeps_its_removal_event(url: str) -> None:
     async def work(db: Database) -> tuple[Any, list[str]]:
         roster = await new_object(db, "map")

@@ -6,10 +6,12 @@ makes it drop the object as removed, any other failure leaves it unsubscribed, a
 what the log would have said in short: a document's current data as one `document_updated`;
 a list's or map's items changed since the client's event (the newest SNAPSHOT_MAX of them),
 each as an item event carrying the item's own last event id, oldest first, merged with the
-removals still in the log. Items never updated since they were made (revision 0) go as
-`*_item_added`, the others as `*_item_updated`; twilio-sync turns an "added" of an item it
-holds into `itemUpdated`, and ignores what it already knows by event id. A removal that was
-trimmed from the log is not replayed (the client shows that item until it reloads the object).
+removals in the log (kept for RETAIN_REMOVALS events, the newest SNAPSHOT_MAX of them). Items
+never updated since they were made (revision 0) go as `*_item_added`, the others as
+`*_item_updated`; twilio-sync turns an "added" of an item it holds into `itemUpdated`, and
+ignores what it already knows by event id. Only a client away for longer than RETAIN_REMOVALS
+events, or past more than SNAPSHOT_MAX removals, keeps showing an item removed meanwhile (until
+it reloads the object).
 """
 
 from __future__ import annotations
@@ -17,26 +19,28 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, select
 
 from chinwag import times
+from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
-from chinwag.sync.engine import SyncObject, dumps, items_url
+from chinwag.sync.engine import SyncObject, dumps, items_url, trimmed_through
 from chinwag.sync.queries import Event
 
 SNAPSHOT_MAX = 500  # items sent to one late subscriber (the SDK pages older history itself)
 
 
 async def too_old(conn: Connection, tables: Tables, obj: SyncObject, last: int) -> bool:
-    """Whether events after `last` were trimmed from the object's log."""
-    if last >= obj.last_event_id:
-        return False
-    e = tables.sync_events
-    oldest = (
-        await conn.execute(select(func.min(e.c.event_id)).where(e.c.object_sid == obj.sid))
-    ).scalar()
-    return oldest is None or int(oldest) > last + 1
+    """Whether events after `last` were trimmed from the object's log, as of now (`obj` may
+    have been read a moment ago)."""
+    o = tables.sync_objects
+    query = statements.once(
+        ("catchup.newest", id(o)),
+        lambda: select(o.c.last_event_id).where(o.c.sid == bindparam("sid")),
+    )
+    newest = (await conn.execute(query, {"sid": obj.sid})).scalar()
+    return last < trimmed_through(obj.last_event_id if newest is None else int(newest))
 
 
 async def snapshot(
@@ -72,8 +76,9 @@ async def snapshot(
     events = [_item(obj, dict(row._mapping), base) for row in changed]
     # As of the newest change read: later removals (and changes) come by live delivery.
     position = max([obj.last_event_id, *(event.event_id for event in events)])
-    removals = await conn.execute(
-        select(e.c.event_id, e.c.event_type, e.c.payload).where(
+    removals = await conn.execute(  # kept longer than other events (engine.RETAIN_REMOVALS)
+        select(e.c.event_id, e.c.event_type, e.c.payload)
+        .where(
             and_(
                 e.c.object_sid == obj.sid,
                 e.c.event_id > last,
@@ -81,6 +86,8 @@ async def snapshot(
                 e.c.event_type == f"{obj.kind}_item_removed",
             )
         )
+        .order_by(e.c.event_id.desc())
+        .limit(SNAPSHOT_MAX)
     )
     events += [Event(int(r.event_id), r.event_type, r.payload) for r in removals]
     return sorted(events, key=lambda event: event.event_id), position

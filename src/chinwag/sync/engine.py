@@ -5,8 +5,10 @@ Sync event that reports it commit together or not at all. Event ids come from th
 row (`last_event_id + 1`, by one `UPDATE ... RETURNING`): per object they increase by one and
 writers of one object take turns on its row lock, so they commit in id order.
 
-Retention: an object's log keeps its newest RETAIN events; older ones are trimmed as new ones
-are written (a client that was away for longer reloads the object instead of replaying).
+Retention: an object's log keeps its newest RETAIN events, and its item removals for
+RETAIN_REMOVALS events; older ones are trimmed as new ones are written. A client that was away
+for longer than RETAIN events gets the object's state in short (sync/catchup.py), which still
+names the items removed meanwhile.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from chinwag.store.tables import Tables
 from chinwag.sync import fused
 
 RETAIN = 1000  # events kept per object
+RETAIN_REMOVALS = 100_000  # event ids back that an object's item removals are kept
 TRIM_EVERY = 100  # trim when an event id is a multiple of this: bounded, amortised work
+REMOVALS = ("list_item_removed", "map_item_removed")
 CHANNEL = "chinwag_sync"  # PostgreSQL NOTIFY channel; the payload is the object's SID
 PREFIX = {"document": "ET", "list": "ES", "map": "MP"}
 # This process's hubs, woken after a commit that logged events on SQLite (PostgreSQL wakes
@@ -296,12 +300,40 @@ async def _log_all(conn: Connection, tables: Tables, entries: list[_Entry]) -> N
             conn.after_commit(functools.partial(wake_local, entry.sid))
 
 
+def trimmed_through(last_event_id: int) -> int:
+    """The newest event id of an object at `last_event_id` that its log may have lost (item
+    removals are kept longer): a client behind it cannot be replayed."""
+    return max(0, last_event_id // TRIM_EVERY * TRIM_EVERY - RETAIN)
+
+
+def _trim_statement(e: Table, removals: bool) -> Any:
+    """Deletes `sid`'s events in (`lo`, `hi`]: item removals only, or all but item removals."""
+    kinds = e.c.event_type.in_(REMOVALS) if removals else e.c.event_type.not_in(REMOVALS)
+    return e.delete().where(
+        e.c.object_sid == bindparam("sid"),
+        e.c.event_id > bindparam("lo"),
+        e.c.event_id <= bindparam("hi"),
+        kinds,
+    )
+
+
 async def _trim(conn: Connection, tables: Tables, sid: str, event_id: int) -> None:
-    if event_id % TRIM_EVERY == 0 and event_id > RETAIN:
-        e = tables.sync_events
-        await conn.execute(
-            e.delete().where(and_(e.c.object_sid == sid, e.c.event_id <= event_id - RETAIN))
+    """Every TRIM_EVERY events: the events that have just become older than RETAIN (but item
+    removals), and the item removals older than RETAIN_REMOVALS. Each is a range of the
+    `(object_sid, event_id)` index that the trim before left, so no trim reads the kept rows."""
+    if event_id % TRIM_EVERY != 0:
+        return
+    e = tables.sync_events
+    for removals, kept in ((False, RETAIN), (True, RETAIN_REMOVALS)):
+        if event_id <= kept:
+            continue
+        statement = statements.once(
+            ("sync.trim", id(e), removals), functools.partial(_trim_statement, e, removals)
         )
+        # Twice the step back: a trim is in its write's transaction, so none is ever skipped,
+        # and the extra step costs an index probe.
+        hi = event_id - kept
+        await conn.execute(statement, {"sid": sid, "lo": hi - 2 * TRIM_EVERY, "hi": hi})
 
 
 def _item_event(
