@@ -17,20 +17,26 @@ from tests.store.test_stats import channel
 Found = tuple[list[str], str | None, str | None]  # names, next token, previous token
 
 
+async def service_with(runtime: Runtime, account: Account, names: list[str]) -> str:
+    """A service with a channel of each name, made in that order; the service's SID."""
+    form = {"FriendlyName": "search"}
+    made = await perform(runtime, op(account, "service", "create", "/v2/Services", form=form))
+    assert made.row is not None
+    service = str(made.row["sid"])
+    for name in names:
+        await channel(runtime, account, service, name)
+    return service
+
+
 def test_a_search_reads_a_bounded_window_and_goes_on_from_its_end(
     fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(search, "SCAN", 4)
 
     async def test(runtime: Runtime, account: Account) -> None:
-        form = {"FriendlyName": "search"}
-        made = await perform(runtime, op(account, "service", "create", "/v2/Services", form=form))
-        assert made.row is not None
-        service = str(made.row["sid"])
-        for n in range(11):  # needles at 1, 6, 7 and 10, in windows of four rows
-            await channel(
-                runtime, account, service, f"{'needle' if n in (1, 6, 7, 10) else 'hay'} {n}"
-            )
+        # needles at 1, 6, 7 and 10, in windows of four rows
+        names = [f"{'needle' if n in (1, 6, 7, 10) else 'hay'} {n}" for n in range(11)]
+        service = await service_with(runtime, account, names)
 
         async def page(token: str | None) -> Found:
             query = [("q", "NEEDLE"), ("PageSize", "2"), *([("PageToken", token)] if token else [])]
@@ -76,12 +82,7 @@ def test_without_a_match_a_page_is_a_plain_keyset_page(
     monkeypatch.setattr(search, "SCAN", 2)
 
     async def test(runtime: Runtime, account: Account) -> None:
-        form = {"FriendlyName": "plain"}
-        made = await perform(runtime, op(account, "service", "create", "/v2/Services", form=form))
-        assert made.row is not None
-        service = str(made.row["sid"])
-        for n in range(5):
-            await channel(runtime, account, service, f"c{n}")
+        service = await service_with(runtime, account, [f"c{n}" for n in range(5)])
         async with runtime.db.read() as conn:
             found, _ = await search.channels(
                 conn, runtime.tables, account.sid, service, Form([("PageSize", "4")])
