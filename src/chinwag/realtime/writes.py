@@ -92,7 +92,9 @@ def _in_channel(
     session: Session, match: re.Match[str], collection: str
 ) -> tuple[str, dict[str, str]]:
     """The REST path and path parameters of the channel's `collection` (group 2 the channel),
-    or of one of its instances when the pattern names one (group 3)."""
+    or of one of its instances when the pattern names one (group 3), once the path's service
+    (group 1) is found to be the token's."""
+    _own_service(session, match)
     channel, sid = match.group(2), (match.group(3) if match.re.groups >= 3 else None)
     if sid is None:
         return _rest(session, "Channels", channel, collection), {"ChannelSid": channel}
@@ -130,7 +132,6 @@ async def delete_channel(session: Session, request: Request, match: re.Match[str
 @ROUTER.add("POST", CHANNEL + r"/Participants")
 async def add_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.join()` (its own identity) and `channel.add(identity)`."""
-    _own_service(session, match)
     assert session.who is not None  # noqa: S101
     body = request.body if isinstance(request.body, dict) else {}
     identity = _text(body.get("identity")) or session.who.identity
@@ -143,7 +144,6 @@ async def add_member(session: Session, request: Request, match: re.Match[str]) -
 
 @ROUTER.add("POST", CHANNEL + r"/Participants/([^/]+)")
 async def update_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    _own_service(session, match)
     path, params = _in_channel(session, match, "Members")
     form = form_of(request.body, MEMBER_PARAMS)
     outcome = await act(session, "member", "update", path, params, form)
@@ -154,7 +154,6 @@ async def update_member(session: Session, request: Request, match: re.Match[str]
 @ROUTER.add("DELETE", CHANNEL + r"/Participants/([^/]+)")
 async def remove_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.leave()` and `channel.removeMember(identity)`."""
-    _own_service(session, match)
     path, params = _in_channel(session, match, "Members")
     await act(session, "member", "delete", path, params)
     return Reply(204)
@@ -163,7 +162,6 @@ async def remove_member(session: Session, request: Request, match: re.Match[str]
 @ROUTER.add("POST", CHANNEL + r"/Invites")
 async def invite(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.invite(identity)`: the Invite resource's create, as the inviting user."""
-    _own_service(session, match)
     body = request.body if isinstance(request.body, dict) else {}
     path, params = _in_channel(session, match, "Invites")
     form = Form([("Identity", _text(body.get("identity")))])
@@ -175,7 +173,6 @@ async def invite(session: Session, request: Request, match: re.Match[str]) -> Re
 @ROUTER.add("DELETE", CHANNEL + r"/Invites/([^/]+)")
 async def decline(session: Session, request: Request, match: re.Match[str]) -> Reply:
     """`channel.decline()`: the invitee deletes its own invite (named by its identity)."""
-    _own_service(session, match)
     path, params = _in_channel(session, match, "Invites")
     await act(session, "invite", "delete", path, params)
     return Reply(204)
@@ -183,7 +180,6 @@ async def decline(session: Session, request: Request, match: re.Match[str]) -> R
 
 @ROUTER.add("POST", CHANNEL + r"/Messages")
 async def send_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    _own_service(session, match)
     assert session.who is not None  # noqa: S101
     path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, From=session.who.identity)
@@ -194,7 +190,6 @@ async def send_message(session: Session, request: Request, match: re.Match[str])
 
 @ROUTER.add("POST", CHANNEL + r"/Messages/([^/]+)")
 async def update_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    _own_service(session, match)
     assert session.who is not None  # noqa: S101
     path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, LastUpdatedBy=session.who.identity)
@@ -205,7 +200,6 @@ async def update_message(session: Session, request: Request, match: re.Match[str
 
 @ROUTER.add("DELETE", CHANNEL + r"/Messages/([^/]+)")
 async def remove_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
-    _own_service(session, match)
     path, params = _in_channel(session, match, "Messages")
     await act(session, "message", "delete", path, params)
     return Reply(204)
