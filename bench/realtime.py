@@ -18,8 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,19 +33,6 @@ from chinwag.realtime.framing import decode, encode
 
 PG_ADMIN = os.environ.get("CHINWAG_TEST_PG", servers.PG_DEFAULT)
 WAIT = 30.0  # seconds for any one answer; every loop below is bounded by it
-
-
-def _key(server: servers.Chinwag) -> tuple[str, str]:
-    """An API key made as an operator makes one: `chinwag keys create`."""
-    out = subprocess.run(
-        [sys.executable, "-m", "chinwag", "keys", "create", "--account", server.account_sid],
-        env={**server.env(), "CHINWAG_DATABASE": server.database},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()
-    return out[0], out[1]
 
 
 def _token(server: servers.Chinwag, key: tuple[str, str], service: str, identity: str) -> str:
@@ -208,7 +193,7 @@ def run(database: str, workdir: Path, opts: argparse.Namespace) -> dict[str, Any
     server = servers.Chinwag(database, workdir / "chinwag.log")
     server.start()
     try:
-        key = _key(server)
+        key = server.api_key()
         results: dict[str, Any] = {"latency": []}
         for n in opts.subscribers:
             results["latency"].append(asyncio.run(latency(server, key, n, opts.messages)))

@@ -28,8 +28,6 @@ import contextlib
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,18 +182,6 @@ def _token(server: servers.Chinwag, key: tuple[str, str], service: str, identity
     return str(token.to_jwt())
 
 
-def _key(server: servers.Chinwag) -> tuple[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "chinwag", "keys", "create", "--account", server.account_sid],
-        env={**server.env(), "CHINWAG_DATABASE": server.database},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.split()
-    return out[0], out[1]
-
-
 class Poster:
     """Creates messages over REST one at a time; retries through a server restart."""
 
@@ -278,7 +264,7 @@ async def scenario(
     server: servers.Chinwag, clients: int, messages: int, drop_share: float = 0.2
 ) -> dict[str, Any]:
     """The four phases of the module docstring; the figures and the verdict (`lost`)."""
-    key = await asyncio.to_thread(_key, server)
+    key = await asyncio.to_thread(server.api_key)
     service, channel = await _setup(server)
     url = f"ws://{LOCALHOST}:{server.port}/v3/wsconnect"
     followers = [

@@ -129,6 +129,18 @@ class Chinwag:
         self.process = None
         return code
 
+    def api_key(self) -> tuple[str, str]:
+        """A new API key's SID and secret, made as an operator makes one: `chinwag keys create`."""
+        out = subprocess.run(
+            [sys.executable, "-m", "chinwag", "keys", "create", "--account", self.account_sid],
+            env={**self.env(), "CHINWAG_DATABASE": self.database},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        return out[0], out[1]
+
 
 class Helper:
     """A bench helper in a subprocess on a free port: the bare stack, or the webhook receiver."""
