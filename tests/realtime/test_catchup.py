@@ -5,54 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from websockets.sync.client import ClientConnection
-
-from chinwag.realtime.framing import encode
 from chinwag.sync.catchup import SNAPSHOT_MAX
 from chinwag.sync.engine import RETAIN, TRIM_EVERY
 from tests.realtime.conftest import Key, mint
-from tests.realtime.test_protocol import init, receive, reply_to, socket
+from tests.realtime.test_protocol import fetch, init, receive, socket, subscribe_from
 from tests.support.servers import Server
 
 BEHIND = 5  # the event id the late client last saw: long trimmed
 EARLY = 7  # a message removed just after it, before a thousand more
-
-
-def fetch(ws: ClientConnection, path: str) -> dict[str, Any]:
-    ws.send(
-        encode(
-            {
-                "method": "message",
-                "id": "TMg",
-                "http_request": {"host": "cds", "path": path, "method": "GET"},
-            }
-        )
-    )
-    header, body = reply_to(ws, "TMg")
-    assert header["http_status"]["code"] == 200, body
-    return dict(body)
-
-
-def subscribe_from(
-    ws: ClientConnection, sid: str, kind: str, last: int
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The events before `subscription_established`, and that confirmation."""
-    body = {
-        "action": "establish",
-        "correlation_id": 7,
-        "requests": [{"object_sid": sid, "object_type": kind, "last_event_id": last}],
-    }
-    request = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
-    ws.send(encode({"method": "message", "id": "TMs", "http_request": request}, body))
-    reply_to(ws, "TMs")
-    events = []
-    while True:
-        _, payload = receive(ws)
-        if not isinstance(payload, dict) or "event_type" not in payload:
-            continue
-        if payload["event_type"] == "subscription_established":
-            return events, payload["event"]
-        events.append(payload)
 
 
 def test_a_late_subscriber_gets_the_state_in_short(

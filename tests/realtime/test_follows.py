@@ -8,33 +8,12 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection
 
-from chinwag.realtime.framing import decode, encode
+from chinwag.realtime.framing import decode
 from tests.realtime.conftest import Key, mint
-from tests.realtime.test_catchup import fetch
-from tests.realtime.test_protocol import init, receive, reply_to, socket
+from tests.realtime.test_protocol import fetch, init, receive, socket, subscribe_from
 from tests.support.servers import Server
 
 STRAGGLERS = 0.5  # seconds to keep listening after the last expected event
-
-
-def subscribe(ws: ClientConnection, sids: list[str]) -> None:
-    """Subscribes to message lists (from their current event ids) and waits for each
-    confirmation."""
-    asks = []
-    for sid in sids:
-        listing = fetch(ws, f"/v3/Lists/{sid}")
-        asks.append(
-            {"object_sid": sid, "object_type": "list", "last_event_id": listing["last_event_id"]}
-        )
-    body = {"action": "establish", "correlation_id": 3, "requests": asks}
-    request = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
-    ws.send(encode({"method": "message", "id": "TMs", "http_request": request}, body))
-    reply_to(ws, "TMs")
-    confirmed = 0
-    while confirmed < len(sids):
-        _, payload = receive(ws)
-        if isinstance(payload, dict) and payload.get("event_type") == "subscription_established":
-            confirmed += 1
 
 
 def texts_until(ws: ClientConnection, last: set[str]) -> list[str]:
@@ -73,7 +52,8 @@ def test_a_removed_member_stops_hearing_a_private_channel(
     with socket(server) as ws:
         init(ws, mint(api_key, service.sid, bob))
         sids = [fetch(ws, f"/v3/Lists/{name}")["sid"] for name in lists]
-        subscribe(ws, sids)  # the messages only: not the my-channels map, and never cancelled
+        for sid in sids:  # the messages only: not the my-channels map, and never cancelled
+            subscribe_from(ws, sid, "list", fetch(ws, f"/v3/Lists/{sid}")["last_event_id"])
         svc.channels(secret.sid).messages.create(body="before", from_="alice")
         assert texts_until(ws, {"before"}) == ["before"]
 

@@ -55,6 +55,40 @@ def init(ws: ClientConnection, token: str) -> dict[str, Any]:
     return header
 
 
+def fetch(ws: ClientConnection, path: str, host: str = "cds") -> dict[str, Any]:
+    """A tunnelled GET that must answer 200: its body."""
+    request = {"host": host, "path": path, "method": "GET"}
+    ws.send(encode({"method": "message", "id": "TMg", "http_request": request}))
+    header, body = reply_to(ws, "TMg")
+    assert header["http_status"]["code"] == 200, body
+    return dict(body)
+
+
+def establish(ws: ClientConnection, asks: list[tuple[str, str, int]], correlation: int = 7) -> None:
+    """Asks for subscriptions to (object SID, kind, last event id) and checks the 202."""
+    requests = [{"object_sid": s, "object_type": k, "last_event_id": n} for s, k, n in asks]
+    body = {"action": "establish", "correlation_id": correlation, "requests": requests}
+    request = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+    ws.send(encode({"method": "message", "id": "TMs", "http_request": request}, body))
+    assert reply_to(ws, "TMs")[0]["http_status"]["code"] == 202
+
+
+def subscribe_from(
+    ws: ClientConnection, sid: str, kind: str, last: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Subscribes to one object from event `last`: the events before `subscription_established`,
+    and that confirmation."""
+    establish(ws, [(sid, kind, last)])
+    events = []
+    while True:
+        _, payload = receive(ws)
+        if not isinstance(payload, dict) or "event_type" not in payload:
+            continue
+        if payload["event_type"] == "subscription_established":
+            return events, payload["event"]
+        events.append(payload)
+
+
 def drain(ws: ClientConnection) -> None:
     for _ in range(50):
         ws.recv(timeout=WAIT)
@@ -277,27 +311,11 @@ def test_a_refused_channel_object_comes_after_the_list_that_says_why(
     member = svc.channels(channel.sid).members.create(identity=bob)
     with socket(server) as ws:
         init(ws, mint(api_key, service.sid, bob))
-        request = {"host": "aim", "path": "/Client/v1/Configuration", "method": "GET"}
-        ws.send(encode({"method": "message", "id": "TMc", "http_request": request}))
-        mine = reply_to(ws, "TMc")[1]["sync_objects"]["my_conversations"]
-        objects = {}
-        for path in (f"/v3/Maps/{mine}", f"/v3/Documents/{channel.sid}.channel"):
-            request = {"host": "cds", "path": path, "method": "GET"}
-            ws.send(encode({"method": "message", "id": "TMg", "http_request": request}))
-            header, body = reply_to(ws, "TMg")
-            assert header["http_status"]["code"] == 200, body
-            objects[path] = body
-        document = objects[f"/v3/Documents/{channel.sid}.channel"]["sid"]
-        before = objects[f"/v3/Maps/{mine}"]["last_event_id"]
+        mine = fetch(ws, "/Client/v1/Configuration", "aim")["sync_objects"]["my_conversations"]
+        before = fetch(ws, f"/v3/Maps/{mine}")["last_event_id"]
+        document = fetch(ws, f"/v3/Documents/{channel.sid}.channel")["sid"]
         svc.channels(channel.sid).members(member.sid).delete()
-        asks = [
-            {"object_sid": document, "object_type": "document", "last_event_id": 0},
-            {"object_sid": mine, "object_type": "map", "last_event_id": before},
-        ]
-        body = {"action": "establish", "correlation_id": 9, "requests": asks}
-        sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
-        ws.send(encode({"method": "message", "id": "TMs", "http_request": sub}, body))
-        assert reply_to(ws, "TMs")[0]["http_status"]["code"] == 202
+        establish(ws, [(document, "document", 0), (mine, "map", before)], correlation=9)
         seen: list[tuple[str, str]] = []
         while len(seen) < 3:
             head, payload = receive(ws)

@@ -14,35 +14,17 @@ from chinwag.realtime.framing import encode
 from tests.conftest import make_client
 from tests.events.conftest import wait_for
 from tests.realtime.conftest import Key, mint, ws_url
-from tests.realtime.test_protocol import WAIT, init, receive, reply_to
+from tests.realtime.test_protocol import WAIT, fetch, init, receive, reply_to, subscribe_from
 from tests.support.servers import Server
 
 CONNECTIONS = 8  # the kernel spreads them over the workers
 
 
 def subscribe(ws: ClientConnection, list_name: str) -> str:
-    request = {"host": "cds", "path": f"/v3/Lists/{list_name}", "method": "GET"}
-    ws.send(encode({"method": "message", "id": "TMl", "http_request": request}))
-    header, listing = reply_to(ws, "TMl")
-    assert header["http_status"]["code"] == 200, listing
-    body = {
-        "action": "establish",
-        "correlation_id": 1,
-        "requests": [
-            {
-                "object_sid": listing["sid"],
-                "object_type": "list",
-                "last_event_id": listing["last_event_id"],
-            }
-        ],
-    }
-    sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
-    ws.send(encode({"method": "message", "id": "TMs", "http_request": sub}, body))
-    reply_to(ws, "TMs")
-    while True:
-        _, payload = receive(ws)
-        if isinstance(payload, dict) and payload.get("event_type") == "subscription_established":
-            return str(listing["sid"])
+    """Follows a message list from its current event id; its SID."""
+    listing = fetch(ws, f"/v3/Lists/{list_name}")
+    subscribe_from(ws, listing["sid"], "list", listing["last_event_id"])
+    return str(listing["sid"])
 
 
 def next_event(ws: ClientConnection) -> dict[str, Any]:
@@ -78,24 +60,7 @@ def test_every_worker_delivers(fresh_database: str, tmp_path: Path) -> None:
 
 def follow_roster(ws: ClientConnection, channel_sid: str) -> None:
     """Subscribe to a channel's roster map, as the SDK does for a joined channel."""
-    request = {"host": "cds", "path": f"/v3/Maps/{channel_sid}.roster", "method": "GET"}
-    ws.send(encode({"method": "message", "id": "TMm", "http_request": request}))
-    header, roster = reply_to(ws, "TMm")
-    assert header["http_status"]["code"] == 200, roster
-    body = {
-        "action": "establish",
-        "correlation_id": 2,
-        "requests": [
-            {"object_sid": roster["sid"], "object_type": "map", "last_event_id": 0},
-        ],
-    }
-    sub = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
-    ws.send(encode({"method": "message", "id": "TMr", "http_request": sub}, body))
-    reply_to(ws, "TMr")
-    while True:
-        _, payload = receive(ws)
-        if isinstance(payload, dict) and payload.get("event_type") == "subscription_established":
-            return
+    subscribe_from(ws, fetch(ws, f"/v3/Maps/{channel_sid}.roster")["sid"], "map", 0)
 
 
 def typist(ws: ClientConnection) -> str:
