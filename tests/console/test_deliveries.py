@@ -13,13 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 from playwright.sync_api import Browser, Page
 
 from tests.conftest import make_client
 from tests.events.conftest import Receiver, Reply, wait_for
 from tests.support.browser import new_page
-from tests.support.console import sign_in
+from tests.support.console import sign_in, signed_in
 from tests.support.servers import Server
 
 HOURS_AGO = (1, 2, 2, 3, 5, 8, 8, 8, 13, 20)
@@ -135,14 +134,7 @@ def test_the_dashboard_draws_its_charts(
 def test_another_accounts_or_a_missing_delivery_is_not_found(server: Server) -> None:
     """Delivery numbers are the account's own: anything else is a 404 page, and a retry
     without the form's CSRF token is refused."""
-    http = requests.Session()
-    http.get(server.url + "/console/signin")
-    form = {
-        "username": server.account_sid,
-        "password": server.auth_token,
-        "csrf": http.cookies["chinwag_console_form"],
-    }
-    assert http.post(server.url + "/console/signin", data=form).status_code == 200
+    http = signed_in(server)
     for pk in ("999999999", "9" * 30):  # none, and past any database integer
         assert http.get(f"{server.url}/console/deliveries/{pk}").status_code == 404
     assert http.post(server.url + "/console/deliveries/1/retry").status_code == 403

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
-import requests
 
 from tests.conftest import make_client
+from tests.support.console import signed_in
 from tests.support.databases import KINDS, fresh
 from tests.support.servers import Server
 
@@ -22,18 +22,6 @@ STREAMS = 6  # separate connections: the kernel spreads them over the two worker
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with fresh(request.param, tmp_path) as url:
         yield url
-
-
-def signed_in(server: Server) -> requests.Session:
-    http = requests.Session()
-    http.get(server.url + "/console/signin")
-    form = {
-        "username": server.account_sid,
-        "password": server.auth_token,
-        "csrf": http.cookies["chinwag_console_form"],
-    }
-    assert http.post(server.url + "/console/signin", data=form).status_code == 200
-    return http
 
 
 def texts(lines: Iterator[str], count: int) -> list[str]:

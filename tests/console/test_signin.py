@@ -9,7 +9,7 @@ import requests
 from playwright.sync_api import Browser
 
 from tests.support.browser import new_page
-from tests.support.console import sign_in
+from tests.support.console import sign_in, signed_in
 from tests.support.servers import Server
 
 
@@ -78,14 +78,7 @@ def test_a_session_cookie_from_elsewhere_is_refused(server: Server) -> None:
 
 
 def test_a_post_without_the_csrf_token_is_refused(server: Server) -> None:
-    http = requests.Session()
-    http.get(server.url + "/console/signin")
-    form = {
-        "username": server.account_sid,
-        "password": server.auth_token,
-        "csrf": http.cookies["chinwag_console_form"],
-    }
-    assert http.post(server.url + "/console/signin", data=form).status_code == 200
+    http = signed_in(server)
     created = http.post(server.url + "/console/keys", data={"friendly_name": "no token"})
     assert created.status_code == 403
     assert "no token" not in http.get(server.url + "/console/keys").text

@@ -1,7 +1,8 @@
-"""Helpers for the console's browser tests: a signed-in page."""
+"""Helpers for the console's tests: a signed-in browser page, or a signed-in HTTP session."""
 
 from __future__ import annotations
 
+import requests
 from playwright.sync_api import Browser, Page
 
 from tests.support.browser import new_page
@@ -23,3 +24,17 @@ def console_page(browser: Browser, server: Server, username: str = "", password:
     sign_in(page, server, username, password)
     page.wait_for_selector("header .who form")
     return page
+
+
+def signed_in(server: Server) -> requests.Session:
+    """An HTTP session signed in to the console with the account's credentials (the form's
+    CSRF token read from its cookie, as the page would send it)."""
+    http = requests.Session()
+    http.get(server.url + "/console/signin")
+    form = {
+        "username": server.account_sid,
+        "password": server.auth_token,
+        "csrf": http.cookies["chinwag_console_form"],
+    }
+    assert http.post(server.url + "/console/signin", data=form).status_code == 200
+    return http
