@@ -40,6 +40,11 @@ def _paths(visit: Visit) -> tuple[str, dict[str, str]]:
     return f"/v2/Services/{sid}/Channels/{ch}", {"ServiceSid": sid, "ChannelSid": ch}
 
 
+def _back_to_channel(visit: Visit) -> Response:
+    """After a form's action: the channel's page again."""
+    return redirect(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
+
+
 async def fetch_channel(visit: Visit) -> Row:
     base, params = _paths(visit)
     found = {"ServiceSid": params["ServiceSid"], "Sid": params["ChannelSid"]}
@@ -193,27 +198,27 @@ async def post_message(visit: Visit) -> Response:
     base, params = _paths(visit)
     form = _form(visit, "From", "Body", "Attributes")
     await visit.perform(MESSAGE, "create", base + "/Messages", params, form)
-    return redirect(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
+    return _back_to_channel(visit)
 
 
 async def remove_message(visit: Visit) -> Response:
     base, params = _paths(visit)
     im = visit.params["im"]
     await visit.perform(MESSAGE, "delete", f"{base}/Messages/{im}", {**params, "Sid": im})
-    return redirect(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
+    return _back_to_channel(visit)
 
 
 async def add_member(visit: Visit) -> Response:
     base, params = _paths(visit)
     await visit.perform(MEMBER, "create", base + "/Members", params, _form(visit, "Identity"))
-    return redirect(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
+    return _back_to_channel(visit)
 
 
 async def remove_member(visit: Visit) -> Response:
     base, params = _paths(visit)
     mb = visit.params["mb"]
     await visit.perform(MEMBER, "delete", f"{base}/Members/{mb}", {**params, "Sid": mb})
-    return redirect(f"/services/{visit.params['sid']}/channels/{visit.params['ch']}")
+    return _back_to_channel(visit)
 
 
 async def media_content(visit: Visit) -> Response:
