@@ -73,15 +73,22 @@ def open_channel(page: Page, name: str) -> None:
     expect(page.locator("#room-name")).to_have_text(name)
 
 
+def two_in(browser: Browser, demo: Server, name: str) -> tuple[Page, Page]:
+    """Alice's and Bob's pages, both in the public channel `name` that Alice opened (Bob by
+    picking it from the list before he has joined it)."""
+    alice, bob = new_page(browser), new_page(browser)
+    sign_in(alice, demo, "alice")
+    open_channel(alice, name)
+    sign_in(bob, demo, "bob")
+    bob.click(f"#channels li[data-name={name}]")
+    expect(bob.locator("#room-name")).to_have_text(name)
+    return alice, bob
+
+
 def test_two_people_and_a_bot_chat_through_the_demo_page(
     demo: Server, browser: Browser, artifacts: Path
 ) -> None:
-    alice, bob = new_page(browser), new_page(browser)
-    sign_in(alice, demo, "alice")
-    open_channel(alice, "lobby")
-    sign_in(bob, demo, "bob")
-    bob.click("#channels li[data-name=lobby]")  # a public channel bob has not joined yet
-    expect(bob.locator("#room-name")).to_have_text("lobby")
+    alice, bob = two_in(browser, demo, "lobby")
     expect(alice.locator("#channels li[data-name=lobby]")).to_have_class("joined open")
 
     # A bot posts over REST with the twilio package, knowing the demo service as any app would.
@@ -187,12 +194,7 @@ def tiny_png() -> bytes:
 def test_an_image_sent_from_the_page_shows_on_the_other(
     demo: Server, browser: Browser, artifacts: Path
 ) -> None:
-    alice, bob = new_page(browser), new_page(browser)
-    sign_in(alice, demo, "alice")
-    open_channel(alice, "pictures")
-    sign_in(bob, demo, "bob")
-    bob.click("#channels li[data-name=pictures]")
-    expect(bob.locator("#room-name")).to_have_text("pictures")
+    alice, bob = two_in(browser, demo, "pictures")
     alice.set_input_files(
         "#file", files=[{"name": "red.png", "mimeType": "image/png", "buffer": tiny_png()}]
     )
