@@ -18,6 +18,7 @@ ORDER = [
     "sids",
     "settings",
     "metrics",
+    "logsetup",  # log lines' format, for the server and its sender process
     "model",  # declarations, parameters, the operations' errors
     "store",  # tables, engines, accounts: no HTTP, no operations
     "context",  # one operation's context

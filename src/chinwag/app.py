@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from chinwag import logs
+from chinwag import logsetup
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
@@ -105,7 +105,7 @@ SETTINGS_VARIABLE = "CHINWAG_WORKER_SETTINGS"
 def from_environment() -> Starlette:
     """The app of one of several worker processes: settings come from the parent's environment."""
     settings = Settings(**json.loads(os.environ[SETTINGS_VARIABLE]))
-    logs.configure(settings.log_format)
+    logsetup.configure(settings.log_format)
     return build_app(settings)
 
 
@@ -122,6 +122,7 @@ def build_app(settings: Settings) -> Starlette:
             timeout=settings.webhook_timeout,
             backoff_base=settings.webhook_backoff,
             metrics=runtime.metrics,
+            log_format=settings.log_format,
         )
         runtime.deliverer.start()
         hub.start()

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 
-from chinwag import logs
+from chinwag import logsetup
 from chinwag.events import outbox
 from chinwag.realtime.framing import MAX_FRAME
 from chinwag.resources import TABLES
@@ -207,7 +207,7 @@ def serve(
         demo=demo,
         reachability_lease=reachability_lease,
     )
-    logs.configure(log_format)
+    logsetup.configure(log_format)
     _bootstrap_account(database)
     from chinwag.app import SETTINGS_VARIABLE, build_app
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-from chinwag.logs import JsonFormatter, printable
+from chinwag.logs import printable
+from chinwag.logsetup import JsonFormatter
 
 
 class TestPrintable:

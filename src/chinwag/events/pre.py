@@ -20,9 +20,9 @@ from typing import Any
 import orjson
 
 from chinwag.context import Context
-from chinwag.events.delivery import Outcome, backoff, form_request, send
 from chinwag.events.hooks import Target, as_form, common_params, service_targets
 from chinwag.events.http import Client
+from chinwag.events.sending import Outcome, backoff, form_request, send
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource
