@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from chinwag.events import outbox
+from chinwag.events.sending import Attempt, Delivery
 from chinwag.resources import TABLES
 from chinwag.store.db import Database
 from chinwag.store.migrate import upgrade
@@ -52,13 +53,13 @@ async def enqueue(db: Database, queue: str, count: int) -> None:
             )
 
 
-async def claim(db: Database, queues: int = 8, per_queue: int = 10) -> list[list[outbox.Delivery]]:
+async def claim(db: Database, queues: int = 8, per_queue: int = 10) -> list[list[Delivery]]:
     async with db.write() as conn:
         return await outbox.claim(conn, TABLES, queues, per_queue, LEASE)
 
 
 async def record(
-    db: Database, attempts: list[outbox.Attempt], released: list[outbox.Delivery] | None = None
+    db: Database, attempts: list[Attempt], released: list[Delivery] | None = None
 ) -> None:
     async with db.write() as conn:
         await outbox.record(conn, TABLES, attempts, released or [])
@@ -71,7 +72,7 @@ async def statuses(db: Database) -> list[tuple[str, str, int]]:
         return [(params, status, attempts) for params, status, attempts in rows]
 
 
-def indexes(batch: list[outbox.Delivery]) -> list[str]:
+def indexes(batch: list[Delivery]) -> list[str]:
     return [d.params["Index"] for d in batch]
 
 
@@ -93,7 +94,7 @@ def test_a_queue_goes_as_one_batch_in_order(database: str) -> None:
         assert all(indexes(b) == sorted(indexes(b)) for b in first)
         assert await claim(db) == [], "queues in flight gave more"
         (a,) = [b for b in first if b[0].params["Queue"] == "a"]
-        await record(db, [outbox.Attempt(d, "delivered") for d in a])
+        await record(db, [Attempt(d, "delivered") for d in a])
         (rest,) = await claim(db)
         assert indexes(rest) == ["3", "4"]
         done = [(s, n) for _, s, n in await statuses(db)]
@@ -110,7 +111,7 @@ def test_a_retry_stalls_its_queue_only(database: str) -> None:
         await enqueue(db, "a", 3)
         (batch,) = await claim(db)
         head, *behind = batch
-        await record(db, [outbox.Attempt(head, "pending", "HTTP 503", retry_in=60)], behind)
+        await record(db, [Attempt(head, "pending", "HTTP 503", retry_in=60)], behind)
         await enqueue(db, "b", 1)
         (other,) = await claim(db)
         assert [d.params["Queue"] for d in other] == ["b"]
@@ -124,7 +125,7 @@ def test_failed_head_lets_the_queue_go_on(database: str) -> None:
     async def work(db: Database) -> None:
         await enqueue(db, "a", 2)
         (batch,) = await claim(db, per_queue=1)
-        await record(db, [outbox.Attempt(batch[0], "failed", "HTTP 400")])
+        await record(db, [Attempt(batch[0], "failed", "HTTP 400")])
         (rest,) = await claim(db)
         assert indexes(rest) == ["1"]
 

@@ -1,5 +1,5 @@
-"""The sender process: each server's deliveries are sent from a child process of its own, which
-the server replaces when it ends and which ends with the server."""
+"""The sender process: each server's deliveries are sent from a child process of its own, started
+with its first delivery, replaced when it ends, and ending with the server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.events.conftest import Chinwag, Cluster, Hooks, Reply, channel_with, wait_for
+from tests.conftest import make_client
+from tests.events.conftest import (
+    Chinwag,
+    Cluster,
+    Hooks,
+    Reply,
+    channel_with,
+    wait_for,
+)
 from tests.support.servers import Server
 
 SENDER = "chinwag.events.sender"
@@ -34,9 +42,16 @@ def senders_of(pid: int) -> list[int]:
 
 
 def the_sender(chinwag: Chinwag) -> int:
-    assert chinwag.server.process is not None
-    pid = chinwag.server.process.pid
+    pid = chinwag.server.pid
     return wait_for(lambda: (senders_of(pid) or [0])[0], what="the server's sender process")
+
+
+def one_delivery(chinwag: Chinwag, hooks: Hooks, name: str) -> None:
+    """A message whose post-event reaches `hooks` at `name`: the server has a sender then."""
+    svc = chinwag.new_service(post_webhook_url=hooks.url(name), webhook_filters=["onMessageSent"])
+    room = chinwag.chat.services(svc.sid).channels(channel_with(chinwag, svc.sid).sid)
+    room.messages.create(body="hello", from_="alice")
+    hooks.wait(name, 1)
 
 
 def alive(pid: int) -> bool:
@@ -56,10 +71,11 @@ def test_a_killed_sender_is_replaced_and_what_it_held_is_sent(
     svc = chinwag.new_service(post_webhook_url=hooks.url("held"), webhook_filters=["onMessageSent"])
     room = chinwag.chat.services(svc.sid).channels(channel_with(chinwag, svc.sid).sid)
     hooks.reply("held", then=Reply(200, delay=0.3))  # slow: the batch is still being sent
-    first = the_sender(chinwag)
+    assert senders_of(chinwag.server.pid) == [], "a sender before anything was to be sent"
     for n in range(6):
         room.messages.create(body=f"h{n}", from_="alice")
     hooks.wait("held", 1)
+    first = the_sender(chinwag)
     os.kill(first, signal.SIGKILL)
 
     hooks.reply("held", then=Reply(200))
@@ -83,21 +99,24 @@ def test_a_killed_sender_is_replaced_and_what_it_held_is_sent(
     )
 
 
-def test_the_sender_ends_with_its_server(cluster: Cluster) -> None:
+def test_the_sender_ends_with_its_server(cluster: Cluster, hooks: Hooks) -> None:
     """A server killed with -9 leaves no sender behind: its stdin closes and it exits."""
     chinwag = cluster.start("--rest-webhooks", "post")
+    one_delivery(chinwag, hooks, "orphan")
     sender = the_sender(chinwag)
     assert chinwag.server.stop(signal.SIGKILL) == -signal.SIGKILL
     wait_for(lambda: not alive(sender), timeout=15, what="the orphaned sender to exit")
 
 
-def test_ctrl_c_stops_the_server_and_its_sender_cleanly(cluster: Cluster, tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_server_and_its_sender_cleanly(
+    cluster: Cluster, hooks: Hooks, tmp_path: Path
+) -> None:
     """Ctrl-C at `make serve` reaches the whole process group: the sender ignores it, and ends
     once the server, stopping cleanly, closes its stdin."""
     server = Server(cluster.database())
     log_path = tmp_path / "ctrl-c.log"
     command = [sys.executable, "-m", "chinwag", "serve", "--port", str(server.port)]
-    command += ["--database", server.database]
+    command += ["--database", server.database, "--rest-webhooks", "post"]
     with open(log_path, "ab") as log:
         server.process = subprocess.Popen(
             command, env=server.env(), stdout=log, stderr=log, start_new_session=True
@@ -105,8 +124,10 @@ def test_ctrl_c_stops_the_server_and_its_sender_cleanly(cluster: Cluster, tmp_pa
     server.log_path = log_path
     try:
         server.wait_ready()
+        chinwag = Chinwag(server, make_client(server))
+        one_delivery(chinwag, hooks, "ctrl-c")
         pid = server.process.pid
-        sender = wait_for(lambda: (senders_of(pid) or [0])[0], what="the sender process")
+        sender = the_sender(chinwag)
         os.killpg(pid, signal.SIGINT)
         assert server.process.wait(timeout=30) == 0
         wait_for(lambda: not alive(sender), timeout=15, what="the sender to exit")

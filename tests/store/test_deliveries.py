@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from chinwag.events import outbox
+from chinwag.events.sending import Attempt
 from chinwag.model.errors import InvalidParameter
 from chinwag.ops.actions import perform
 from chinwag.ops.deliveries import (
@@ -77,7 +78,7 @@ async def fail_all(runtime: Runtime, http_status: int = 500) -> None:
     async with runtime.db.write() as conn:
         batches = await outbox.claim(conn, TABLES, 100, 100, 30.0)
         attempts = [
-            outbox.Attempt(d, "failed", f"HTTP {http_status}", None, http_status)
+            Attempt(d, "failed", f"HTTP {http_status}", None, http_status)
             for batch in batches
             for d in batch
         ]
@@ -226,7 +227,7 @@ def test_a_delivered_one_keeps_its_status(fresh_database: str) -> None:
         await send(runtime, account, service, channel, "ok")
         async with runtime.db.write() as conn:
             [[d]] = await outbox.claim(conn, TABLES, 10, 10, 30.0)
-            await outbox.record(conn, TABLES, [outbox.Attempt(d, "delivered", None, None, 204)])
+            await outbox.record(conn, TABLES, [Attempt(d, "delivered", None, None, 204)])
         which = DeliveryFilter("delivered", service)
         [row] = (await list_deliveries(runtime, account, which, PageRequest(9, 0))).rows
         assert (row["last_status"], row["last_error"], row["attempts"]) == (204, None, 1)
@@ -278,7 +279,7 @@ def test_finished_deliveries_are_pruned_after_their_retention(
             await send(runtime, account, service, channel, f"m{n}")
         async with runtime.db.write() as conn:
             [batch] = await outbox.claim(conn, TABLES, 10, 10, 30.0)
-            delivered = [outbox.Attempt(d, "delivered", None, None, 200) for d in batch[:5]]
+            delivered = [Attempt(d, "delivered", None, None, 200) for d in batch[:5]]
             await outbox.record(conn, TABLES, delivered, batch[5:])
         await _age(runtime, "delivered", 8, 4)  # four past the week, one recent
 

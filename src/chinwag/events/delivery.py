@@ -17,7 +17,7 @@ import time
 from chinwag.events import outbox
 from chinwag.events.http import Client
 from chinwag.events.sender import Sender
-from chinwag.events.sending import USER_AGENT
+from chinwag.events.sending import USER_AGENT, Attempt, Delivery
 from chinwag.metrics import Metrics
 from chinwag.store.accounts import get_account
 from chinwag.store.db import Connection, Database
@@ -79,8 +79,8 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Future[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
-        self._attempts: list[outbox.Attempt] = []  # sent, to record in the next cycle
-        self._released: list[outbox.Delivery] = []  # claimed, not sent: to give back
+        self._attempts: list[Attempt] = []  # sent, to record in the next cycle
+        self._released: list[Delivery] = []  # claimed, not sent: to give back
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="chinwag-deliverer")
@@ -101,7 +101,6 @@ class Deliverer:
         await self.client.aclose()
 
     async def _run(self) -> None:
-        await self._sender.start()
         next_report = 0.0
         while True:
             if time.monotonic() >= next_report:
@@ -110,7 +109,10 @@ class Deliverer:
                 await self._prune()
             self._wake.clear()  # before the cycle: a commit during it wakes the next one
             began = time.monotonic()
-            for batch, tokens in await self._cycle():
+            batches = await self._cycle()
+            if batches:
+                await self._sender.start()  # the first batch starts the sender process
+            for batch, tokens in batches:
                 task = self._sender.send(batch, tokens)
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
@@ -151,7 +153,7 @@ class Deliverer:
 
     # -- the sender's reports, on the server's loop --
 
-    def _handed(self, attempts: list[outbox.Attempt]) -> None:
+    def _handed(self, attempts: list[Attempt]) -> None:
         if self.metrics is not None:
             for attempt in attempts:
                 status = "retried" if attempt.retry_in else attempt.status
@@ -160,12 +162,10 @@ class Deliverer:
         if attempts:
             self._wake.set()  # recorded in the next cycle
 
-    def _given_back(self, deliveries: list[outbox.Delivery]) -> None:
+    def _given_back(self, deliveries: list[Delivery]) -> None:
         self._released += deliveries
 
-    async def _cycle(
-        self, claim: bool = True
-    ) -> list[tuple[list[outbox.Delivery], dict[str, str]]]:
+    async def _cycle(self, claim: bool = True) -> list[tuple[list[Delivery], dict[str, str]]]:
         """One transaction: record what was sent, then claim batches for the free queues (with
         their accounts' auth tokens)."""
         attempts, released = self._attempts, self._released

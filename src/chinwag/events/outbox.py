@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, or_, select
 
+from chinwag.events.sending import Attempt, Delivery
 from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
@@ -28,20 +28,6 @@ ACTIVE = ("pending", "sending")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    pk: int
-    token: str
-    account_sid: str
-    kind: str  # webhook | push
-    event: str
-    url: str
-    method: str
-    params: dict[str, Any]
-    retry_limit: int
-    attempts: int
 
 
 async def enqueue(
@@ -167,17 +153,6 @@ async def claim(
             .values(status="sending", lease_until=now + timedelta(seconds=lease), date_updated=now)
         )
     return list(batches.values())
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """The outcome of one attempt: delivered, failed for good, or pending after `retry_in` s."""
-
-    delivery: Delivery
-    status: str
-    error: str | None = None
-    retry_in: float | None = None
-    http_status: int | None = None  # the receiver's answer; None when none came
 
 
 async def record(

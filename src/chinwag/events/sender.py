@@ -28,8 +28,7 @@ from typing import Any
 
 from chinwag import logsetup
 from chinwag.events.http import Client
-from chinwag.events.outbox import Attempt, Delivery
-from chinwag.events.sending import USER_AGENT, attempt, judge
+from chinwag.events.sending import USER_AGENT, Attempt, Delivery, attempt, judge
 
 log = logging.getLogger("chinwag.events")
 
@@ -165,12 +164,15 @@ class Sender:
         self._started = asyncio.Event()
 
     async def start(self) -> None:
-        """Start the sender; it is started again after it ends, until `close`."""
-        self._watch = asyncio.create_task(self._keep_running(), name="chinwag-sender")
+        """Start the sender, unless it runs already; it is started again after it ends, until
+        `close`. The deliverer starts it with its first batch: a server that sends nothing
+        runs no sender."""
+        if self._watch is None and not self._closing:
+            self._watch = asyncio.create_task(self._keep_running(), name="chinwag-sender")
         await self._started.wait()
 
     def send(self, batch: list[Delivery], tokens: dict[str, str]) -> asyncio.Future[None]:
-        """Hand `batch` (one queue's, in order) to the sender."""
+        """Hand `batch` (one queue's, in order) to the sender (`start`ed)."""
         done = asyncio.get_running_loop().create_future()
         process = self._process
         if process is None or process.stdin is None or self._closing:

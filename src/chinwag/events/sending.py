@@ -16,7 +16,6 @@ import orjson
 
 from chinwag import __version__
 from chinwag.events.http import Client, HttpError, Request
-from chinwag.events.outbox import Attempt, Delivery
 from chinwag.events.signing import json_url, signature, with_query
 
 log = logging.getLogger("chinwag.events")
@@ -24,6 +23,33 @@ log = logging.getLogger("chinwag.events")
 USER_AGENT = f"chinwag/{__version__} (Twilio Chat webhooks)"
 RETRYABLE = frozenset({429, 503, 504})
 MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One claimed delivery of the outbox (`events/outbox.py`), as it is sent."""
+
+    pk: int
+    token: str
+    account_sid: str
+    kind: str  # webhook | push
+    event: str
+    url: str
+    method: str
+    params: dict[str, Any]
+    retry_limit: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one attempt: delivered, failed for good, or pending after `retry_in` s."""
+
+    delivery: Delivery
+    status: str
+    error: str | None = None
+    retry_in: float | None = None
+    http_status: int | None = None  # the receiver's answer; None when none came
 
 
 @dataclass(frozen=True)
