@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, bindparam, case, func, or_, select
+from sqlalchemy import ARRAY, ColumnElement, Table, and_, any_, bindparam, case, func, or_, select
 
 from chinwag.events.sending import Attempt, Delivery
 from chinwag.store import statements
@@ -147,11 +147,9 @@ async def claim(
             batch.append(_delivery(r))
     taken = [d.pk for batch in batches.values() for d in batch]
     if taken:
-        await conn.execute(
-            o.update()
-            .where(o.c.pk.in_(taken))
-            .values(status="sending", lease_until=now + timedelta(seconds=lease), date_updated=now)
-        )
+        held = _by_pks(conn, o, "taken", status="sending")
+        until = now + timedelta(seconds=lease)
+        await conn.execute(held, {"w_pks": taken, "w_until": until, "w_now": now})
     return list(batches.values())
 
 
@@ -171,7 +169,7 @@ async def record(
     for a in attempts:
         if a.status == "delivered":
             done.setdefault(a.http_status, []).append(a.delivery.pk)
-    delivered = statements.once(("outbox.delivered", id(o)), lambda: _delivered(o))
+    delivered = _by_pks(conn, o, "delivered", status="delivered")
     for http_status, pks in done.items():
         await conn.execute(delivered, {"w_pks": pks, "w_status": http_status, "w_now": now})
     for a in attempts:
@@ -189,27 +187,33 @@ async def record(
             values["next_attempt_at"] = now + timedelta(seconds=a.retry_in)
         await conn.execute(o.update().where(o.c.pk == a.delivery.pk).values(**values))
     if released:
-        await conn.execute(
-            o.update()
-            .where(o.c.pk.in_([d.pk for d in released]), o.c.status == "sending")
-            .values(status="pending", lease_until=None, date_updated=now)
-        )
+        given_back = _by_pks(conn, o, "released", status="pending")
+        await conn.execute(given_back, {"w_pks": [d.pk for d in released], "w_now": now})
 
 
-def _delivered(o: Table) -> Any:
-    """Marks deliveries (`w_pks`) delivered with the receiver's `w_status`, at `w_now`."""
-    return (
-        o.update()
-        .where(o.c.pk.in_(bindparam("w_pks", expanding=True)))
-        .values(
-            status="delivered",
-            attempts=o.c.attempts + 1,
-            last_error=None,
-            last_status=bindparam("w_status"),
-            lease_until=None,
-            date_updated=bindparam("w_now"),
-        )
-    )
+def _by_pks(conn: Connection, o: Table, change: str, status: str) -> Any:
+    """The deliveries `w_pks` set to `status` at `w_now`, as `change` says: "taken" (under a
+    lease until `w_until`), "delivered" (with the receiver's `w_status`) or "released" (if
+    still being sent). Built once per table and database: one statement text for any number
+    of deliveries (PostgreSQL prepares each text it meets: `= ANY(array)` there)."""
+
+    def build() -> Any:
+        if conn.dialect.name == "postgresql":
+            among = o.c.pk == any_(bindparam("w_pks", type_=ARRAY(o.c.pk.type)))
+        else:
+            among = o.c.pk.in_(bindparam("w_pks", expanding=True))
+        now = bindparam("w_now", type_=o.c.date_updated.type)
+        values: dict[str, Any] = {"status": status, "date_updated": now}
+        if change == "taken":
+            values["lease_until"] = bindparam("w_until", type_=o.c.lease_until.type)
+            return o.update().where(among).values(values)
+        values["lease_until"] = None
+        if change == "released":
+            return o.update().where(among, o.c.status == "sending").values(values)
+        values.update(attempts=o.c.attempts + 1, last_error=None, last_status=bindparam("w_status"))
+        return o.update().where(among).values(values)
+
+    return statements.once(("outbox.by_pks", id(o), conn.dialect.name, change), build)
 
 
 async def depth(conn: Connection, tables: Tables) -> int:
