@@ -92,7 +92,7 @@ def test_a_killed_sender_is_replaced_and_what_it_held_is_sent(
     assert firsts == [f"h{n}" for n in range(6)]
     second = the_sender(chinwag)
     assert second != first
-    assert "webhook sender exited" in chinwag.log()
+    assert "delivery sender exited" in chinwag.log()
     wait_for(
         lambda: all(r.status == "delivered" for r in chinwag.outbox(service=svc.sid)),
         what="every delivery recorded as delivered",

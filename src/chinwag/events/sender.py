@@ -34,6 +34,7 @@ log = logging.getLogger("chinwag.events")
 
 RECORD_EVERY = 1.0  # seconds: a batch sending slowly reports its outcomes this often
 RESTART_AFTER = 1.0  # seconds between a sender's exit and the next one's start
+STOP_WITHIN = 5.0  # seconds a sender has to exit once its stdin is closed
 _HEADER = struct.Struct(">I")
 # What the child reports: (index in the batch, status, error, retry_in, HTTP status) per attempt.
 Report = tuple[int, str, str | None, float | None, int | None]
@@ -198,7 +199,14 @@ class Sender:
         process = self._process
         if process is not None and process.stdin is not None:
             process.stdin.close()
-        if self._watch is not None:
+        if self._watch is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._watch), STOP_WITHIN)
+        except TimeoutError:
+            if self._process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.kill()
             await self._watch
 
     async def _keep_running(self) -> None:
@@ -213,20 +221,23 @@ class Sender:
                     stdout=asyncio.subprocess.PIPE,
                 )
             except OSError as exc:
-                log.warning("webhook sender did not start: %s (tried again)", exc)
+                log.warning("delivery sender did not start: %s (tried again)", exc)
                 self._started.set()
                 await asyncio.sleep(RESTART_AFTER)
                 continue
             self._process = process
             self._started.set()
-            await self._listen(process)
+            try:
+                await self._listen(process)
+            except Exception:  # a report it cannot read: this sender is no use either
+                log.exception("delivery sender: unreadable report")
             self._process = None
             with contextlib.suppress(ProcessLookupError):
                 process.kill()  # an ended stdout with the process alive: it is no use
             code = await process.wait()
             self._end_batches()
             if not self._closing:
-                log.warning("webhook sender exited (%s); starting another", code)
+                log.warning("delivery sender exited (%s); starting another", code)
                 await asyncio.sleep(RESTART_AFTER)
 
     async def _listen(self, process: asyncio.subprocess.Process) -> None:

@@ -1,7 +1,10 @@
-"""One delivery attempt: its signed request, the send, and the verdict on what came back.
+"""One delivery attempt: the claimed delivery, its signed request, the send, and the verdict on
+what came back.
 
-Used where deliveries are sent (the sender process, `events/sender.py`) and by the pre-event
-hooks, which ask within a request. Nothing here touches the database.
+Used where deliveries are sent (the sender process, `events/sender.py`, which imports only what
+it needs to start quickly) and by the pre-event hooks, which ask within a request. Nothing here
+touches the database: the outbox (`events/outbox.py`) makes `Delivery`s of its rows and records
+`Attempt`s.
 """
 
 from __future__ import annotations
