@@ -147,7 +147,7 @@ async def claim(
             batch.append(_delivery(r))
     taken = [d.pk for batch in batches.values() for d in batch]
     if taken:
-        held = _by_pks(conn, o, "taken", status="sending")
+        held = _by_pks(conn, o, "taken")
         until = now + timedelta(seconds=lease)
         await conn.execute(held, {"w_pks": taken, "w_until": until, "w_now": now})
     return list(batches.values())
@@ -169,7 +169,7 @@ async def record(
     for a in attempts:
         if a.status == "delivered":
             done.setdefault(a.http_status, []).append(a.delivery.pk)
-    delivered = _by_pks(conn, o, "delivered", status="delivered")
+    delivered = _by_pks(conn, o, "delivered")
     for http_status, pks in done.items():
         await conn.execute(delivered, {"w_pks": pks, "w_status": http_status, "w_now": now})
     for a in attempts:
@@ -187,15 +187,18 @@ async def record(
             values["next_attempt_at"] = now + timedelta(seconds=a.retry_in)
         await conn.execute(o.update().where(o.c.pk == a.delivery.pk).values(**values))
     if released:
-        given_back = _by_pks(conn, o, "released", status="pending")
+        given_back = _by_pks(conn, o, "released")
         await conn.execute(given_back, {"w_pks": [d.pk for d in released], "w_now": now})
 
 
-def _by_pks(conn: Connection, o: Table, change: str, status: str) -> Any:
-    """The deliveries `w_pks` set to `status` at `w_now`, as `change` says: "taken" (under a
-    lease until `w_until`), "delivered" (with the receiver's `w_status`) or "released" (if
-    still being sent). Built once per table and database: one statement text for any number
-    of deliveries (PostgreSQL prepares each text it meets: `= ANY(array)` there)."""
+_CHANGED_TO = {"taken": "sending", "delivered": "delivered", "released": "pending"}
+
+
+def _by_pks(conn: Connection, o: Table, change: str) -> Any:
+    """The deliveries `w_pks` changed at `w_now`: "taken" (sending, under a lease until
+    `w_until`), "delivered" (with the receiver's `w_status`) or "released" (pending again, if
+    still sending). Built once per table and database: one statement text for any number of
+    deliveries (PostgreSQL prepares each text it meets: `= ANY(array)` there)."""
 
     def build() -> Any:
         if conn.dialect.name == "postgresql":
@@ -203,7 +206,7 @@ def _by_pks(conn: Connection, o: Table, change: str, status: str) -> Any:
         else:
             among = o.c.pk.in_(bindparam("w_pks", expanding=True))
         now = bindparam("w_now", type_=o.c.date_updated.type)
-        values: dict[str, Any] = {"status": status, "date_updated": now}
+        values: dict[str, Any] = {"status": _CHANGED_TO[change], "date_updated": now}
         if change == "taken":
             values["lease_until"] = bindparam("w_until", type_=o.c.lease_until.type)
             return o.update().where(among).values(values)
