@@ -80,9 +80,15 @@ class Chinwag:
     """`python -m chinwag serve` in a subprocess on one database and a free port."""
 
     def __init__(
-        self, database: str, log_path: Path, workers: int = 1, extra_args: Sequence[str] = ()
+        self,
+        database: str,
+        log_path: Path,
+        workers: int = 1,
+        extra_args: Sequence[str] = (),
+        src: Path | None = None,
     ) -> None:
         self.database = database
+        self.src = src  # another commit's exported `src` (export_ref), first on PYTHONPATH
         self.workers = workers
         self.extra_args = list(extra_args)
         self.log_path = log_path
@@ -95,6 +101,8 @@ class Chinwag:
         env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
         env.update(TWILIO_ACCOUNT_SID=self.account_sid, TWILIO_AUTH_TOKEN=self.auth_token)
         env["CHINWAG_WORKERS"] = str(self.workers)
+        if self.src is not None:
+            env["PYTHONPATH"] = str(self.src)
         return env
 
     @property

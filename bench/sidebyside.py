@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,7 @@ class Target:
 
 
 def _chinwag(tag: str, database: str, log: Path, src: Path | None) -> tuple[Any, Target]:
-    server = servers.Chinwag(database, log)
-    if src is not None:
-        base_env: Callable[[], dict[str, str]] = server.env
-        server.env = lambda: {**base_env(), "PYTHONPATH": str(src)}  # type: ignore[method-assign]
+    server = servers.Chinwag(database, log, src=src)
     server.start()
     auth = basic_auth(server.account_sid, server.auth_token)
     service, channels, _, _ = asyncio.run(_setup(server.port, auth, 1))

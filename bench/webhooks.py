@@ -165,11 +165,17 @@ def summarize(
     }
 
 
-def run_pace(database: str, workdir: Path, opts: PaceOptions, tag: str) -> dict[str, Any]:
-    """The webhook-pace figures for chinwag on `database` (a fresh one)."""
+def run_pace(
+    database: str, workdir: Path, opts: PaceOptions, tag: str, src: Path | None = None
+) -> dict[str, Any]:
+    """The webhook-pace figures for chinwag on `database` (a fresh one); with `src`, chinwag at
+    another commit (`servers.export_ref`)."""
     receiver = servers.receiver(workdir / f"receiver-{tag}.log")
     server = servers.Chinwag(
-        database, workdir / f"chinwag-webhooks-{tag}.log", extra_args=["--rest-webhooks", "post"]
+        database,
+        workdir / f"chinwag-webhooks-{tag}.log",
+        extra_args=["--rest-webhooks", "post"],
+        src=src,
     )
     try:
         receiver.start("/__hits")
@@ -192,8 +198,52 @@ def run_pace(database: str, workdir: Path, opts: PaceOptions, tag: str) -> dict[
     return out
 
 
+COMPARED = (
+    "post_events_cost",
+    "post_events_cpu_cost",
+    "creates_off_per_s",
+    "creates_on_per_s",
+    "lag_p50_ms",
+    "lag_p99_ms",
+    "undelivered",
+)
+
+
+def compare(
+    kind: str, ref: str, rounds: int, workdir: Path, opts: PaceOptions, admin: str
+) -> dict[str, Any]:
+    """The pace at commit `ref` and in the working tree, in interleaved rounds (their order
+    alternating), each on a fresh database: the before and after of one change on a busy
+    machine. Per side: each round's figures and their means."""
+    old_src = servers.export_ref(ref, workdir / "ref")
+    sides: dict[str, Path | None] = {f"ref {ref}": old_src, "working tree": None}
+    rows: dict[str, list[dict[str, Any]]] = {tag: [] for tag in sides}
+    for n in range(rounds):
+        for tag in sides if n % 2 == 0 else reversed(sides):
+            label = f"{tag.split()[0]}-{n}"
+            url = (
+                f"sqlite:///{workdir / label}.db" if kind == "sqlite" else servers.pg_create(admin)
+            )
+            try:
+                figures = run_pace(url, workdir, opts, label, sides[tag])
+            finally:
+                if kind == "postgresql":
+                    servers.pg_drop(url, admin)
+            rows[tag].append({k: figures.get(k) for k in COMPARED})
+    out: dict[str, Any] = {"db": kind, "ref": ref, "rounds": rounds}
+    for tag, runs in rows.items():
+        means = {
+            k: round(sum(r[k] for r in runs) / len(runs), 3)
+            for k in COMPARED
+            if all(isinstance(r[k], int | float) for r in runs)
+        }
+        out[tag] = {"rounds": runs, "means": means}
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
-    """`python -m bench.webhooks`: the webhook-pace figures alone, as JSON on stdout."""
+    """`python -m bench.webhooks`: the webhook-pace figures alone, as JSON on stdout; with
+    `--ref`, that commit and the working tree in interleaved rounds."""
     import argparse
     import tempfile
 
@@ -202,10 +252,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=PaceOptions.seconds)
     p.add_argument("--clients", type=int, default=PaceOptions.clients)
     p.add_argument("--pg", default=servers.PG_DEFAULT, help="PostgreSQL admin URL on 127.0.0.1")
+    p.add_argument("--ref", help="compare this commit with the working tree")
+    p.add_argument("--rounds", type=int, default=3, help="rounds of each side, with --ref")
     args = p.parse_args(argv)
     servers.check_local(args.pg)
     options = PaceOptions(clients=args.clients, seconds=args.seconds)
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-pace-") as tmp:
+        if args.ref:
+            rounds = max(1, args.rounds)
+            print(json.dumps(compare(args.db, args.ref, rounds, Path(tmp), options, args.pg)))
+            return
         url = f"sqlite:///{tmp}/pace.db" if args.db == "sqlite" else servers.pg_create(args.pg)
         try:
             figures = run_pace(url, Path(tmp), options, args.db)

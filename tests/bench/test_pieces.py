@@ -133,3 +133,16 @@ def test_side_by_side_loads_every_target_each_round(kind: str, tmp_path: Path) -
         assert len(figures[tag]["p99_ms"]) == 2
         assert figures[tag]["creates_per_s"] > 0
     assert figures["bare"]["x_bare"] == 1.0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pace_comparison_runs_each_side_each_round(kind: str, tmp_path: Path) -> None:
+    """The before/after webhook pace, tiny: the commit and the working tree each deliver every
+    event of every round, and each side gets its means."""
+    options = webhooks.PaceOptions(clients=2, seconds=0.3, requests=20, drain_limit=30, procs=1)
+    figures = webhooks.compare(kind, "HEAD", 2, tmp_path, options, PG_ADMIN)
+    for tag in ("ref HEAD", "working tree"):
+        rounds = figures[tag]["rounds"]
+        assert len(rounds) == 2
+        assert [r["undelivered"] for r in rounds] == [0, 0]
+        assert figures[tag]["means"]["creates_on_per_s"] > 0
