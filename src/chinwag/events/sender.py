@@ -23,7 +23,7 @@ import struct
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chinwag import logsetup
@@ -65,6 +65,14 @@ class _Config:
     window: float  # seconds after a batch arrives during which a send may still start
 
 
+@dataclass
+class _Progress:
+    """A batch's outcomes not yet written to the server, and how many deliveries have one."""
+
+    reports: list[Report] = field(default_factory=list)
+    tried: int = 0
+
+
 async def _deliver(
     config: _Config,
     client: Client,
@@ -73,26 +81,49 @@ async def _deliver(
     batch: list[Delivery],
     tokens: dict[str, str],
 ) -> None:
-    """Send one queue's batch in order; report as it goes. A send starts only if it ends (its
-    timeout) before the lease does: past the lease, another worker may take the same delivery.
-    The first delivery to be retried later ends the batch: the rest wait behind it."""
+    """Send one queue's batch in order; report as it goes, and end with "done" and where the
+    untried rest begins (None: all tried)."""
+    progress = _Progress()
+    untried: int | None = None
+    try:
+        untried = await _send_batch(config, client, writer, batch_id, batch, tokens, progress)
+    except Exception:  # a bug, not a failed send (those are outcomes): give back the rest
+        log.exception("delivery sender: a batch failed")
+        untried = progress.tried
+    finally:
+        writer.write(_frame(("done", batch_id, progress.reports, untried)))
+
+
+async def _send_batch(
+    config: _Config,
+    client: Client,
+    writer: asyncio.StreamWriter,
+    batch_id: int,
+    batch: list[Delivery],
+    tokens: dict[str, str],
+    progress: _Progress,
+) -> int | None:
+    """The sends of `_deliver`; where the untried rest begins. A send starts only if it ends
+    (its timeout) before the lease does: past the lease, another worker may take the same
+    delivery. The first delivery to be retried later ends the batch: the rest wait behind it."""
     last_start = time.monotonic() + config.window
-    reports: list[Report] = []
     reported = time.monotonic()
     for n, delivery in enumerate(batch):
         if time.monotonic() > last_start:
-            writer.write(_frame(("done", batch_id, reports, n)))
-            return
+            return n
         outcome = await attempt(client, delivery, tokens.get(delivery.account_sid), config.timeout)
         judged = judge(delivery, outcome, config.backoff_base)
-        reports.append((n, judged.status, judged.error, judged.retry_in, judged.http_status))
+        progress.reports.append(
+            (n, judged.status, judged.error, judged.retry_in, judged.http_status)
+        )
+        progress.tried = n + 1
         if judged.status == "pending":
-            writer.write(_frame(("done", batch_id, reports, n + 1)))
-            return
+            return n + 1
         if time.monotonic() - reported >= RECORD_EVERY:  # a slow queue: report as it goes
-            writer.write(_frame(("progress", batch_id, reports)))
-            reports, reported = [], time.monotonic()
-    writer.write(_frame(("done", batch_id, reports, None)))
+            writer.write(_frame(("progress", batch_id, progress.reports)))
+            progress.reports = []
+            reported = time.monotonic()
+    return None
 
 
 async def _serve(config: _Config) -> None:
