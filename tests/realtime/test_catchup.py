@@ -9,6 +9,7 @@ from chinwag.sync.catchup import SNAPSHOT_MAX
 from chinwag.sync.engine import RETAIN, TRIM_EVERY
 from tests.realtime.conftest import Key, mint
 from tests.realtime.test_protocol import fetch, init, receive, socket, subscribe_from
+from tests.support.chat import create_messages
 from tests.support.servers import Server
 
 BEHIND = 5  # the event id the late client last saw: long trimmed
@@ -28,7 +29,7 @@ def test_a_late_subscriber_gets_the_state_in_short(
     count = RETAIN + TRIM_EVERY + 1  # the log has been trimmed past BEHIND
     sids = [messages.create(body=f"m{n}", from_="bot").sid for n in range(EARLY + 1)]
     messages(sids[EARLY]).delete()  # its removal is older than the RETAIN newest events
-    sids += [messages.create(body=f"m{n}", from_="bot").sid for n in range(EARLY + 1, count)]
+    sids += [m.sid for m in create_messages(messages, [f"m{n}" for n in range(EARLY + 1, count)])]
     messages(sids[-2]).update(body="edited")
     messages(sids[-3]).delete()
     with socket(server) as ws:

@@ -10,6 +10,7 @@ from pathlib import Path
 from chinwag.sync.engine import RETAIN, TRIM_EVERY
 from tests.conftest import make_client
 from tests.realtime.conftest import Key, NodeScript, mint, ws_url
+from tests.support.chat import create_messages
 from tests.support.servers import Server
 
 
@@ -77,8 +78,8 @@ def test_client_away_longer_than_the_log(fresh_database: str, sdk: Path, tmp_pat
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
         writer.start(tmp_path / "writer.log")
         messages = make_client(writer).chat.v1.services(service.sid).channels(channel.sid).messages
-        for n in range(count):
-            messages.create(body=f"m{n}", from_="bot")
+        create_messages(messages, [f"m{n}" for n in range(count - 1)])
+        messages.create(body=f"m{count - 1}", from_="bot")  # the newest, which the client awaits
         messages(before).update(body="edited while away")
         messages(doomed).delete()
         second.start(tmp_path / "second.log")
