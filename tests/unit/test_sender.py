@@ -63,7 +63,8 @@ def deliver(client: Answers, deliveries: list[Delivery]) -> list[Any]:
 
     async def run() -> list[Any]:
         tokens = {"AC1": "token"}
-        await sender._deliver(CONFIG, client, pipe, 7, deliveries, tokens)  # type: ignore[arg-type]
+        child = sender._Child(CONFIG, client, pipe)  # type: ignore[arg-type]
+        await child.deliver(7, deliveries, tokens)
         return await pipe.messages()
 
     return asyncio.run(run())

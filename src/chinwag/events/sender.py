@@ -73,57 +73,55 @@ class _Progress:
     tried: int = 0
 
 
-async def _deliver(
-    config: _Config,
-    client: Client,
-    writer: asyncio.StreamWriter,
-    batch_id: int,
-    batch: list[Delivery],
-    tokens: dict[str, str],
-) -> None:
-    """Send one queue's batch in order; report as it goes, and end with "done" and where the
-    untried rest begins (None: all tried)."""
-    progress = _Progress()
-    untried: int | None = None
-    try:
-        untried = await _send_batch(config, client, writer, batch_id, batch, tokens, progress)
-    except Exception:  # a bug, not a failed send (those are outcomes): give back the rest
-        log.exception("delivery sender: a batch failed")
-        untried = progress.tried
-    finally:
-        writer.write(_frame(("done", batch_id, progress.reports, untried)))
+@dataclass(frozen=True)
+class _Child:
+    """What the sender's batches share: its settings, its HTTP client and the pipe to the
+    server."""
 
+    config: _Config
+    client: Client
+    writer: asyncio.StreamWriter
 
-async def _send_batch(
-    config: _Config,
-    client: Client,
-    writer: asyncio.StreamWriter,
-    batch_id: int,
-    batch: list[Delivery],
-    tokens: dict[str, str],
-    progress: _Progress,
-) -> int | None:
-    """The sends of `_deliver`; where the untried rest begins. A send starts only if it ends
-    (its timeout) before the lease does: past the lease, another worker may take the same
-    delivery. The first delivery to be retried later ends the batch: the rest wait behind it."""
-    last_start = time.monotonic() + config.window
-    reported = time.monotonic()
-    for n, delivery in enumerate(batch):
-        if time.monotonic() > last_start:
-            return n
-        outcome = await attempt(client, delivery, tokens.get(delivery.account_sid), config.timeout)
-        judged = judge(delivery, outcome, config.backoff_base)
-        progress.reports.append(
-            (n, judged.status, judged.error, judged.retry_in, judged.http_status)
-        )
-        progress.tried = n + 1
-        if judged.status == "pending":
-            return n + 1
-        if time.monotonic() - reported >= RECORD_EVERY:  # a slow queue: report as it goes
-            writer.write(_frame(("progress", batch_id, progress.reports)))
-            progress.reports = []
-            reported = time.monotonic()
-    return None
+    async def deliver(self, batch_id: int, batch: list[Delivery], tokens: dict[str, str]) -> None:
+        """Send one queue's batch in order; report as it goes, and end with "done" and where
+        the untried rest begins (None: all tried)."""
+        progress = _Progress()
+        untried: int | None = None
+        try:
+            untried = await self._send_in_order(batch_id, batch, tokens, progress)
+        except Exception:  # a bug, not a failed send (those are outcomes): give back the rest
+            log.exception("delivery sender: a batch failed")
+            untried = progress.tried
+        finally:
+            self.writer.write(_frame(("done", batch_id, progress.reports, untried)))
+
+    async def _send_in_order(
+        self, batch_id: int, batch: list[Delivery], tokens: dict[str, str], progress: _Progress
+    ) -> int | None:
+        """The sends of `deliver`; where the untried rest begins. A send starts only if it ends
+        (its timeout) before the lease does: past the lease, another worker may take the same
+        delivery. The first delivery to be retried later ends the batch: the rest wait behind
+        it."""
+        config = self.config
+        last_start = time.monotonic() + config.window
+        reported = time.monotonic()
+        for n, delivery in enumerate(batch):
+            if time.monotonic() > last_start:
+                return n
+            auth_token = tokens.get(delivery.account_sid)
+            outcome = await attempt(self.client, delivery, auth_token, config.timeout)
+            judged = judge(delivery, outcome, config.backoff_base)
+            progress.reports.append(
+                (n, judged.status, judged.error, judged.retry_in, judged.http_status)
+            )
+            progress.tried = n + 1
+            if judged.status == "pending":
+                return n + 1
+            if time.monotonic() - reported >= RECORD_EVERY:  # a slow queue: report as it goes
+                self.writer.write(_frame(("progress", batch_id, progress.reports)))
+                progress.reports = []
+                reported = time.monotonic()
+        return None
 
 
 async def _serve(config: _Config) -> None:
@@ -134,17 +132,17 @@ async def _serve(config: _Config) -> None:
         asyncio.streams.FlowControlMixin, sys.stdout.buffer
     )
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
-    client = Client(USER_AGENT)
+    child = _Child(config, Client(USER_AGENT), writer)
     sending: set[asyncio.Task[None]] = set()
     while (message := await _read_frame(reader)) is not None:
         _, batch_id, batch, tokens = message
-        task = asyncio.create_task(_deliver(config, client, writer, batch_id, batch, tokens))
+        task = asyncio.create_task(child.deliver(batch_id, batch, tokens))
         sending.add(task)
         task.add_done_callback(sending.discard)
     for task in sending:  # the server is gone or stopping: nobody would record the outcomes
         task.cancel()
     await asyncio.gather(*sending, return_exceptions=True)
-    await client.aclose()
+    await child.client.aclose()
 
 
 def main(argv: list[str]) -> None:
