@@ -22,7 +22,7 @@ from chinwag.events.push import record_push
 from chinwag.model.errors import ApiError, Conflict
 from chinwag.model.params import Form, check_filter, parse
 from chinwag.model.resource import Action, Field, Resource
-from chinwag.ops.lookup import scope, table, target
+from chinwag.ops.lookup import scope, scope_column, scope_sid, table, target
 from chinwag.ops.paging import Page, PageRequest, fetch_keyset_page, page_request
 from chinwag.sids import new_sid
 from chinwag.store import statements
@@ -159,7 +159,7 @@ async def delete(call: Context, form: Form) -> Result:
 async def list_(call: Context, form: Form) -> Result:
     res = call.resource
     echoed: list[tuple[str, str]] = []
-    params: dict[str, Any] = {"l_scope": _scope_sid(call, res)}
+    params: dict[str, Any] = {"l_scope": scope_sid(call, res)}
     filtered: list[str] = []  # the filters' columns, in declaration order
     for flt in res.filters:
         chosen = form.getlist(flt.param)
@@ -193,20 +193,13 @@ async def list_(call: Context, form: Form) -> Result:
     return Result(200, listing=Listing(list(page.rows), page, request, echoed))
 
 
-def _scope_sid(call: Context, res: Resource) -> str:
-    """The SID a list is scoped by (`l_scope`): its parent's, or the account's."""
-    if res.parent is None:
-        return call.account.sid
-    return str(call.parents[res.parent.name]["sid"])
-
-
 def _list_query(call: Context, res: Resource) -> tuple[Select[Any], ColumnElement[Any]]:
     """A list's rows (bound to `l_scope`) and keyset column; depends on the tables only."""
     custom = res.rules.list_query(call)
     if custom is not None:
         return custom
     t = table(call)
-    column = t.c.account_sid if res.parent is None else t.c[res.parent.ref_column]
+    column = scope_column(res, t)
     scoped = select(t).where(column == bindparam("l_scope", type_=column.type))
     return scoped, t.c[res.sort_column]
 

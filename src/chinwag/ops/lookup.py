@@ -13,13 +13,26 @@ def table(call: Context, res: Resource | None = None) -> Table:
     return call.tables.of(res or call.resource)
 
 
+def scope_column(res: Resource, t: Table) -> ColumnElement[str]:
+    """The column of `res`'s table `t` that ties a row to what owns it: its parent, or the
+    account (see `scope_sid`)."""
+    column: ColumnElement[str] = (
+        t.c.account_sid if res.parent is None else t.c[res.parent.ref_column]
+    )
+    return column
+
+
+def scope_sid(call: Context, res: Resource) -> str:
+    """What owns the rows of `res` the call's path can reach: its parent's SID, or the
+    account's."""
+    if res.parent is None:
+        return call.account.sid
+    return str(call.parents[res.parent.name]["sid"])
+
+
 def scope(call: Context, res: Resource, t: Table) -> ColumnElement[bool]:
     """Rows of `res` that the call's path can reach: its parent's, or the account's."""
-    if res.parent is None:
-        column: ColumnElement[str] = t.c.account_sid
-        return column == call.account.sid
-    column = t.c[res.parent.ref_column]
-    match: ColumnElement[bool] = column == call.parents[res.parent.name]["sid"]
+    match: ColumnElement[bool] = scope_column(res, t) == scope_sid(call, res)
     return match
 
 
