@@ -86,13 +86,14 @@ async def _search(
     read = window.limit(SCAN).subquery()
     found = stmt.where(and_(*matches), key.in_(select(read.c.k)))
     page = await fetch_page(conn, found, key, request)
-    count, last, first = (
+    backwards = request.before is not None
+    if page.has_previous if backwards else page.has_next:
+        return page  # a full page: its edge row is where the next one starts
+    count, last, first = (  # the window again, only when the page came up short
         await conn.execute(select(func.count(), func.max(read.c.k), func.min(read.c.k)))
     ).one()
     if count < SCAN:  # the window reached the end of the scope: the page is exact
         return page
-    if request.before is None and not page.has_next:
-        return replace(page, has_next=True, next_key=int(last))
-    if request.before is not None and not page.has_previous:
+    if backwards:
         return replace(page, has_previous=True, previous_key=int(first))
-    return page
+    return replace(page, has_next=True, next_key=int(last))
