@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import io
 import os
@@ -15,7 +16,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -294,6 +295,20 @@ def pg_drop(url: str, admin: str) -> None:
     _pg(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path, name: str, admin: str) -> Iterator[str]:
+    """The URL of a new, empty database of `kind`: a SQLite file `name`.db in `workdir`, or a
+    PostgreSQL database dropped when the block ends."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / (name + '.db')}"
+        return
+    url = pg_create(admin)
+    try:
+        yield url
+    finally:
+        pg_drop(url, admin)
+
+
 def on_each_database(
     kinds: Sequence[str], admin: str, name: str, run: Callable[[str, Path], dict[str, Any]]
 ) -> dict[str, Any]:
@@ -303,17 +318,11 @@ def on_each_database(
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix=f"chinwag-{name}-") as tmp:
             workdir = Path(tmp)
-            if kind == "sqlite":
-                out[kind] = run(f"sqlite:///{workdir / (name + '.db')}", workdir)
-                continue
-            if pg_reachable(admin) is not None:
+            if kind == "postgresql" and pg_reachable(admin) is not None:
                 print(f"PostgreSQL at {admin} does not answer; skipped")
                 continue
-            url = pg_create(admin)
-            try:
+            with fresh_database(kind, workdir, name, admin) as url:
                 out[kind] = run(url, workdir)
-            finally:
-                pg_drop(url, admin)
     return out
 
 

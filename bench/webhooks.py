@@ -221,14 +221,8 @@ def compare(
     for n in range(rounds):
         for tag in sides if n % 2 == 0 else reversed(sides):
             label = f"{tag.split()[0]}-{n}"
-            url = (
-                f"sqlite:///{workdir / label}.db" if kind == "sqlite" else servers.pg_create(admin)
-            )
-            try:
+            with servers.fresh_database(kind, workdir, label, admin) as url:
                 figures = run_pace(url, workdir, opts, label, sides[tag])
-            finally:
-                if kind == "postgresql":
-                    servers.pg_drop(url, admin)
             rows[tag].append({k: figures.get(k) for k in COMPARED})
     out: dict[str, Any] = {"db": kind, "ref": ref, "rounds": rounds}
     for tag, runs in rows.items():
@@ -262,12 +256,8 @@ def main(argv: list[str] | None = None) -> None:
             rounds = max(1, args.rounds)
             print(json.dumps(compare(args.db, args.ref, rounds, Path(tmp), options, args.pg)))
             return
-        url = f"sqlite:///{tmp}/pace.db" if args.db == "sqlite" else servers.pg_create(args.pg)
-        try:
+        with servers.fresh_database(args.db, Path(tmp), "pace", args.pg) as url:
             figures = run_pace(url, Path(tmp), options, args.db)
-        finally:
-            if args.db == "postgresql":
-                servers.pg_drop(url, args.pg)
     print(json.dumps({"db": args.db, **figures}, indent=2))
 
 
