@@ -35,7 +35,12 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get install -y --no-install-recommends chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
-test: lint types $(CHROMIUM)
+# Servers whose clocks disagree (tests/realtime/test_clock_skew.py) run under Debian's libfaketime.
+FAKETIME := /usr/bin/faketime
+$(FAKETIME):
+	apt-get install -y --no-install-recommends faketime || (apt-get update && apt-get install -y --no-install-recommends faketime)
+
+test: lint types $(CHROMIUM) $(FAKETIME)
 	env -u TWILIO_EDGE -u TWILIO_REGION $(BIN)/pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)

@@ -14,6 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "chinwag"
 
 # Lowest first: a package may import only packages before it, so the graph has no circle.
 ORDER = [
+    "clock",  # the time every server of one database agrees on
     "times",
     "sids",
     "settings",

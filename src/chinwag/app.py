@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from chinwag import logsetup
+from chinwag import clock, logsetup
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
@@ -99,6 +101,32 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
+CLOCK_WARN_AT = 1.0  # seconds apart: worth telling an operator (leases last tens of seconds)
+
+
+async def measure_clock(db: Database) -> None:
+    """Align `clock` with the database's clock now; a database that does not answer keeps the
+    last offset (requests will say so themselves)."""
+    before = clock.offset()
+    try:
+        offset = await db.measure_clock()
+    except (DatabaseError, OSError) as exc:
+        log.warning("could not read the database's clock: %s", exc)
+        return
+    if abs(offset) >= CLOCK_WARN_AT and abs(offset - before) >= CLOCK_WARN_AT:
+        log.warning(
+            "this machine's clock is %.1f s %s the database's: chinwag keeps the database's time",
+            abs(offset),
+            "behind" if offset > 0 else "ahead of",
+        )
+
+
+async def keep_clock(db: Database) -> None:
+    while True:
+        await asyncio.sleep(clock.CHECK_EVERY)
+        await measure_clock(db)
+
+
 SETTINGS_VARIABLE = "CHINWAG_WORKER_SETTINGS"
 
 
@@ -116,6 +144,8 @@ def build_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await measure_clock(runtime.db)  # before any lease is taken or compared
+        clock_task = asyncio.create_task(keep_clock(runtime.db), name="chinwag-clock")
         runtime.deliverer = Deliverer(
             runtime.db,
             runtime.tables,
@@ -131,6 +161,9 @@ def build_app(settings: Settings) -> Starlette:
         await presence.start()
         log.info("chinwag started")
         yield
+        clock_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock_task
         await presence.stop()
         await hub.stop()
         await runtime.deliverer.stop()

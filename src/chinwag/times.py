@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from chinwag import clock
+
 FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # The dates a parameter may carry: four-digit years that render in FORMAT (strftime drops the
 # zero padding before 1000), and nothing before the Unix epoch, which no chat predates.
@@ -12,7 +14,8 @@ LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    """The present by the database's clock (`clock`), in whole seconds."""
+    return clock.utcnow().replace(microsecond=0)
 
 
 def render(value: datetime | None) -> str | None:

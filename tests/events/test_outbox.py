@@ -13,6 +13,7 @@ from typing import TypeVar
 import pytest
 from sqlalchemy import select
 
+from chinwag import clock
 from chinwag.events import outbox
 from chinwag.events.sending import Attempt, Delivery
 from chinwag.resources import TABLES
@@ -140,9 +141,7 @@ def test_an_expired_lease_is_claimed_again(database: str) -> None:
         await claim(db)
         o = TABLES.outbox
         async with db.write() as conn:
-            await conn.execute(
-                o.update().values(lease_until=outbox.utcnow() - timedelta(seconds=1))
-            )
+            await conn.execute(o.update().values(lease_until=clock.utcnow() - timedelta(seconds=1)))
         (again,) = await claim(db)
         assert indexes(again) == ["0", "1"]
 

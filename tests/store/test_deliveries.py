@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from chinwag import clock
 from chinwag.events import outbox
 from chinwag.events.sending import Attempt
 from chinwag.model.errors import InvalidParameter
@@ -255,7 +256,7 @@ async def _age(runtime: Runtime, status: str, days: float, count: int) -> None:
         await conn.execute(
             o.update()
             .where(o.c.pk.in_(pks))
-            .values(date_updated=outbox.utcnow() - timedelta(days=days))
+            .values(date_updated=clock.utcnow() - timedelta(days=days))
         )
 
 

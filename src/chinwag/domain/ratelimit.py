@@ -17,12 +17,12 @@ has one writer at a time), so concurrent requests cannot both take the last slot
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import or_, select, text
 
+from chinwag import clock
 from chinwag.context import Context
 from chinwag.model.errors import ApiError
 
@@ -97,8 +97,8 @@ class RateLimited(ApiError):
 
 
 def now_ms() -> int:
-    # Wall-clock time shared by every process and host (servers on one PostgreSQL need NTP).
-    return time.time_ns() // 1_000_000
+    # Shared by every process and host: the database's clock (`clock`).
+    return clock.now_ms()
 
 
 async def _bucket(call: Context, scope: Scope) -> str | None:

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from sqlalchemy import ARRAY, ColumnElement, Table, and_, any_, bindparam, case, func, or_, select
 
+from chinwag import clock
 from chinwag.events.sending import Attempt, Delivery
 from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 ACTIVE = ("pending", "sending")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def enqueue(
@@ -44,7 +41,7 @@ async def enqueue(
     params: dict[str, Any],
     retry_limit: int,
 ) -> None:
-    now = utcnow()
+    now = clock.utcnow()
     # Built once, parameters apart: a create that enqueues pays no SQLAlchemy for it.
     await conn.execute(
         statements.once(("outbox.insert", id(tables.outbox)), tables.outbox.insert),
@@ -133,7 +130,7 @@ async def claim(
     only the rows that follow its head without a gap, so two workers never hold the same row.
     """
     o = tables.outbox
-    now = utcnow()
+    now = clock.utcnow()
     query = _claim_query(o, conn.dialect.name == "postgresql")
     params = {"now": now, "per_queue": per_queue, "limit": queues * per_queue}
     batches: dict[str, list[Delivery]] = {}
@@ -164,7 +161,7 @@ async def record(
     if not attempts and not released:
         return
     o = tables.outbox
-    now = utcnow()
+    now = clock.utcnow()
     done: dict[int | None, list[int]] = {}  # by HTTP status: one statement each (mostly 200)
     for a in attempts:
         if a.status == "delivered":
@@ -254,7 +251,7 @@ async def requeue(conn: Connection, tables: Tables, *where: ColumnElement[bool])
     """Failed deliveries matching `where` go back to the queue, due now, their attempts
     starting over (the last error stays until the next attempt); how many did."""
     o = tables.outbox
-    now = utcnow()
+    now = clock.utcnow()
     statement = o.update().where(o.c.status == "failed", *where)
     result = await conn.execute(
         statement.values(status="pending", attempts=0, next_attempt_at=now, date_updated=now)
@@ -283,6 +280,6 @@ async def prune(conn: Connection, tables: Tables, status: str, kept: timedelta) 
         .limit(PRUNE_BATCH)
         .subquery("oldest")
     )
-    expired = select(oldest.c.pk).where(oldest.c.date_updated < utcnow() - kept)
+    expired = select(oldest.c.pk).where(oldest.c.date_updated < clock.utcnow() - kept)
     result = await conn.execute(o.delete().where(o.c.status == status, o.c.pk.in_(expired)))
     return int(result.rowcount)

@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from chinwag import times
+from chinwag import clock, times
 from chinwag.model.errors import ApiError
 from chinwag.ops.actions import Operation, Outcome, open_context
 from chinwag.ops.crud import Result
@@ -87,7 +86,7 @@ def sign(secret: str, service_sid: str, media_sid: str, expires: int) -> str:
 
 def temporary_url(base_url: str, account: Account, service_sid: str, media_sid: str) -> str:
     """A URL that serves the media's bytes to a plain GET for CONTENT_URL_LIFETIME seconds."""
-    expires = int(time.time()) + CONTENT_URL_LIFETIME
+    expires = int(clock.time()) + CONTENT_URL_LIFETIME
     signature = sign(account.auth_token, service_sid, media_sid, expires)
     path = f"/mcs/v1/Services/{service_sid}/Media/{media_sid}/Content"
     return f"{base_url}{path}?Expires={expires}&Signature={signature}"
@@ -116,7 +115,7 @@ async def signed_content(
     # bytes: compare_digest refuses str with non-ASCII characters (a forged URL may have them)
     if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace")):
         raise ApiError(403, 20403, "The content URL is not valid")
-    if int(expires) <= time.time():
+    if int(expires) <= clock.time():
         raise ApiError(403, 20403, "The content URL has expired")
     path = content_path(runtime, media_sid)
     if not path.exists():

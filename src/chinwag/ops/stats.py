@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal_column, select
 
+from chinwag import clock
 from chinwag.model.errors import NotFound
 from chinwag.ops.deliveries import STATUSES
 from chinwag.runtime import Runtime
@@ -79,7 +80,7 @@ async def service_stats(
 ) -> ServiceStats:
     """The dashboard of one of the account's services as of `now` (default: the present);
     404 for a service the account does not have."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = (now or clock.utcnow()).astimezone(UTC)
     async with runtime.db.read() as conn:
         services = runtime.tables["service"]
         service = (

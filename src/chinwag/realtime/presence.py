@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from dataclasses import dataclass
 
 from sqlalchemy import and_, select
 
+from chinwag import clock
 from chinwag.domain import reachability
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
@@ -45,10 +45,6 @@ class Link:
 
     user_sid: str
     service_sid: str
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Presence:
@@ -160,7 +156,7 @@ class Presence:
             await self._register(conn)
 
     def _expiry(self) -> int:
-        return now_ms() + self.lease_ms
+        return clock.now_ms() + self.lease_ms
 
     async def _register(self, conn: Connection) -> None:
         """A new lease row, and this process's open connections counted under it."""
@@ -173,11 +169,13 @@ class Presence:
         """End the connections of processes whose lease ran out; how many processes."""
         p, c = self.tables.realtime_processes, self.tables.realtime_connections
         async with self.db.write() as conn:
-            dead = (
-                await conn.execute(
-                    select(p.c.process_id).where(p.c.expires_at < now_ms()).limit(REAP_BATCH)
-                )
-            ).all()
+            expired = select(p.c.process_id).where(p.c.expires_at < clock.now_ms())
+            if conn.dialect.name == "postgresql":
+                # Locked, so that a late renewal waits for this reap and then finds its lease
+                # gone (and counts its connections again) instead of renewing a lease whose
+                # connections this reap is removing.
+                expired = expired.with_for_update(skip_locked=True)
+            dead = (await conn.execute(expired.limit(REAP_BATCH))).all()
             for (process_id,) in dead:
                 rows = await conn.execute(
                     select(c.c.connection_id, c.c.user_sid, c.c.service_sid).where(
@@ -188,7 +186,9 @@ class Presence:
                     link = Link(row.user_sid, row.service_sid)
                     await self._remove(conn, row.connection_id, link)
                 await conn.execute(
-                    p.delete().where(and_(p.c.process_id == process_id, p.c.expires_at < now_ms()))
+                    p.delete().where(
+                        and_(p.c.process_id == process_id, p.c.expires_at < clock.now_ms())
+                    )
                 )
         if dead:
             log.info("reaped the SDK connections of %d stopped server process(es)", len(dead))

@@ -9,10 +9,12 @@ and Alembic migrates it through its own engine (`async_url`).
 from __future__ import annotations
 
 import contextlib
+import time
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from chinwag import clock
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.engine_sqlite import SqliteEngine
@@ -20,6 +22,8 @@ from chinwag.store.engine_sqlite import SqliteEngine
 __all__ = ["Connection", "Database", "DialectName", "async_url"]
 
 _PING = text("SELECT 1")
+_CLOCK = text("SELECT extract(epoch FROM clock_timestamp())")
+CLOCK_SAMPLES = 3
 
 
 def async_url(url: str) -> str:
@@ -57,6 +61,25 @@ class Database:
         async with self.read() as conn:
             await conn.execute(_PING)
         return True
+
+    async def measure_clock(self) -> float:
+        """Set `clock`'s offset to how far the database server's clock is ahead of this
+        machine's, from the quickest of CLOCK_SAMPLES round trips (its midpoint is the read's
+        moment, to within half of it), and return it. SQLite's server is this machine: 0."""
+        if self.dialect == "sqlite":
+            clock.set_offset(0.0)
+            return 0.0
+        best: tuple[float, float] | None = None
+        async with self.read() as conn:
+            for _ in range(CLOCK_SAMPLES):
+                sent = time.time()
+                theirs = float((await conn.execute(_CLOCK)).scalar())
+                back = time.time()
+                if best is None or back - sent < best[0]:
+                    best = (back - sent, theirs - (sent + back) / 2)
+        assert best is not None  # noqa: S101  (CLOCK_SAMPLES > 0)
+        clock.set_offset(best[1])
+        return best[1]
 
     def pool_stats(self) -> dict[str, tuple[int, int]]:
         """(checked out, size) of the writing and the reading connections."""

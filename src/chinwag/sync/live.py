@@ -20,12 +20,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import time
 from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import and_, func, select
 
+from chinwag import clock
 from chinwag.store.db import Database
 from chinwag.store.tables import Tables
 from chinwag.sync.engine import CHANNEL, LOCAL_LISTENERS
@@ -154,7 +154,7 @@ class Hub:
             return
         self._typing_here(roster_sid, payload)
         signals = self.tables.realtime_signals
-        now = int(time.time() * 1000)
+        now = clock.now_ms()
         body = orjson.dumps({"origin": self.origin, "payload": payload}).decode()
         async with self.db.write() as conn:
             await conn.execute(signals.delete().where(signals.c.at < now - SIGNAL_TTL * 1000))
