@@ -46,6 +46,7 @@ def _with_db(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
     async def run() -> T:
         db = Database(url)
         try:
+            await db.measure_clock()  # what a command writes is dated as the servers date it
             async with db.write() as conn:
                 return await work(conn)
         finally:
