@@ -28,3 +28,15 @@ def test_render(value: datetime, text: str) -> None:
 
 def test_render_none() -> None:
     assert times.render(None) is None
+
+
+def test_rendered_dates_are_remembered_within_a_bound() -> None:
+    """Equal instants render alike (naive SQLite values and aware PostgreSQL ones included),
+    and the memo of rendered dates never outgrows RENDERED_MAX."""
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    for n in range(times.RENDERED_MAX * 2 + 7):
+        value = start + timedelta(seconds=n)
+        assert times.render(value) == value.strftime(times.FORMAT)
+        assert times.render(value.replace(tzinfo=None)) == value.strftime(times.FORMAT)
+        assert times.render(value.astimezone(timezone(timedelta(hours=-5)))) == times.render(value)
+        assert len(times._RENDERED) <= times.RENDERED_MAX
