@@ -8,12 +8,12 @@ and per client address (domain/signins.py): past the limit the form answers 429.
 from __future__ import annotations
 
 import secrets
-import time
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from chinwag import clock
 from chinwag.api.forms import read_body
 from chinwag.console import session as sessions
 from chinwag.console.html import Html, render
@@ -92,7 +92,7 @@ async def sign_in(request: Request) -> Response:
         return response
     if account is None:
         return _form(request, _problem("Wrong SID or secret."), 401, username, after)
-    session = sessions.new_session(account.sid, username, time.time())
+    session = sessions.new_session(account.sid, username, clock.time())
     cookie = sessions.sign(session, sessions.key_for(account.auth_token))
     response = secure(RedirectResponse(after, 303))
     response.set_cookie(COOKIE, cookie, max_age=sessions.LIFETIME, **_cookie_options(request))  # type: ignore[arg-type]

@@ -9,7 +9,6 @@ and, on POST, the form's CSRF token (else 403). Writes go through `visit.perform
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from chinwag import clock
 from chinwag.api.endpoints import base_url
 from chinwag.api.forms import read_body, read_query
 from chinwag.console import session as sessions
@@ -116,7 +116,7 @@ async def signed_in(request: Request) -> tuple[Account, sessions.Session, bytes]
         if account is None:
             return None
         key = sessions.key_for(account.auth_token)
-        session = sessions.verify(cookie, key, time.time())
+        session = sessions.verify(cookie, key, clock.time())
         if session is None:
             return None
         if session.principal_sid != account.sid:  # an API key: it must still exist
