@@ -104,27 +104,36 @@ async def metrics(request: Request) -> Response:
 CLOCK_WARN_AT = 1.0  # seconds apart: worth telling an operator (leases last tens of seconds)
 
 
-async def measure_clock(db: Database) -> None:
-    """Align `clock` with the database's clock now; a database that does not answer keeps the
-    last offset (requests will say so themselves)."""
-    before = clock.offset()
-    try:
-        offset = await db.measure_clock()
-    except (DatabaseError, OSError) as exc:
-        log.warning("could not read the database's clock: %s", exc)
-        return
-    if abs(offset) >= CLOCK_WARN_AT and abs(offset - before) >= CLOCK_WARN_AT:
-        log.warning(
-            "this machine's clock is %.1f s %s the database's: chinwag keeps the database's time",
-            abs(offset),
-            "behind" if offset > 0 else "ahead of",
-        )
+class ClockWatch:
+    """Keeps `clock` on the database's time (at start, then every `clock.CHECK_EVERY` seconds),
+    and tells the operator when this machine's clock is off, once per change of a second."""
 
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.told: float | None = None  # the offset last logged
 
-async def keep_clock(db: Database) -> None:
-    while True:
-        await asyncio.sleep(clock.CHECK_EVERY)
-        await measure_clock(db)
+    async def measure(self) -> None:
+        """A database that does not answer keeps the last offset (requests say so themselves)."""
+        try:
+            offset = await self.db.measure_clock()
+        except (DatabaseError, OSError) as exc:
+            log.warning("could not read the database's clock: %s", exc)
+            return
+        if abs(offset) < CLOCK_WARN_AT:
+            return
+        if self.told is None or abs(offset - self.told) >= CLOCK_WARN_AT:
+            self.told = offset
+            log.warning(
+                "this machine's clock is %.1f s %s the database's: chinwag keeps the database's"
+                " time",
+                abs(offset),
+                "behind" if offset > 0 else "ahead of",
+            )
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(clock.CHECK_EVERY)
+            await self.measure()
 
 
 SETTINGS_VARIABLE = "CHINWAG_WORKER_SETTINGS"
@@ -144,8 +153,9 @@ def build_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await measure_clock(runtime.db)  # before any lease is taken or compared
-        clock_task = asyncio.create_task(keep_clock(runtime.db), name="chinwag-clock")
+        clock_watch = ClockWatch(runtime.db)
+        await clock_watch.measure()  # before any lease is taken or compared
+        clock_task = asyncio.create_task(clock_watch.run(), name="chinwag-clock")
         runtime.deliverer = Deliverer(
             runtime.db,
             runtime.tables,

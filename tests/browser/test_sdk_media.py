@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.realtime.conftest import Key, _install, mint, ws_url
+from tests.realtime.conftest import _install, make_key, mint, ws_url
 from tests.support.browser import chromium_path, new_page
 from tests.support.servers import Server
 
@@ -131,8 +131,7 @@ def test_page_on_another_origin_sends_a_picture(
 ) -> None:
     """FormData upload from a page on another origin, shown back through its temporary URL."""
     browser = own_browser
-    sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
-    key = Key(sid, secret, server.account_sid)
+    key = make_key(server)
     picture = png()
     page = new_page(browser)
     errors: list[str] = []

@@ -406,12 +406,7 @@ class Cluster:
         if like is None:
             server = Server(self.database(), extra_args=list(args))
         else:
-            server = Server(
-                like.server.database,
-                account_sid=like.server.account_sid,
-                auth_token=like.server.auth_token,
-                extra_args=list(args),
-            )
+            server = like.server.sibling(extra_args=list(args))
         self.servers.append(server)
         server.start(self.tmp / f"server-{len(self.servers)}.log")
         return Chinwag(server, make_client(server))

@@ -94,9 +94,22 @@ class Key:
 
 @pytest.fixture(scope="session")
 def api_key(server: Server) -> Key:
+    return make_key(server)
+
+
+def make_key(server: Server) -> Key:
     """An API key made as an app's operator makes it: `chinwag keys create`."""
     sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
     return Key(sid, secret, server.account_sid)
+
+
+def reachable_service_with_bob(chat: Any, name: str) -> Any:
+    """A new v2 service (of the `chat.v2` client) with reachability on, and its user bob, made
+    by the app's backend before bob connects."""
+    service = chat.services.create(friendly_name=name)
+    chat.services(service.sid).update(reachability_enabled=True)
+    chat.services(service.sid).users.create(identity="bob")
+    return service
 
 
 def mint(key: Key, service_sid: str, identity: str, **options: Any) -> str:

@@ -16,7 +16,7 @@ import requests
 
 from chinwag.ops.media import sign
 from tests.events.conftest import Chinwag, Cluster
-from tests.realtime.conftest import Key, mint, run_sdk, ws_url
+from tests.realtime.conftest import Key, make_key, mint, run_sdk, ws_url
 from tests.support.databases import KINDS, require_postgresql
 from tests.support.servers import Server
 
@@ -36,18 +36,13 @@ def small(
     group.close()
 
 
-def key_of(server: Server) -> Key:
-    sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
-    return Key(sid, secret, server.account_sid)
-
-
 @pytest.mark.parametrize("mode", ["buffer", "formdata"])
 def test_sdk_sends_media(small: Chinwag, sdk: Path, mode: str) -> None:
     """`sendMessage({contentType, media})` (the xmlhttprequest package) and
     `sendMessage(formData)` (a browser's XHR) upload through the media service; the other user
     gets a media message whose temporary URL serves the same bytes to a plain GET; an upload
     over the limit fails in the SDK with 413 and Twilio's 50512; REST sees the message."""
-    key = key_of(small.server)
+    key = make_key(small.server)
     service = small.chat.services.create(friendly_name="media")
     alice, bob, name = "alice", "bob", f"pics-{secrets.token_hex(4)}"
     too_large = LIMIT_MB * 1024 * 1024 + 1

@@ -13,7 +13,14 @@ import requests
 from websockets.sync.client import connect
 
 from tests.conftest import make_client
-from tests.realtime.conftest import Key, NodeScript, mint, ws_url
+from tests.realtime.conftest import (
+    Key,
+    NodeScript,
+    make_key,
+    mint,
+    reachable_service_with_bob,
+    ws_url,
+)
 from tests.realtime.test_protocol import WAIT, init
 from tests.support.servers import Server
 
@@ -67,22 +74,12 @@ def test_a_killed_process_lets_its_users_go_offline(
     watcher_side.start(tmp_path / "a.log")
     with ExitStack() as stack:
         stack.callback(watcher_side.stop)
-        doomed = Server(
-            fresh_database,
-            account_sid=watcher_side.account_sid,
-            auth_token=watcher_side.auth_token,
-            extra_args=lease,
-        )
+        doomed = watcher_side.sibling(extra_args=lease)
         doomed.start(tmp_path / "b.log")
         stack.callback(doomed.stop)
-        sid, secret = watcher_side.cli(
-            "keys", "create", "--account", watcher_side.account_sid
-        ).split()
-        key = Key(sid, secret, watcher_side.account_sid)
+        key = make_key(watcher_side)
         chat = make_client(watcher_side).chat.v2
-        service = chat.services.create(friendly_name="presence")
-        chat.services(service.sid).update(reachability_enabled=True)
-        chat.services(service.sid).users.create(identity="bob")
+        service = reachable_service_with_bob(chat, "presence")
         bob = stack.enter_context(connect(ws_url(doomed), open_timeout=WAIT, close_timeout=WAIT))
         init(bob, mint(key, service.sid, "bob"))
         script = NodeScript(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from chinwag.sync.engine import RETAIN, TRIM_EVERY
 from tests.conftest import make_client
-from tests.realtime.conftest import Key, NodeScript, mint, ws_url
+from tests.realtime.conftest import NodeScript, make_key, mint, ws_url
 from tests.support.chat import create_messages
 from tests.support.servers import Server
 
@@ -17,8 +17,7 @@ from tests.support.servers import Server
 def test_client_survives_kill9_and_restart(fresh_database: str, sdk: Path, tmp_path: Path) -> None:
     first = Server(fresh_database)
     first.start(tmp_path / "first.log")
-    sid, secret = first.cli("keys", "create", "--account", first.account_sid).split()
-    key = Key(sid, secret, first.account_sid)
+    key = make_key(first)
     chat = make_client(first).chat.v1
     service = chat.services.create(friendly_name="restart")
     channel = chat.services(service.sid).channels.create(unique_name="lobby")
@@ -26,9 +25,7 @@ def test_client_survives_kill9_and_restart(fresh_database: str, sdk: Path, tmp_p
     script = NodeScript(
         sdk, "reconnect.js", ws_url(first), mint(key, service.sid, "alice"), "lobby", "2"
     )
-    second = Server(
-        fresh_database, account_sid=first.account_sid, auth_token=first.auth_token, port=first.port
-    )
+    second = first.sibling(port=first.port)
     try:
         assert script.line() == {"ready": True}
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
@@ -51,8 +48,7 @@ def test_client_away_longer_than_the_log(fresh_database: str, sdk: Path, tmp_pat
     the newest messages added, a message it had edited, another removed."""
     first = Server(fresh_database)
     first.start(tmp_path / "first.log")
-    sid, secret = first.cli("keys", "create", "--account", first.account_sid).split()
-    key = Key(sid, secret, first.account_sid)
+    key = make_key(first)
     chat = make_client(first).chat.v1
     service = chat.services.create(friendly_name="away")
     channel = chat.services(service.sid).channels.create(unique_name="busy")
@@ -70,9 +66,8 @@ def test_client_away_longer_than_the_log(fresh_database: str, sdk: Path, tmp_pat
         f"m{count - 1}",
         "1",  # "doomed"
     )
-    same = {"account_sid": first.account_sid, "auth_token": first.auth_token}
-    writer = Server(fresh_database, **same)
-    second = Server(fresh_database, port=first.port, **same)
+    writer = first.sibling()
+    second = first.sibling(port=first.port)
     try:
         assert script.line() == {"ready": True}
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL

@@ -125,9 +125,7 @@ def kill_mid_load(
     assert len(acked) == len(load.acked), "two creates answered with the same SID"
     assert len(set(acked.values())) == len(acked), "two creates answered with the same index"
 
-    second = Server(
-        database, account_sid=first.account_sid, auth_token=first.auth_token, extra_args=args
-    )
+    second = first.sibling(extra_args=args)
     servers.append(second)
     second.start(tmp_path / "second.log")
     channel_url = f"/v1/Services/{service.sid}/Channels/{channel.sid}"

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -93,6 +94,11 @@ class Server:
     def pid(self) -> int:
         assert self.process is not None, "the server is not running"
         return self.process.pid
+
+    def sibling(self, **changes: Any) -> Server:
+        """Another server (a second process or host) on this one's database, for its account."""
+        same = {"account_sid": self.account_sid, "auth_token": self.auth_token}
+        return Server(self.database, **{**same, **changes})
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in ("TWILIO_EDGE", "TWILIO_REGION")}
