@@ -22,7 +22,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from chinwag.domain import ratelimit
+from chinwag import clock
 from chinwag.resources import TABLES
 from chinwag.store.db import Database
 from tests.ratelimit.conftest import Limited
@@ -107,7 +107,7 @@ def fill(limited: Limited, bucket: str, actions: int, age_ms: int) -> None:
         db = Database(limited.servers[0].database)
         try:
             async with db.write() as conn:
-                at = ratelimit.now_ms() - age_ms
+                at = clock.now_ms() - age_ms
                 rows = [{"bucket": bucket, "at": at} for _ in range(actions)]
                 if rows:  # one multi-row INSERT (the store runs no executemany)
                     await conn.execute(TABLES.rate_actions.insert().values(rows))

@@ -96,11 +96,6 @@ class RateLimited(ApiError):
         self.headers = {"Retry-After": str(TWILIO.retry_after(wait_ms))}
 
 
-def now_ms() -> int:
-    # Shared by every process and host: the database's clock (`clock`).
-    return clock.now_ms()
-
-
 async def _bucket(call: Context, scope: Scope) -> str | None:
     """The SID of the channel or service an action is counted against."""
     if scope == "service":
@@ -132,7 +127,7 @@ async def charge(call: Context, window: Window = TWILIO) -> None:
     if bucket is None:
         return  # nothing to count against: the action itself answers 404
     conn, log = call.conn, call.tables.rate_actions
-    now = now_ms()
+    now = clock.now_ms()  # shared by every process and host: the database's clock
     cutoff = window.cutoff(now)
     values = {"bucket": bucket, "cutoff": cutoff, "now": now, "skip": window.capacity - 1}
     if conn.dialect.name == "postgresql":

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from chinwag.domain.ratelimit import Window, now_ms
+from chinwag import clock
+from chinwag.domain.ratelimit import Window
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
@@ -41,7 +42,7 @@ def _bucket(kind: str, value: str, limit: int) -> Bucket:
 async def wait_ms(conn: Connection, tables: Tables, buckets: list[Bucket]) -> int:
     """How long the caller must wait before trying again (0: it may try now)."""
     log = tables.rate_actions
-    now = now_ms()
+    now = clock.now_ms()
     cutoff = WINDOW.cutoff(now)
     longest = 0
     for b in buckets:
@@ -55,7 +56,7 @@ async def wait_ms(conn: Connection, tables: Tables, buckets: list[Bucket]) -> in
 async def record_failure(conn: Connection, tables: Tables, buckets: list[Bucket]) -> None:
     """Count one failed attempt in each bucket (and forget what left the window)."""
     log = tables.rate_actions
-    now = now_ms()
+    now = clock.now_ms()
     for b in buckets:
         old = log.delete().where(log.c.bucket == b.name, log.c.at <= WINDOW.cutoff(now))
         await conn.execute(old)
