@@ -1,0 +1,106 @@
+"""PostgreSQL's connections between requests (`engine_pg`): a request's connection is kept for the
+next one, a request that waits for a connection is never starved by that, and a connection is not
+kept after a failed request or once the connections have been expired."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from chinwag.store.db import Database
+from chinwag.store.engine_pg import PgEngine
+from chinwag.store.errors import IntegrityError
+from tests.support.databases import fresh, with_database
+
+BACKEND = text("SELECT pg_backend_pid()")
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path) -> Iterator[str]:
+    with fresh("postgresql", tmp_path) as url:
+        yield url
+
+
+async def backend(db: Database, write: bool = False) -> int:
+    async with db.write() if write else db.read() as conn:
+        return int((await conn.execute(BACKEND)).scalar())
+
+
+def engine(db: Database) -> PgEngine:
+    assert isinstance(db.engine, PgEngine)
+    return db.engine
+
+
+def test_the_next_request_takes_the_last_ones_connection(pg_url: str) -> None:
+    async def work(db: Database) -> list[int]:
+        return [await backend(db), await backend(db, write=True), await backend(db)]
+
+    pids = with_database(pg_url, work)
+    assert len(set(pids)) == 1
+
+
+def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> None:
+    """Every connection busy (pool_size=1: two at most): the third request waits inside the
+    pool, and the first connection released goes to it, not to the idle list."""
+
+    async def work() -> list[int]:
+        db = Database(pg_url, pool_size=1)
+        try:
+            await backend(db)  # the pool is open, one connection idle with chinwag
+            release = asyncio.Event()
+            held: list[int] = []
+
+            async def hold() -> None:
+                async with db.read() as conn:
+                    held.append(int((await conn.execute(BACKEND)).scalar()))
+                    await release.wait()
+
+            holders = [asyncio.create_task(hold()) for _ in range(2)]
+            while len(held) < 2:
+                await asyncio.sleep(0.01)
+            waiter = asyncio.create_task(backend(db))
+            await asyncio.sleep(0.2)
+            assert not waiter.done()  # no third connection: it waits
+            release.set()
+            got = await asyncio.wait_for(waiter, 5)  # not the pool's 60 s timeout
+            await asyncio.gather(*holders)
+            assert got in held
+            return held
+        finally:
+            await db.close()
+
+    assert len(set(asyncio.run(work()))) == 2
+
+
+def test_a_failed_transactions_connection_is_not_kept(pg_url: str) -> None:
+    async def work(db: Database) -> tuple[int, int]:
+        await backend(db)
+        kept = len(engine(db)._idle)
+        with pytest.raises(IntegrityError):
+            async with db.write() as conn:
+                await conn.execute(text("CREATE TEMPORARY TABLE t (x int PRIMARY KEY)"))
+                await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
+        return kept, len(engine(db)._idle)
+
+    assert with_database(pg_url, work) == (1, 0)
+
+
+def test_connections_in_use_when_expired_are_not_kept(pg_url: str) -> None:
+    """`expire` (a dead connection was found) renews every connection: the idle ones at once,
+    the busy ones when their request ends, so none of them serves another request."""
+
+    async def work(db: Database) -> tuple[int, int, int]:
+        before = await backend(db)
+        async with db.read() as conn:
+            busy = int((await conn.execute(BACKEND)).scalar())
+            await engine(db).expire()
+        after = await backend(db)
+        return before, busy, after
+
+    before, busy, after = with_database(pg_url, work)
+    assert before == busy
+    assert after != busy
