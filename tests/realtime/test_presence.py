@@ -4,6 +4,7 @@ and every counter move happens exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any
 
@@ -79,3 +80,39 @@ def test_a_dead_process_is_reaped_once(server: Server, database_url: str, unique
     seen = with_database(database_url, work)
     assert seen == [3, 1, 0, 1, 1, 2, 0]
     assert v2.users(user.sid).fetch().is_online is False
+
+
+def test_a_lease_being_renewed_is_not_reaped(
+    server: Server, database_url: str, unique: Any
+) -> None:
+    """A process renews its lease just as it runs out, while another process reaps. The reap
+    must leave that process and its connections alone: on PostgreSQL it skips the lease row the
+    renewal holds (FOR UPDATE SKIP LOCKED); without the lock it removed the connections and then
+    waited for the renewal, leaving a live lease with nothing counted under it. SQLite's single
+    writer runs the reap after the renewal."""
+    svc = make_client(server).chat.v2.services.create(friendly_name=unique("lease"))
+    v2 = make_client(server).chat.v2.services(svc.sid)
+    v2.update(reachability_enabled=True)
+    user = v2.users.create(identity=unique("carol"))
+
+    async def work(db: Database) -> list[Any]:
+        runtime = Runtime(Settings(database=database_url, reachability_lease=60), db, TABLES)
+        late, reaper = Presence(runtime), Presence(runtime)
+        await late.start()
+        await reaper.start()
+        try:
+            await late.connect(user.sid, svc.sid)
+            await stop_heartbeat(late)
+            await stop_heartbeat(reaper)
+            await expire(db, late)
+            async with db.write() as conn:  # the renewal, not yet committed
+                await late._lease(conn, register=False)
+                reaping = asyncio.ensure_future(reaper.reap())
+                await asyncio.sleep(0.5)  # the reap runs (or waits) meanwhile
+            reaped = await asyncio.wait_for(reaping, 10)
+            return [reaped, await count(db, user.sid), await reaper.reap()]
+        finally:
+            await late.stop()
+            await reaper.stop()
+
+    assert with_database(database_url, work) == [0, 1, 0]
