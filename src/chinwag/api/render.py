@@ -1,61 +1,84 @@
-"""JSON of a resource: fields in spec order, dotted names nested, absolute `url` and `links`."""
+"""JSON of a resource: fields in spec order, dotted names nested, absolute `url` and `links`.
+
+Each resource's rows render through a function written once per API version from its
+declaration (`renderer`): straight-line Python, one statement per field, instead of a loop that
+asks each field how it renders for every row. A page renders 50 rows, and the loop cost about
+twice as much per row.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from chinwag import times
 from chinwag.context import Context, Row
-from chinwag.model.resource import Resource, Version
+from chinwag.model.resource import Field, Resource, Version
 
+Renderer = Callable[[Row, str], dict[str, Any]]  # (row, base URL) -> JSON before rules.render
 
-def instance_path(res: Resource, row: Row, version: Version) -> str:
-    """`/v1/Services/IS.../Channels/CH...` from the row's own and its ancestors' SIDs."""
-    path = res.path
-    for anc in res.ancestors:
-        path = path.replace("{" + anc.ref_param + "}", row[anc.ref_column])
-    return f"/{version}{path}/{row['sid']}"
+_RENDERERS: dict[tuple[str, str], Renderer] = {}
 
 
 def _list(raw: Any) -> Any:
     return orjson.loads(raw) if isinstance(raw, str) else raw
 
 
-CONVERT: dict[str, Callable[[Any], Any]] = {"date": times.render, "list": _list}
-
-# One rendered field: its column (None: computed by the rules), the JSON groups it nests in,
-# its key, how a stored value becomes JSON (None: as it is), and whether null is left out.
-Step = tuple[str | None, tuple[str, ...], str, Callable[[Any], Any] | None, bool]
+# What the generated code calls to turn a stored value of a kind into JSON, by name.
+_HELPERS: dict[str, Callable[[Any], Any]] = {"render_date": times.render, "load_list": _list}
+_CONVERT = {"date": "render_date", "list": "load_list"}
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What rendering one resource in one version needs, worked out once."""
-
-    ancestors: tuple[str, ...]  # the ancestors' SID columns
-    steps: tuple[Step, ...]
-    links: tuple[tuple[str, str], ...]
-
-
-_PLANS: dict[tuple[str, str], _Plan] = {}
-
-
-def _plan(res: Resource, version: Version) -> _Plan:
+def renderer(res: Resource, version: Version) -> Renderer:
+    """The function that renders a row of `res` in `version`, but for its Rules' `render`."""
     key = (res.name, version)
-    if key not in _PLANS:
-        steps: list[Step] = []
-        for f in res.rendered(version):
-            *groups, leaf = f.name.split(".")
-            column = f.column if f.stored else None
-            steps.append((column, tuple(groups), leaf, CONVERT.get(f.kind), f.omit_null))
-        links = tuple((link.name, link.path) for link in res.links if version in link.versions)
-        ancestors = tuple(anc.ref_column for anc in res.ancestors)
-        _PLANS[key] = _Plan(ancestors, tuple(steps), links)
-    return _PLANS[key]
+    if key not in _RENDERERS:
+        _RENDERERS[key] = _compile(res, version)
+    return _RENDERERS[key]
+
+
+def _assign(f: Field) -> list[str]:
+    """The statements that put field `f` of `row` into `body` (nothing for a computed field
+    that is left out when null: its Rules' `render` sets it)."""
+    *groups, leaf = f.name.split(".")
+    target = "body" + "".join(f".setdefault({g!r}, {{}})" for g in groups) + f"[{leaf!r}]"
+    if not f.stored:
+        return [] if f.omit_null else [f"{target} = None"]
+    value = f"row[{f.column!r}]"
+    convert = _CONVERT.get(f.kind)
+    if convert is None and not f.omit_null:
+        return [f"{target} = {value}"]
+    converted = "value" if convert is None else f"{convert}(value)"
+    if f.omit_null:
+        return [f"value = {value}", f"if value is not None: {target} = {converted}"]
+    return [f"value = {value}", f"{target} = None if value is None else {converted}"]
+
+
+def _compile(res: Resource, version: Version) -> Renderer:
+    body = ["body = {'sid': row['sid'], 'account_sid': row['account_sid']}"]
+    body += [f"body[{a.ref_column!r}] = row[{a.ref_column!r}]" for a in res.ancestors]
+    for f in res.rendered(version):
+        body += _assign(f)
+    body += [
+        "body['date_created'] = render_date(row['date_created'])",
+        "body['date_updated'] = render_date(row['date_updated'])",
+    ]
+    path = f"/{version}{res.path}/" + "{row['sid']}"  # /v1/Services/IS.../Channels/CH...
+    for anc in res.ancestors:
+        path = path.replace("{" + anc.ref_param + "}", "{row[" + repr(anc.ref_column) + "]}")
+    body += [f"url = base + f{path!r}", "body['url'] = url"]
+    links = [(link.name, link.path) for link in res.links if version in link.versions]
+    if links:
+        pairs = ", ".join(f"{name!r}: url + {'/' + sub!r}" for name, sub in links)
+        body.append(f"body['links'] = {{{pairs}}}")
+    body.append("return body")
+    source = "def render(row, base):\n" + "".join(f"    {line}\n" for line in body)
+    namespace: dict[str, Any] = dict(_HELPERS)
+    exec(compile(source, f"<render {res.name} {version}>", "exec"), namespace)  # noqa: S102  (built from our declarations, never from input)
+    render: Renderer = namespace["render"]
+    return render
 
 
 def to_json(call: Context, row: Row, res: Resource | None = None) -> dict[str, Any]:
@@ -63,30 +86,7 @@ def to_json(call: Context, row: Row, res: Resource | None = None) -> dict[str, A
     custom = res.rules.to_json(call, row)
     if custom is not None:
         return custom
-    plan = _plan(res, call.version)
-    body: dict[str, Any] = {"sid": row["sid"], "account_sid": row["account_sid"]}
-    for ref_column in plan.ancestors:
-        body[ref_column] = row[ref_column]
-    for column, groups, leaf, convert, omit_null in plan.steps:
-        raw: Any = None if column is None else row[column]
-        if raw is None:
-            if omit_null:
-                continue
-        elif convert is not None:
-            raw = convert(raw)
-        if groups:
-            node = body
-            for group in groups:  # dotted names nest: limits.channel_members
-                node = node.setdefault(group, {})
-            node[leaf] = raw
-        else:
-            body[leaf] = raw
-    body["date_created"] = times.render(row["date_created"])
-    body["date_updated"] = times.render(row["date_updated"])
-    url = call.base_url + instance_path(res, row, call.version)
-    body["url"] = url
-    if plan.links:
-        body["links"] = {name: f"{url}/{path}" for name, path in plan.links}
+    body = renderer(res, call.version)(row, call.base_url)
     res.rules.render(call, row, body)
     return body
 
