@@ -30,6 +30,12 @@ async def backend(db: Database, write: bool = False) -> int:
         return int((await conn.execute(BACKEND)).scalar())
 
 
+async def duplicate_key(db: Database) -> None:
+    async with db.write() as conn:
+        await conn.execute(text("CREATE TEMPORARY TABLE t (x int PRIMARY KEY)"))
+        await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
+
+
 def engine(db: Database) -> PgEngine:
     assert isinstance(db.engine, PgEngine)
     return db.engine
@@ -52,16 +58,18 @@ def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> 
         try:
             await backend(db)  # the pool is open, one connection idle with chinwag
             release = asyncio.Event()
+            both_held = asyncio.Event()
             held: list[int] = []
 
             async def hold() -> None:
                 async with db.read() as conn:
                     held.append(int((await conn.execute(BACKEND)).scalar()))
+                    if len(held) == 2:
+                        both_held.set()
                     await release.wait()
 
             holders = [asyncio.create_task(hold()) for _ in range(2)]
-            while len(held) < 2:
-                await asyncio.sleep(0.01)
+            await asyncio.wait_for(both_held.wait(), 10)
             waiter = asyncio.create_task(backend(db))
             await asyncio.sleep(0.2)
             assert not waiter.done()  # no third connection: it waits
@@ -81,9 +89,7 @@ def test_a_failed_transactions_connection_is_not_kept(pg_url: str) -> None:
         await backend(db)
         kept = len(engine(db)._idle)
         with pytest.raises(IntegrityError):
-            async with db.write() as conn:
-                await conn.execute(text("CREATE TEMPORARY TABLE t (x int PRIMARY KEY)"))
-                await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
+            await duplicate_key(db)
         return kept, len(engine(db)._idle)
 
     assert with_database(pg_url, work) == (1, 0)
