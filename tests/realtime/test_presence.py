@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import select
@@ -45,41 +47,53 @@ async def stop_heartbeat(presence: Presence) -> None:
         await presence._task
 
 
-def test_a_dead_process_is_reaped_once(server: Server, database_url: str, unique: Any) -> None:
+def reachable_user(server: Server, unique: Any, identity: str) -> tuple[str, str]:
+    """A new v2 service with reachability on, and a user of it: their SIDs."""
     svc = make_client(server).chat.v2.services.create(friendly_name=unique("lease"))
     v2 = make_client(server).chat.v2.services(svc.sid)
     v2.update(reachability_enabled=True)
-    user = v2.users.create(identity=unique("bob"))
+    return svc.sid, v2.users.create(identity=unique(identity)).sid
+
+
+@asynccontextmanager
+async def two_processes(db: Database, url: str) -> AsyncIterator[tuple[Presence, Presence]]:
+    """The presence of two server processes on `db`, each holding its lease, stopped after."""
+    runtime = Runtime(Settings(database=url, reachability_lease=60), db, TABLES)
+    first, second = Presence(runtime), Presence(runtime)
+    await first.start()
+    await second.start()
+    try:
+        yield first, second
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+def test_a_dead_process_is_reaped_once(server: Server, database_url: str, unique: Any) -> None:
+    service, user = reachable_user(server, unique, "bob")
 
     async def work(db: Database) -> list[Any]:
-        runtime = Runtime(Settings(database=database_url, reachability_lease=60), db, TABLES)
-        dead, alive = Presence(runtime), Presence(runtime)
-        await dead.start()
-        await alive.start()
-        try:
-            mine = [await dead.connect(user.sid, svc.sid) for _ in range(2)]
-            theirs = await alive.connect(user.sid, svc.sid)
-            seen = [await count(db, user.sid)]  # 3
+        async with two_processes(db, database_url) as (dead, alive):
+            mine = [await dead.connect(user, service) for _ in range(2)]
+            theirs = await alive.connect(user, service)
+            seen = [await count(db, user)]  # 3
             await stop_heartbeat(dead)
             await expire(db, dead)
             seen.append(await alive.reap())  # 1 process
             seen.append(await alive.reap())  # 0: already gone
-            seen.append(await count(db, user.sid))  # 1: alive's connection
+            seen.append(await count(db, user))  # 1: alive's connection
             await dead.disconnect(mine[0])  # closing after the reap moves nothing
-            seen.append(await count(db, user.sid))  # 1
+            seen.append(await count(db, user))  # 1
             await dead.renew()  # the stalled process is back: its open connection counts
-            seen.append(await count(db, user.sid))  # 2
+            seen.append(await count(db, user))  # 2
             await dead.disconnect(mine[1])
             await alive.disconnect(theirs)
-            seen.append(await count(db, user.sid))  # 0
+            seen.append(await count(db, user))  # 0
             return seen
-        finally:
-            await dead.stop()
-            await alive.stop()
 
     seen = with_database(database_url, work)
     assert seen == [3, 1, 0, 1, 1, 2, 0]
-    assert v2.users(user.sid).fetch().is_online is False
+    assert make_client(server).chat.v2.services(service).users(user).fetch().is_online is False
 
 
 def test_a_lease_being_renewed_is_not_reaped(
@@ -90,18 +104,11 @@ def test_a_lease_being_renewed_is_not_reaped(
     renewal holds (FOR UPDATE SKIP LOCKED); without the lock it removed the connections and then
     waited for the renewal, leaving a live lease with nothing counted under it. SQLite's single
     writer runs the reap after the renewal."""
-    svc = make_client(server).chat.v2.services.create(friendly_name=unique("lease"))
-    v2 = make_client(server).chat.v2.services(svc.sid)
-    v2.update(reachability_enabled=True)
-    user = v2.users.create(identity=unique("carol"))
+    service, user = reachable_user(server, unique, "carol")
 
     async def work(db: Database) -> list[Any]:
-        runtime = Runtime(Settings(database=database_url, reachability_lease=60), db, TABLES)
-        late, reaper = Presence(runtime), Presence(runtime)
-        await late.start()
-        await reaper.start()
-        try:
-            await late.connect(user.sid, svc.sid)
+        async with two_processes(db, database_url) as (late, reaper):
+            await late.connect(user, service)
             await stop_heartbeat(late)
             await stop_heartbeat(reaper)
             await expire(db, late)
@@ -110,9 +117,6 @@ def test_a_lease_being_renewed_is_not_reaped(
                 reaping = asyncio.ensure_future(reaper.reap())
                 await asyncio.sleep(0.5)  # the reap runs (or waits) meanwhile
             reaped = await asyncio.wait_for(reaping, 10)
-            return [reaped, await count(db, user.sid), await reaper.reap()]
-        finally:
-            await late.stop()
-            await reaper.stop()
+            return [reaped, await count(db, user), await reaper.reap()]
 
     assert with_database(database_url, work) == [0, 1, 0]
