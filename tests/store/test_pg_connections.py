@@ -110,3 +110,32 @@ def test_connections_in_use_when_expired_are_not_kept(pg_url: str) -> None:
     before, busy, after = with_database(pg_url, work)
     assert before == busy
     assert after != busy
+
+
+def test_connections_unused_for_a_while_go_back_to_the_pool(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a burst, a server keeps only the connections it goes on using."""
+    monkeypatch.setattr("chinwag.store.engine_pg.IDLE_KEEP", 0.3)
+
+    async def work(db: Database) -> tuple[int, int]:
+        burst, all_in = asyncio.Event(), asyncio.Event()
+        inside: list[int] = []
+
+        async def hold() -> None:
+            async with db.read() as conn:
+                inside.append(int((await conn.execute(BACKEND)).scalar()))
+                if len(inside) == 4:
+                    all_in.set()
+                await burst.wait()
+
+        holders = [asyncio.create_task(hold()) for _ in range(4)]
+        await asyncio.wait_for(all_in.wait(), 10)  # four connections at once
+        burst.set()
+        await asyncio.gather(*holders)
+        after_burst = len(engine(db)._idle)
+        await asyncio.sleep(0.5)
+        await backend(db)  # one request, a while later
+        return after_burst, len(engine(db)._idle)
+
+    assert with_database(pg_url, work) == (4, 1)

@@ -9,7 +9,9 @@ A request's connection goes back to chinwag's own short list of idle connections
 asyncpg's pool, and the next request takes it from there without awaiting anything: asyncpg's
 `Pool.acquire(timeout=...)` and `Pool.release` each start a task (`wait_for`, `shield`), which
 cost a read request about a fifth of its CPU. The list never starves the pool: while a request
-waits in `Pool.acquire` (every connection busy), released connections go back to the pool.
+waits in `Pool.acquire` (every connection busy), released connections go back to the pool, and
+a connection unused for IDLE_KEEP seconds goes back too, so that after a burst a server holds
+no more connections than it uses (the pool closes them after its own 300 s of inactivity).
 
 A PostgreSQL restart (or a killed backend) leaves dead connections in the pool. Instead of a
 `SELECT 1` before every request, a connection error on a transaction's first statement, before
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -36,6 +39,9 @@ from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
 
 POSTGRESQL = DialectName("postgresql")
 ACQUIRE_TIMEOUT = 60.0
+# Seconds a kept connection may go unused before it goes back to the pool, which closes it after
+# its own 300 s of inactivity: after a burst, a server holds no more connections than it uses.
+IDLE_KEEP = 60.0
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
@@ -165,7 +171,8 @@ class PgEngine:
         self._pool: asyncpg.Pool | None = None
         self._compiler: Compiler | None = None
         self._opening: asyncio.Lock | None = None
-        self._idle: list[Any] = []  # checked out of the pool, free for the next request
+        # Checked out of the pool and free for the next request, with when each was released.
+        self._idle: list[tuple[Any, float]] = []
         self._out = 0  # connections taken from the pool and not given back (busy or idle)
         self._blocked = 0  # requests waiting in Pool.acquire: released connections go to them
         self.generation = 0  # moved by `expire`: older connections are not kept
@@ -199,7 +206,7 @@ class PgEngine:
 
     async def acquire(self) -> Any:
         while self._idle:
-            conn = self._idle.pop()  # the most recently used: its socket and caches are warm
+            conn, _ = self._idle.pop()  # the most recently used: its socket and caches are warm
             if _usable(conn):
                 return conn
             await self._to_pool(conn)
@@ -223,7 +230,11 @@ class PgEngine:
         if conn is None or self._pool is None:
             return
         if generation == self.generation and not self._blocked and _usable(conn):
-            self._idle.append(conn)
+            now = time.monotonic()
+            self._idle.append((conn, now))
+            while now - self._idle[0][1] > IDLE_KEEP:  # unused that long: fewer requests run
+                oldest, _ = self._idle.pop(0)  # (a server with none meets this at its clock
+                await self._to_pool(oldest)  # check, every minute: see app.ClockWatch)
             return
         await self._to_pool(conn)  # a waiting request gets it, or the pool resets or closes it
 
@@ -240,7 +251,7 @@ class PgEngine:
         if self._pool is not None:
             await self._pool.expire_connections()
         idle, self._idle = self._idle, []
-        for conn in idle:  # released with an old generation: the pool closes them
+        for conn, _ in idle:  # released with an old generation: the pool closes them
             await self._to_pool(conn)
 
     @asynccontextmanager
@@ -276,7 +287,7 @@ class PgEngine:
     async def close(self) -> None:
         if self._pool is not None:
             idle, self._idle = self._idle, []
-            for conn in idle:
+            for conn, _ in idle:
                 await self._to_pool(conn)
             pool, self._pool = self._pool, None
             await pool.close()
