@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chinwag.api.render import renderer
-from chinwag.resources import TABLES
+from chinwag.model.resource import Resource
+from chinwag.resources import REGISTRY, TABLES
 from chinwag.resources.messages import MESSAGE
 from chinwag.resources.services import SERVICE
 
@@ -16,15 +17,15 @@ BASE = "http://chat.example"
 WHEN = datetime(2026, 12, 2, 1, 2, 3, tzinfo=UTC)
 
 
-def row_of(resource: str, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {column.name: None for column in TABLES[resource].c}
+def row_of(res: Resource, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {column.name: None for column in TABLES.of(res).c}
     row.update(date_created=WHEN, date_updated=WHEN, **values)
     return row
 
 
 def test_a_service_nests_converts_and_links() -> None:
     row = row_of(
-        "service",
+        SERVICE,
         sid="IS" + "1" * 32,
         account_sid="AC" + "2" * 32,
         friendly_name="chat",
@@ -52,7 +53,7 @@ def test_a_service_nests_converts_and_links() -> None:
 
 def test_a_message_url_names_its_ancestors() -> None:
     row = row_of(
-        "message",
+        MESSAGE,
         sid="IM" + "3" * 32,
         account_sid="AC" + "2" * 32,
         service_sid="IS" + "1" * 32,
@@ -70,3 +71,18 @@ def test_a_message_url_names_its_ancestors() -> None:
         f"{BASE}/v1/Services/{row['service_sid']}/Channels/{row['channel_sid']}"
         f"/Messages/{row['sid']}"
     )
+
+
+def test_every_resource_renders_a_row_of_its_table() -> None:
+    """Each declared resource's written renderer runs, and its `url` has no placeholder left."""
+    for res in REGISTRY:
+        if not res.has_table:
+            continue
+        for version in sorted(res.versions):
+            row = row_of(res, sid="XX" + "5" * 32, account_sid="AC" + "2" * 32)
+            for anc in res.ancestors:
+                row[anc.ref_column] = "YY" + "6" * 32
+            body = renderer(res, version)(row, BASE)
+            assert body["url"].startswith(f"{BASE}/{version}/"), res.name
+            assert "{" not in body["url"], body["url"]
+            assert body["url"].endswith("5" * 32), body["url"]
