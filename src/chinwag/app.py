@@ -148,7 +148,13 @@ def from_environment() -> Starlette:
 
 def build_app(settings: Settings) -> Starlette:
     runtime = Runtime(
-        settings, Database(settings.database, synchronous=settings.sqlite_synchronous), TABLES
+        settings,
+        Database(
+            settings.database,
+            synchronous=settings.sqlite_synchronous,
+            max_connections=settings.pg_connections,
+        ),
+        TABLES,
     )
 
     @asynccontextmanager

@@ -172,6 +172,15 @@ def serve(
             envvar="CHINWAG_WORKERS", min=1, help="Server processes (one per core for throughput)."
         ),
     ] = 1,
+    pg_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="CHINWAG_PG_CONNECTIONS",
+            min=2,
+            help="PostgreSQL connections each server process opens at most (requests beyond "
+            "wait for one), besides one for real-time notifications.",
+        ),
+    ] = 20,
     demo: Annotated[
         bool,
         typer.Option(
@@ -207,6 +216,7 @@ def serve(
         console=console,
         demo=demo,
         reachability_lease=reachability_lease,
+        pg_connections=pg_connections,
     )
     logsetup.configure(log_format)
     _bootstrap_account(database)

@@ -27,6 +27,7 @@ class Settings:
     demo: bool = False  # serve /demo and its token endpoint (anyone may get a token: never public)
     # Seconds a server process's real-time connections count without its heartbeat (kill -9).
     reachability_lease: float = 30.0
+    pg_connections: int = 20  # PostgreSQL connections a server process opens at most
 
     @property
     def media_max_bytes(self) -> int:

@@ -50,11 +50,11 @@ def test_the_next_request_takes_the_last_ones_connection(pg_url: str) -> None:
 
 
 def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> None:
-    """Every connection busy (pool_size=1: two at most): the third request waits inside the
+    """Every connection busy (two at most): the third request waits inside the
     pool, and the first connection released goes to it, not to the idle list."""
 
     async def work() -> list[int]:
-        db = Database(pg_url, pool_size=1)
+        db = Database(pg_url, max_connections=2)
         try:
             await backend(db)  # the pool is open, one connection idle with chinwag
             release = asyncio.Event()

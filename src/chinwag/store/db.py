@@ -39,7 +39,7 @@ def async_url(url: str) -> str:
 class Database:
     """The engine of one database URL; `read()` and `write()` give a connection for one request."""
 
-    def __init__(self, url: str, *, synchronous: str = "NORMAL", pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", max_connections: int = 20) -> None:
         self.url = url
         parsed = make_url(async_url(url))
         self.dialect = parsed.get_backend_name()
@@ -47,7 +47,7 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = SqliteEngine(parsed.database or "", synchronous)
         else:
-            self.engine = PgEngine(url, pool_size)
+            self.engine = PgEngine(url, max_connections)
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A connection that sees committed data (each statement its own snapshot)."""

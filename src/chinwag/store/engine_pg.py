@@ -161,13 +161,13 @@ class PgConnection(Connection):
 class PgEngine:
     """An asyncpg pool, opened on first use (a database down at start answers 503, not a crash)."""
 
-    def __init__(self, url: str, pool_size: int) -> None:
+    def __init__(self, url: str, max_connections: int) -> None:
         parsed = make_url(url)
         self._async_url = parsed.set(drivername="postgresql+asyncpg").render_as_string(
             hide_password=False
         )
         self._dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._max_size = pool_size * 2  # as before: pool_size plus as many in overflow
+        self._max_size = max_connections
         self._pool: asyncpg.Pool | None = None
         self._compiler: Compiler | None = None
         self._opening: asyncio.Lock | None = None
