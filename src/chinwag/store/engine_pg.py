@@ -232,9 +232,12 @@ class PgEngine:
         if generation == self.generation and not self._blocked and _usable(conn):
             now = time.monotonic()
             self._idle.append((conn, now))
-            while now - self._idle[0][1] > IDLE_KEEP:  # unused that long: fewer requests run
-                oldest, _ = self._idle.pop(0)  # (a server with none meets this at its clock
-                await self._to_pool(oldest)  # check, every minute: see app.ClockWatch)
+            # Unused that long: fewer requests run now. (An idle server gets here too, from
+            # its reachability heartbeat and its clock check.) Others may take from the list
+            # while a connection goes back, hence the test of its length.
+            while self._idle and now - self._idle[0][1] > IDLE_KEEP:
+                oldest, _ = self._idle.pop(0)
+                await self._to_pool(oldest)
             return
         await self._to_pool(conn)  # a waiting request gets it, or the pool resets or closes it
 
