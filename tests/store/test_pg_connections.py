@@ -1,10 +1,11 @@
 """PostgreSQL's connections between requests (`engine_pg`): a request's connection is kept for the
-next one, a request that waits for a connection is never starved by that, and a connection is not
-kept after a failed request or once the connections have been expired."""
+next one, requests that wait for a connection get one in turn, whatever the others do, and a
+connection is not kept after a failed request or once the connections have been expired."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,8 +51,8 @@ def test_the_next_request_takes_the_last_ones_connection(pg_url: str) -> None:
 
 
 def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> None:
-    """Every connection busy (two at most): the third request waits inside the
-    pool, and the first connection released goes to it, not to the idle list."""
+    """Every connection busy (two at most): the third request waits, and the first connection
+    released goes to it, not to the idle list."""
 
     async def work() -> list[int]:
         db = Database(pg_url, max_connections=2)
@@ -139,3 +140,59 @@ def test_connections_unused_for_a_while_go_back_to_the_pool(
         return after_burst, len(engine(db)._idle)
 
     assert with_database(pg_url, work) == (4, 1)
+
+
+def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
+    """Twelve tasks on two connections, writing one row (so they also wait on its lock) and
+    reading, some cancelled while they wait: every other request is served, promptly, and
+    afterwards every connection the engine holds is an idle one."""
+
+    async def work(db: Database) -> tuple[float, int, int, int]:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE c (id int PRIMARY KEY, n int)"))
+            await conn.execute(text("INSERT INTO c VALUES (1, 0)"))
+        slowest = 0.0
+
+        async def one(n: int) -> None:
+            nonlocal slowest
+            began = time.monotonic()
+            async with db.write() as conn:
+                slowest = max(slowest, time.monotonic() - began)
+                await conn.execute(text("UPDATE c SET n = n + 1 WHERE id = 1"))
+                if n % 3 == 0:
+                    await asyncio.sleep(0.001)
+            async with db.read() as conn:
+                await conn.execute(text("SELECT n FROM c"))
+
+        async def worker(w: int) -> None:
+            for n in range(40):
+                await one(n)
+
+        workers = [asyncio.create_task(worker(w)) for w in range(12)]
+        doomed = [asyncio.create_task(one(0)) for _ in range(20)]
+        await asyncio.sleep(0.01)
+        for task in doomed:  # cancelled wherever they are, most of them waiting for a turn
+            task.cancel()
+        await asyncio.gather(*doomed, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(*workers), 60)
+        async with db.read() as conn:
+            total = int((await conn.execute(text("SELECT n FROM c"))).scalar())
+        pg = engine(db)
+        return (
+            slowest,
+            total,
+            pg._out - len(pg._idle),
+            len([t for t in pg._waiting if not t.done()]),
+        )
+
+    async def main() -> tuple[float, int, int, int]:
+        db = Database(pg_url, max_connections=2)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    slowest, total, busy, waiting = asyncio.run(main())
+    assert 12 * 40 <= total <= 12 * 40 + 20  # the cancelled ones may or may not have written
+    assert (busy, waiting) == (0, 0)
+    assert slowest < 10, slowest  # never the 60 s of a lost turn

@@ -8,10 +8,12 @@ under READ COMMITTED each statement has its own snapshot either way.
 A request's connection goes back to chinwag's own short list of idle connections, not to
 asyncpg's pool, and the next request takes it from there without awaiting anything: asyncpg's
 `Pool.acquire(timeout=...)` and `Pool.release` each start a task (`wait_for`, `shield`), which
-cost a read request about a fifth of its CPU. The list never starves the pool: while a request
-waits in `Pool.acquire` (every connection busy), released connections go back to the pool, and
-a connection unused for IDLE_KEEP seconds goes back too, so that after a burst a server holds
-no more connections than it uses (the pool closes them after its own 300 s of inactivity).
+cost a read request about a fifth of its CPU. The engine counts the connections it has out and
+asks the pool for one only while that count is under the maximum, so no request ever waits
+inside the pool: when every connection is out, requests wait in the engine's own queue, in
+order, and each connection released goes straight to the first of them. A connection unused
+for IDLE_KEEP seconds goes back to the pool, so that after a burst a server holds no more
+connections than it uses (the pool closes them after its own 300 s of inactivity).
 
 A PostgreSQL restart (or a killed backend) leaves dead connections in the pool. Instead of a
 `SELECT 1` before every request, a connection error on a transaction's first statement, before
@@ -24,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,6 +41,7 @@ from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
 
 POSTGRESQL = DialectName("postgresql")
+_PLACE = object()  # handed to a waiting request: a place in the pool is its own (see acquire)
 ACQUIRE_TIMEOUT = 60.0
 # Seconds a kept connection may go unused before it goes back to the pool, which closes it after
 # its own 300 s of inactivity: after a burst, a server holds no more connections than it uses.
@@ -174,7 +178,7 @@ class PgEngine:
         # Checked out of the pool and free for the next request, with when each was released.
         self._idle: list[tuple[Any, float]] = []
         self._out = 0  # connections taken from the pool and not given back (busy or idle)
-        self._blocked = 0  # requests waiting in Pool.acquire: released connections go to them
+        self._waiting: deque[asyncio.Future[Any]] = deque()  # requests waiting for one, in order
         self.generation = 0  # moved by `expire`: older connections are not kept
 
     @property
@@ -205,31 +209,69 @@ class PgEngine:
             return self._pool
 
     async def acquire(self) -> Any:
+        """A connection: a kept one, a new one from the pool while fewer than the maximum are
+        out, or else the next one released, in the order the requests came."""
         while self._idle:
             conn, _ = self._idle.pop()  # the most recently used: its socket and caches are warm
             if _usable(conn):
                 return conn
             await self._to_pool(conn)
-        pool = self._pool or await self._open()
-        self._out += 1
-        blocked = self._out > self._max_size  # every connection is out: wait for one
-        self._blocked += blocked
+        if self._out < self._max_size:
+            self._out += 1  # a place in the pool, ours from now on
+        else:
+            handed = await self._wait_turn()
+            if handed is not _PLACE:
+                return handed
         try:
-            return await pool.acquire(timeout=ACQUIRE_TIMEOUT)
+            pool = self._pool or await self._open()
+            return await pool.acquire(timeout=ACQUIRE_TIMEOUT)  # a place is free: no wait
         except BaseException as exc:
-            self._out -= 1
+            self._give_place()
             if isinstance(exc, DRIVER_ERRORS):
                 raise database_error(exc) from exc
             raise
-        finally:
-            self._blocked -= blocked
+
+    async def _wait_turn(self) -> Any:
+        """The connection a release hands over, or _PLACE: a place in the pool, counted."""
+        turn: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            async with asyncio.timeout(ACQUIRE_TIMEOUT):
+                return await turn
+        except BaseException as exc:
+            if not turn.done():
+                turn.cancel()
+            elif not turn.cancelled():  # handed over just as this request gave up: pass it on
+                got = turn.result()
+                if got is _PLACE:
+                    self._give_place()
+                else:
+                    await self.release(got, self.generation)
+            if isinstance(exc, TimeoutError):
+                raise Unavailable("no database connection was free in time") from exc
+            raise
+
+    def _give_place(self) -> None:
+        """A place in the pool is free: the longest waiting request takes it, if any."""
+        self._out -= 1
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                self._out += 1
+                turn.set_result(_PLACE)
+                return
 
     async def release(self, conn: Any, generation: int | None = None) -> None:
         """Hand `conn` back; it is kept for reuse if it is sound and from `generation` (as
         `generation` read before it was acquired: None, or older, after `expire`)."""
         if conn is None or self._pool is None:
             return
-        if generation == self.generation and not self._blocked and _usable(conn):
+        if generation == self.generation and _usable(conn):
+            while self._waiting:  # the longest waiting request takes it as it is
+                turn = self._waiting.popleft()
+                if not turn.done():
+                    turn.set_result(conn)
+                    return
             now = time.monotonic()
             self._idle.append((conn, now))
             # Unused that long: fewer requests run now. (An idle server gets here too, from
@@ -239,10 +281,10 @@ class PgEngine:
                 oldest, _ = self._idle.pop(0)
                 await self._to_pool(oldest)
             return
-        await self._to_pool(conn)  # a waiting request gets it, or the pool resets or closes it
+        await self._to_pool(conn)  # the pool resets or closes it
 
     async def _to_pool(self, conn: Any) -> None:
-        self._out -= 1
+        self._give_place()
         if self._pool is None:
             return
         with contextlib.suppress(*DRIVER_ERRORS):  # a broken connection is closed by the pool
