@@ -37,6 +37,32 @@ async def duplicate_key(db: Database) -> None:
         await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
 
 
+class Holders:
+    """`count` requests that each hold a connection until `let_go`; their backends' PIDs."""
+
+    def __init__(self, db: Database, count: int) -> None:
+        self.db, self.count = db, count
+        self.pids: list[int] = []
+        self._all_in, self._release = asyncio.Event(), asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def hold(self) -> None:
+        """Start them, and return once every one holds its connection."""
+        self._tasks = [asyncio.create_task(self._one()) for _ in range(self.count)]
+        await asyncio.wait_for(self._all_in.wait(), 10)
+
+    async def let_go(self) -> None:
+        self._release.set()
+        await asyncio.gather(*self._tasks)
+
+    async def _one(self) -> None:
+        async with self.db.read() as conn:
+            self.pids.append(int((await conn.execute(BACKEND)).scalar()))
+            if len(self.pids) == self.count:
+                self._all_in.set()
+            await self._release.wait()
+
+
 def engine(db: Database) -> PgEngine:
     assert isinstance(db.engine, PgEngine)
     return db.engine
@@ -58,27 +84,15 @@ def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> 
         db = Database(pg_url, max_connections=2)
         try:
             await backend(db)  # the pool is open, one connection idle with chinwag
-            release = asyncio.Event()
-            both_held = asyncio.Event()
-            held: list[int] = []
-
-            async def hold() -> None:
-                async with db.read() as conn:
-                    held.append(int((await conn.execute(BACKEND)).scalar()))
-                    if len(held) == 2:
-                        both_held.set()
-                    await release.wait()
-
-            holders = [asyncio.create_task(hold()) for _ in range(2)]
-            await asyncio.wait_for(both_held.wait(), 10)
+            holders = Holders(db, 2)
+            await holders.hold()
             waiter = asyncio.create_task(backend(db))
             await asyncio.sleep(0.2)
             assert not waiter.done()  # no third connection: it waits
-            release.set()
+            await holders.let_go()
             got = await asyncio.wait_for(waiter, 5)  # not the pool's 60 s timeout
-            await asyncio.gather(*holders)
-            assert got in held
-            return held
+            assert got in holders.pids
+            return holders.pids
         finally:
             await db.close()
 
@@ -120,20 +134,9 @@ def test_connections_unused_for_a_while_go_back_to_the_pool(
     monkeypatch.setattr("chinwag.store.engine_pg.IDLE_KEEP", 0.3)
 
     async def work(db: Database) -> tuple[int, int]:
-        burst, all_in = asyncio.Event(), asyncio.Event()
-        inside: list[int] = []
-
-        async def hold() -> None:
-            async with db.read() as conn:
-                inside.append(int((await conn.execute(BACKEND)).scalar()))
-                if len(inside) == 4:
-                    all_in.set()
-                await burst.wait()
-
-        holders = [asyncio.create_task(hold()) for _ in range(4)]
-        await asyncio.wait_for(all_in.wait(), 10)  # four connections at once
-        burst.set()
-        await asyncio.gather(*holders)
+        burst = Holders(db, 4)  # four connections at once
+        await burst.hold()
+        await burst.let_go()
         after_burst = len(engine(db)._idle)
         await asyncio.sleep(0.5)
         await backend(db)  # one request, a while later
