@@ -1,6 +1,7 @@
 """The lease rule of realtime/presence.py on both databases: connections of a process whose
 lease ran out are reaped once, a stalled process that comes back counts its connections again,
-and every counter move happens exactly once."""
+a lease being renewed as a reap runs is left alone, and every counter move happens exactly
+once."""
 
 from __future__ import annotations
 
