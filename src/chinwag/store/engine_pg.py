@@ -251,15 +251,19 @@ class PgEngine:
                 raise Unavailable("no database connection was free in time") from exc
             raise
 
-    def _give_place(self) -> None:
-        """A place in the pool is free: the longest waiting request takes it, if any."""
-        self._out -= 1
+    def _hand(self, handed: Any) -> bool:
+        """Give `handed` (a connection, or _PLACE) to the longest waiting request, if any."""
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
-                self._out += 1
-                turn.set_result(_PLACE)
-                return
+                turn.set_result(handed)
+                return True
+        return False
+
+    def _give_place(self) -> None:
+        """A place in the pool is free: the longest waiting request takes it, if any."""
+        if not self._hand(_PLACE):
+            self._out -= 1
 
     async def release(self, conn: Any, generation: int | None = None) -> None:
         """Hand `conn` back; it is kept for reuse if it is sound and from `generation` (as
@@ -267,11 +271,8 @@ class PgEngine:
         if conn is None or self._pool is None:
             return
         if generation == self.generation and _usable(conn):
-            while self._waiting:  # the longest waiting request takes it as it is
-                turn = self._waiting.popleft()
-                if not turn.done():
-                    turn.set_result(conn)
-                    return
+            if self._hand(conn):  # the longest waiting request takes it as it is
+                return
             now = time.monotonic()
             self._idle.append((conn, now))
             # Unused that long: fewer requests run now. (An idle server gets here too, from
@@ -295,8 +296,12 @@ class PgEngine:
         self.generation += 1
         if self._pool is not None:
             await self._pool.expire_connections()
+        await self._return_idle()  # released with an old generation: the pool closes them
+
+    async def _return_idle(self) -> None:
+        """Every kept connection back to the pool."""
         idle, self._idle = self._idle, []
-        for conn, _ in idle:  # released with an old generation: the pool closes them
+        for conn, _ in idle:
             await self._to_pool(conn)
 
     @asynccontextmanager
@@ -331,9 +336,7 @@ class PgEngine:
 
     async def close(self) -> None:
         if self._pool is not None:
-            idle, self._idle = self._idle, []
-            for conn, _ in idle:
-                await self._to_pool(conn)
+            await self._return_idle()
             pool, self._pool = self._pool, None
             await pool.close()
 
