@@ -26,9 +26,8 @@ def _list(raw: Any) -> Any:
     return orjson.loads(raw) if isinstance(raw, str) else raw
 
 
-# What the generated code calls to turn a stored value of a kind into JSON, by name.
-_HELPERS: dict[str, Callable[[Any], Any]] = {"render_date": times.render, "load_list": _list}
-_CONVERT = {"date": "render_date", "list": "load_list"}
+# How a stored value of a kind becomes JSON; the generated code calls each as `convert_<kind>`.
+_CONVERT: dict[str, Callable[[Any], Any]] = {"date": times.render, "list": _list}
 
 
 def renderer(res: Resource, version: Version) -> Renderer:
@@ -47,10 +46,10 @@ def _assign(f: Field) -> list[str]:
     if not f.stored:
         return [] if f.omit_null else [f"{target} = None"]
     value = f"row[{f.column!r}]"
-    convert = _CONVERT.get(f.kind)
-    if convert is None and not f.omit_null:
+    convert = f.kind in _CONVERT
+    if not convert and not f.omit_null:
         return [f"{target} = {value}"]
-    converted = "value" if convert is None else f"{convert}(value)"
+    converted = f"convert_{f.kind}(value)" if convert else "value"
     if f.omit_null:
         return [f"value = {value}", f"if value is not None: {target} = {converted}"]
     return [f"value = {value}", f"{target} = None if value is None else {converted}"]
@@ -62,8 +61,8 @@ def _compile(res: Resource, version: Version) -> Renderer:
     for f in res.rendered(version):
         body += _assign(f)
     body += [
-        "body['date_created'] = render_date(row['date_created'])",
-        "body['date_updated'] = render_date(row['date_updated'])",
+        "body['date_created'] = convert_date(row['date_created'])",
+        "body['date_updated'] = convert_date(row['date_updated'])",
     ]
     path = f"/{version}{res.path}/" + "{row['sid']}"  # /v1/Services/IS.../Channels/CH...
     for anc in res.ancestors:
@@ -75,7 +74,7 @@ def _compile(res: Resource, version: Version) -> Renderer:
         body.append(f"body['links'] = {{{pairs}}}")
     body.append("return body")
     source = "def render(row, base):\n" + "".join(f"    {line}\n" for line in body)
-    namespace: dict[str, Any] = dict(_HELPERS)
+    namespace: dict[str, Any] = {f"convert_{kind}": fn for kind, fn in _CONVERT.items()}
     exec(compile(source, f"<render {res.name} {version}>", "exec"), namespace)  # noqa: S102  (built from our declarations, never from input)
     render: Renderer = namespace["render"]
     return render
