@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from chinwag.context import Context, Row
@@ -24,6 +25,10 @@ from chinwag.store import accounts
 from chinwag.store.accounts import Account
 from chinwag.store.db import Database
 from chinwag.store.migrate import upgrade
+from chinwag.sync import engine
+from chinwag.sync.chat import channel_names
+from chinwag.sync.projection import project
+from chinwag.sync.queries import find, items_page
 
 RESOURCES = {res.name: res for res in REGISTRY}
 
@@ -199,5 +204,37 @@ def test_observers_write_in_the_transaction_of_the_change(fresh_database: str) -
         listed = await perform(runtime, op(account, "channel", "list", path, params))
         assert listed.listing is not None
         assert [r["sid"] for r in listed.listing.rows] == [channel]
+
+    run(fresh_database, test)
+
+
+@pytest.mark.parametrize("forgotten", ["channel", "messages"])
+def test_a_message_reaches_the_sync_list_whichever_object_sid_is_forgotten(
+    fresh_database: str, forgotten: str
+) -> None:
+    """The projection writes a new message by the SIDs of its channel's objects that earlier
+    commits taught it. The SIDs are forgotten one at a time (a bounded cache is cleared between
+    two of a channel's, an object is found gone): the message still reaches both the messages
+    list the SDK reads and the channel document's `lastMessage`."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        runtime.observers.append(project)
+        service, channel = await chat(runtime, account)
+        path = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        for body in ("first", "second"):
+            await perform(runtime, op(account, "message", "create", path, params, {"Body": body}))
+            engine.forget(service, channel_names(channel)[forgotten])
+        async with runtime.db.read() as conn:
+            listing = await find(conn, TABLES, service, channel_names(channel)["messages"])
+            document = await find(conn, TABLES, service, channel_names(channel)["channel"])
+            assert listing is not None
+            assert document is not None
+            page = await items_page(
+                conn, TABLES, listing, start=None, inclusive=True, descending=False, size=10
+            )
+        assert [orjson.loads(i["data"])["text"] for i in page.items] == ["first", "second"]
+        assert [i["item_index"] for i in page.items] == [0, 1]
+        assert document.data["lastMessage"]["index"] == 1
 
     run(fresh_database, test)

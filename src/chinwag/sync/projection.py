@@ -287,27 +287,30 @@ async def on_message(call: Context, before: Row | None, after: Row | None) -> No
 async def _message_added(call: Context, channel: Row, message: Row) -> None:
     """The hot path of every create: the item (its author's member SID read by the same
     statement) and the channel document's `lastMessage`, by the SIDs of earlier commits, in one
-    statement on PostgreSQL (`engine.write_all`)."""
+    statement on PostgreSQL (`engine.write_all`). An object whose SID is not known (a bounded
+    cache may forget one of a channel's SIDs and not the others) or that is gone since, is
+    looked up (or made) and written on its own."""
     data = message_data(message, None)
     author = _author(call, channel["sid"], message["from"])
     last = {"index": message["index"], "timestamp": data["timestamp"]}
     document = channel_data(channel, last)
     names, service = channel_names(channel["sid"]), channel["service_sid"]
+
+    def write(role: str, sid: str) -> engine.ItemAdded | engine.DocumentSet:
+        if role == "messages":
+            return engine.ItemAdded(sid, message["index"], data, call.base_url, author)
+        return engine.DocumentSet(sid, document)
+
     known = {role: engine.known_sid(service, names[role]) for role in ("messages", "channel")}
+    present = {role: sid for role, sid in known.items() if sid is not None}
     missing = [role for role, sid in known.items() if sid is None]
-    if not missing:
-        writes: list[engine.ItemAdded | engine.DocumentSet] = [
-            engine.ItemAdded(
-                known["messages"] or "", message["index"], data, call.base_url, author
-            ),
-            engine.DocumentSet(known["channel"] or "", document),
-        ]
+    if present:
+        writes = [write(role, sid) for role, sid in present.items()]
         ids = await engine.write_all(call.conn, call.tables, writes)
-        missing = [
-            role for role, got in zip(("messages", "channel"), ids, strict=True) if got is None
-        ]
-        for role in missing:  # gone since: look again
-            engine.forget(service, names[role])
+        for role, got in zip(present, ids, strict=True):
+            if got is None:  # gone since: look again
+                engine.forget(service, names[role])
+                missing.append(role)
 
     async def add(sid: str) -> None:
         await engine.put_list_item(
