@@ -24,6 +24,7 @@ from chinwag.settings import Settings
 from chinwag.store import accounts
 from chinwag.store.accounts import Account
 from chinwag.store.db import Database
+from chinwag.store.errors import RetryLater
 from chinwag.store.migrate import upgrade
 from chinwag.sync import engine
 from chinwag.sync.chat import channel_names
@@ -236,5 +237,38 @@ def test_a_message_reaches_the_sync_list_whichever_object_sid_is_forgotten(
         assert [orjson.loads(i["data"])["text"] for i in page.items] == ["first", "second"]
         assert [i["item_index"] for i in page.items] == [0, 1]
         assert document.data["lastMessage"]["index"] == 1
+
+    run(fresh_database, test)
+
+
+def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
+    """A transaction that gave way to another process's (RetryLater, see store/pg_writer) is
+    run again from the start, in a transaction of its own: one row, as asked."""
+
+    calls: list[str] = []
+
+    async def gives_way_once(call: Context, before: Row | None, after: Row | None) -> None:
+        if call.resource.name == "channel":
+            calls.append(after["sid"] if after else "")
+            if len(calls) == 1:
+                raise RetryLater("gave way to another process's transaction")
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        runtime.observers.append(gives_way_once)
+        service, channel = await chat(runtime, account)
+        listed = await perform(
+            runtime,
+            op(
+                account,
+                "channel",
+                "list",
+                f"/v2/Services/{service}/Channels",
+                {"ServiceSid": service},
+            ),
+        )
+        assert listed.listing is not None
+        assert [r["sid"] for r in listed.listing.rows] == [channel]
+        assert calls[1] == channel
+        assert len(calls) == 2
 
     run(fresh_database, test)

@@ -1,6 +1,7 @@
-"""PostgreSQL's connections between requests (`engine_pg`): a request's connection is kept for the
+"""PostgreSQL's connections between requests (`engine_pg`): a read's connection is kept for the
 next one, requests that wait for a connection get one in turn, whatever the others do, and a
-connection is not kept after a failed request or once the connections have been expired."""
+connection is not kept after a failed read or once the connections have been expired. Writes
+all run on the writer's one connection (`pg_writer`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy import text
 
 from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
-from chinwag.store.errors import IntegrityError
+from chinwag.store.errors import Unavailable
 from tests.support.databases import fresh, with_database
 
 BACKEND = text("SELECT pg_backend_pid()")
@@ -31,10 +32,9 @@ async def backend(db: Database, write: bool = False) -> int:
         return int((await conn.execute(BACKEND)).scalar())
 
 
-async def duplicate_key(db: Database) -> None:
-    async with db.write() as conn:
-        await conn.execute(text("CREATE TEMPORARY TABLE t (x int PRIMARY KEY)"))
-        await conn.execute(text("INSERT INTO t VALUES (1), (1)"))
+async def failed_read(db: Database) -> None:
+    async with db.read() as conn:
+        await conn.execute(text("SELECT 1 / 0"))
 
 
 class Holders:
@@ -68,12 +68,19 @@ def engine(db: Database) -> PgEngine:
     return db.engine
 
 
-def test_the_next_request_takes_the_last_ones_connection(pg_url: str) -> None:
-    async def work(db: Database) -> list[int]:
-        return [await backend(db), await backend(db, write=True), await backend(db)]
+def test_the_next_read_takes_the_last_ones_connection_and_writes_have_their_own(
+    pg_url: str,
+) -> None:
+    async def work(db: Database) -> tuple[list[int], list[int]]:
+        writes = [await backend(db, write=True)]
+        reads = [await backend(db), await backend(db)]
+        writes.append(await backend(db, write=True))
+        return [*reads, await backend(db)], writes
 
-    pids = with_database(pg_url, work)
-    assert len(set(pids)) == 1
+    reads, writes = with_database(pg_url, work)
+    assert len(set(reads)) == 1
+    assert len(set(writes)) == 1
+    assert set(reads) != set(writes)
 
 
 def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> None:
@@ -99,12 +106,12 @@ def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> 
     assert len(set(asyncio.run(work()))) == 2
 
 
-def test_a_failed_transactions_connection_is_not_kept(pg_url: str) -> None:
+def test_a_failed_reads_connection_is_not_kept(pg_url: str) -> None:
     async def work(db: Database) -> tuple[int, int]:
         await backend(db)
         kept = len(engine(db)._idle)
-        with pytest.raises(IntegrityError):
-            await duplicate_key(db)
+        with pytest.raises(Unavailable):
+            await failed_read(db)
         return kept, len(engine(db)._idle)
 
     assert with_database(pg_url, work) == (1, 0)
@@ -146,9 +153,9 @@ def test_connections_unused_for_a_while_go_back_to_the_pool(
 
 
 def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
-    """Twelve tasks on two connections, writing one row (so they also wait on its lock) and
+    """Twelve tasks on two connections (the writer's and one for reads), writing one row and
     reading, some cancelled while they wait: every other request is served, promptly, and
-    afterwards every connection the engine holds is an idle one."""
+    afterwards every connection the engine holds is the writer's or an idle one."""
 
     async def work(db: Database) -> tuple[float, int, int, int]:
         async with db.write() as conn:
@@ -184,7 +191,7 @@ def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
         return (
             slowest,
             total,
-            pg._out - len(pg._idle),
+            pg._out - len(pg._idle) - int(pg.writer.connected),
             len([t for t in pg._waiting if not t.done()]),
         )
 

@@ -23,7 +23,10 @@ from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
 from chinwag.store.db import Connection
-from chinwag.store.errors import IntegrityError
+from chinwag.store.errors import IntegrityError, RetryLater
+
+# A write that gave way to another server process's (store/pg_writer) runs again, this often.
+RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -94,19 +97,30 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
         runtime.settings, op.resource, op.action, op.identity is not None
     ):
         form = await _pre_event(runtime, op)
-    transaction = runtime.db.write() if op.action in WRITES else runtime.db.read()
     try:
-        async with transaction as conn:
-            context = await open_context(runtime, conn, op)
-            await authorize(context, form)
-            if op.action in WRITES and runtime.settings.rate_limits == "twilio":
-                await ratelimit.charge(context)
-            result = await ACTIONS[op.action](context, form)
+        context, result = await _transaction(runtime, op, form)
     except IntegrityError:
         raise lost_race(op.resource) from None
     if context.delivered_later and runtime.deliverer is not None:
         runtime.deliverer.notify()
     return Outcome(context, result)
+
+
+async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:
+    """`op`'s one transaction, run again if it gave way to another process's (RetryLater)."""
+    for attempt in range(1, RETRIES + 1):
+        transaction = runtime.db.write() if op.action in WRITES else runtime.db.read()
+        try:
+            async with transaction as conn:
+                context = await open_context(runtime, conn, op)
+                await authorize(context, form)
+                if op.action in WRITES and runtime.settings.rate_limits == "twilio":
+                    await ratelimit.charge(context)
+                return context, await ACTIONS[op.action](context, form)
+        except RetryLater:
+            if attempt == RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def check_access(runtime: Runtime, op: Operation) -> Context:

@@ -1,11 +1,11 @@
 """PostgreSQL through asyncpg directly: a pool, each statement shape prepared once per connection.
 
 asyncpg's statement cache prepares each SQL string the first time a connection runs it; later
-executions are one round trip. A write is `BEGIN` (sent with its first statement, so a write
-that runs nothing costs nothing), its statements, `COMMIT`. Reads run without BEGIN/COMMIT:
-under READ COMMITTED each statement has its own snapshot either way.
+executions are one round trip. Write transactions all run on one connection, the writer's,
+with group commit (`pg_writer`). Reads run on the others, without BEGIN/COMMIT: under READ
+COMMITTED each statement has its own snapshot either way.
 
-A request's connection goes back to chinwag's own short list of idle connections, not to
+A read's connection goes back to chinwag's own short list of idle connections, not to
 asyncpg's pool, and the next request takes it from there without awaiting anything: asyncpg's
 `Pool.acquire(timeout=...)` and `Pool.release` each start a task (`wait_for`, `shield`), which
 cost a read request about a fifth of its CPU. The engine counts the connections it has out and
@@ -16,9 +16,9 @@ for IDLE_KEEP seconds goes back to the pool, so that after a burst a server hold
 connections than it uses (the pool closes them after its own 300 s of inactivity).
 
 A PostgreSQL restart (or a killed backend) leaves dead connections in the pool. Instead of a
-`SELECT 1` before every request, a connection error on a transaction's first statement, before
-anything of the transaction took effect, expires the pool's connections and runs that statement
-once more on a fresh connection; after that, errors answer 503.
+`SELECT 1` before every request, a connection error on a read's first statement (or a write
+batch's, see `pg_writer`) expires the pool's connections and runs that statement once more on a
+fresh connection; after that, errors answer 503.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ from sqlalchemy.sql.base import Executable
 
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
+from chinwag.store.errors import Unavailable
+from chinwag.store.pg_driver import CONNECTION_LOST, DRIVER_ERRORS, database_error, run, usable
+from chinwag.store.pg_writer import PgWriter
 
 POSTGRESQL = DialectName("postgresql")
 _PLACE = object()  # handed to a waiting request: a place in the pool is its own (see acquire)
@@ -46,42 +48,6 @@ ACQUIRE_TIMEOUT = 60.0
 # Seconds a kept connection may go unused before it goes back to the pool, which closes it after
 # its own 300 s of inactivity: after a burst, a server holds no more connections than it uses.
 IDLE_KEEP = 60.0
-DRIVER_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    OSError,
-    TimeoutError,
-)
-# Errors of a connection that died: the statement never ran.
-CONNECTION_LOST: tuple[type[BaseException], ...] = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # 57P01 admin shutdown, 57P03 starting up
-    asyncpg.InterfaceError,  # "connection is closed"
-    OSError,
-)
-
-
-def database_error(exc: BaseException) -> DatabaseError:
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return IntegrityError(str(exc))
-    return Unavailable(str(exc) or type(exc).__name__)
-
-
-def _rowcount(status: str) -> int:
-    """The row count of a command tag: "UPDATE 3" -> 3, "INSERT 0 1" -> 1."""
-    last = status.rsplit(" ", 1)[-1]
-    return int(last) if last.isdigit() else -1
-
-
-def _usable(conn: Any) -> bool:
-    """Open and outside any transaction. A connection that closed (a terminated backend) went
-    back to the pool by itself, and its proxy answers nothing but InterfaceError."""
-    try:
-        return not conn.is_closed() and not conn.is_in_transaction()
-    except asyncpg.InterfaceError:
-        return False
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -90,16 +56,16 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 class PgConnection(Connection):
-    __slots__ = ("_begun", "_conn", "_engine", "_generation", "_in_transaction", "_ran")
+    """A read's connection: statements in autocommit, each its own snapshot."""
+
+    __slots__ = ("_conn", "_engine", "_generation", "_ran")
 
     dialect = POSTGRESQL
 
-    def __init__(self, engine: PgEngine, conn: Any, in_transaction: bool, generation: int) -> None:
+    def __init__(self, engine: PgEngine, conn: Any, generation: int) -> None:
         self._engine = engine
         self._conn = conn
         self._generation = generation  # the engine's, read before `conn` was acquired
-        self._in_transaction = in_transaction
-        self._begun = False  # BEGIN was sent
         self._ran = False  # a statement of ours completed: no silent retry after this
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
@@ -118,17 +84,7 @@ class PgConnection(Connection):
             raise database_error(exc) from exc
 
     async def _run(self, plan: Plan, sql: str, args: list[Any]) -> Result:
-        conn = self._conn
-        if self._in_transaction and not self._begun:
-            await conn.execute("BEGIN")
-            self._begun = True
-        if plan.returns_rows:
-            records = await conn.fetch(sql, *args)
-            keys = plan.keys or (list(records[0].keys()) if records else ())
-            result = Result.of(plan, records, keys, len(records))
-        else:
-            status = await conn.execute(sql, *args)
-            result = Result([], (), _rowcount(status))
+        result = await run(self._conn, plan, sql, args)
         self._ran = True
         return result
 
@@ -139,27 +95,13 @@ class PgConnection(Connection):
         await self._engine.release(old)  # of an older generation now: the pool closes it
         self._generation = self._engine.generation
         self._conn = await self._engine.acquire()
-        self._begun = False
 
-    async def finish(self, commit: bool) -> None:
-        """COMMIT (or ROLLBACK) what BEGIN opened, then hand the connection back: for reuse
-        only after a request that ended well (a failed or cancelled one may have left the
-        connection mid-statement, which the pool's release sorts out)."""
-        sound = False
-        try:
-            if self._begun and self._conn is not None:
-                if commit:
-                    try:
-                        await self._conn.execute("COMMIT")
-                    except DRIVER_ERRORS as exc:
-                        raise database_error(exc) from exc
-                else:
-                    with contextlib.suppress(*DRIVER_ERRORS):
-                        await self._conn.execute("ROLLBACK")
-            sound = commit
-        finally:
-            conn, self._conn = self._conn, None
-            await self._engine.release(conn, self._generation if sound else None)
+    async def finish(self, sound: bool) -> None:
+        """Hand the connection back: for reuse only after a read that ended well (a failed or
+        cancelled one may have left the connection mid-statement, which the pool's release
+        sorts out)."""
+        conn, self._conn = self._conn, None
+        await self._engine.release(conn, self._generation if sound else None)
 
 
 class PgEngine:
@@ -180,6 +122,7 @@ class PgEngine:
         self._out = 0  # connections taken from the pool and not given back (busy or idle)
         self._waiting: deque[asyncio.Future[Any]] = deque()  # requests waiting for one, in order
         self.generation = 0  # moved by `expire`: older connections are not kept
+        self.writer = PgWriter(self)  # every write transaction, with group commit
 
     @property
     def compiler(self) -> Compiler:
@@ -213,7 +156,7 @@ class PgEngine:
         out, or else the next one released, in the order the requests came."""
         while self._idle:
             conn, _ = self._idle.pop()  # the most recently used: its socket and caches are warm
-            if _usable(conn):
+            if usable(conn):
                 return conn
             await self._to_pool(conn)
         if self._out < self._max_size:
@@ -270,7 +213,7 @@ class PgEngine:
         `generation` read before it was acquired: None, or older, after `expire`)."""
         if conn is None or self._pool is None:
             return
-        if generation == self.generation and _usable(conn):
+        if generation == self.generation and usable(conn):
             if self._hand(conn):  # the longest waiting request takes it as it is
                 return
             now = time.monotonic()
@@ -305,36 +248,33 @@ class PgEngine:
             await self._to_pool(conn)
 
     @asynccontextmanager
-    async def _session(self, in_transaction: bool) -> AsyncIterator[Connection]:
+    async def read(self) -> AsyncIterator[Connection]:
         generation = self.generation
-        conn = PgConnection(self, await self.acquire(), in_transaction, generation)
+        conn = PgConnection(self, await self.acquire(), generation)
         try:
             yield conn
         except BaseException:
-            await conn.finish(commit=False)
+            await conn.finish(sound=False)
             raise
-        await conn.finish(commit=True)
-        if in_transaction:
-            conn.committed()
-
-    def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self._session(in_transaction=False)
+        await conn.finish(sound=True)
 
     def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self._session(in_transaction=True)
+        return self.writer.transaction()
 
     def pool_stats(self) -> dict[str, tuple[int, int]]:
+        """(checked out, size) of the writer and of the readers' connections."""
         pool = self._pool
+        writer = (int(self.writer.busy), 1)
         if pool is None:
-            return {"writer": (0, 0), "reader": (0, 0)}
-        size = pool.get_size()
-        stats = (size - pool.get_idle_size() - len(self._idle), size)
-        return {"writer": stats, "reader": stats}  # one pool serves both
+            return {"writer": writer, "reader": (0, 0)}
+        size = pool.get_size() - int(self.writer.connected)  # the writer's is not the readers'
+        return {"writer": writer, "reader": (size - pool.get_idle_size() - len(self._idle), size)}
 
     def commit_stats(self) -> dict[str, int]:
-        return {}
+        return {"commits": self.writer.commits, "transactions": self.writer.transactions}
 
     async def close(self) -> None:
+        await self.writer.close()
         if self._pool is not None:
             await self._return_idle()
             pool, self._pool = self._pool, None

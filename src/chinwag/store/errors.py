@@ -15,5 +15,11 @@ class Unavailable(DatabaseError):
     """The database cannot serve now: gone, restarting, read-only, full, or too busy."""
 
 
+class RetryLater(Unavailable):
+    """The transaction was rolled back so that another one could go first (it waited too long
+    for that one's lock, or broke a deadlock with it): running it again succeeds. `perform`
+    does; any other caller answers as for Unavailable."""
+
+
 class ResultError(Exception):
     """A result did not have the rows its caller asked for (`one()` of no row): a bug, a 500."""

@@ -1,0 +1,235 @@
+"""PostgreSQL's group commit (`pg_writer`): concurrent write transactions share COMMITs, each
+keeps its own outcome, none is acknowledged before the COMMIT that covers it, a batch whose
+outcome is unknown fails as a whole, and a transaction that would make two processes' batches
+wait for each other gives way (RetryLater) instead."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from chinwag.store.db import Database
+from chinwag.store.engine_pg import PgEngine
+from chinwag.store.errors import IntegrityError, RetryLater, Unavailable
+from chinwag.store.pg_writer import PgWriter
+from tests.support.databases import fresh, with_database
+
+INSERT = text("INSERT INTO t VALUES (:n, 0)")
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path) -> Iterator[str]:
+    with fresh("postgresql", tmp_path) as url:
+
+        async def table(db: Database) -> None:
+            async with db.write() as conn:
+                await conn.execute(text("CREATE TABLE t (id int PRIMARY KEY, n int)"))
+                await conn.execute(text("INSERT INTO t VALUES (0, 0)"))
+
+        with_database(url, table)
+        yield url
+
+
+def writer_of(db: Database) -> PgWriter:
+    assert isinstance(db.engine, PgEngine)
+    return db.engine.writer
+
+
+async def insert(db: Database, n: int) -> None:
+    async with db.write() as conn:
+        await conn.execute(INSERT, {"n": n})
+
+
+async def stored(db: Database) -> set[int]:
+    async with db.read() as conn:
+        return {int(row[0]) for row in (await conn.execute(text("SELECT id FROM t"))).all()}
+
+
+def test_group_commit_isolates_each_transaction(pg_url: str) -> None:
+    """Concurrent writes share COMMITs; one that fails after writing, and one whose statement
+    breaks a constraint, roll back alone; the others commit."""
+
+    async def one(db: Database, n: int) -> None:
+        async with db.write() as conn:
+            await conn.execute(INSERT, {"n": n})
+            await asyncio.sleep(0)  # let the others queue behind this one
+            if n == 7:
+                raise RuntimeError("request 7 fails after writing")
+            if n == 9:
+                await conn.execute(text("INSERT INTO t VALUES (1, 0)"))  # 1 is taken
+
+    async def work(db: Database) -> tuple[list[Any], set[int], dict[str, int]]:
+        outcomes = await asyncio.gather(*(one(db, n) for n in range(1, 41)), return_exceptions=True)
+        return outcomes, await stored(db), db.commit_stats()
+
+    outcomes, ids, stats = with_database(pg_url, work)
+    failed = {n: type(o) for n, o in enumerate(outcomes, 1) if o is not None}
+    assert failed == {7: RuntimeError, 9: IntegrityError}
+    assert ids == {0} | set(range(1, 41)) - {7, 9}
+    assert stats["transactions"] == 38
+    assert stats["commits"] < 39 / 4, f"writes were not grouped: {stats}"
+
+
+def test_nothing_acknowledged_before_commit(pg_url: str) -> None:
+    """While the COMMIT of a batch is held up, no write of it returns, and a reader sees none
+    of its rows; then all return."""
+
+    async def work(db: Database) -> tuple[int, set[int], int, set[int]]:
+        writer = writer_of(db)
+        original = writer._commit
+        committing, gate = asyncio.Event(), asyncio.Event()
+
+        async def held_commit(batch: Any) -> None:
+            committing.set()
+            await gate.wait()
+            await original(batch)
+
+        writer._commit = held_commit  # type: ignore[method-assign]
+        returned: list[int] = []
+
+        async def one(n: int) -> None:
+            await insert(db, n)
+            returned.append(n)
+
+        tasks = [asyncio.create_task(one(n)) for n in range(1, 11)]
+        await asyncio.wait_for(committing.wait(), 10)
+        await asyncio.sleep(0.2)
+        early, seen = len(returned), await stored(db)
+        gate.set()
+        await asyncio.gather(*tasks)
+        return early, seen, len(returned), await stored(db)
+
+    early, seen, late, ids = with_database(pg_url, work)
+    assert (early, seen) == (0, {0})
+    assert late == 10
+    assert ids == set(range(11))
+
+
+def test_a_failed_commit_fails_every_transaction_of_the_batch(pg_url: str) -> None:
+    """The writer's connection killed before its COMMIT: every transaction of the batch answers
+    Unavailable and none is stored; the next writes go through on a new connection."""
+
+    async def work(db: Database) -> tuple[list[Any], set[int], list[Any]]:
+        writer = writer_of(db)
+        original = writer._commit
+        kill = [True]
+
+        async def killed_commit(batch: Any) -> None:
+            if kill[0]:
+                kill[0] = False
+                pid = await writer._conn.fetchval("SELECT pg_backend_pid()")
+                async with db.read() as conn:
+                    await conn.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            await original(batch)
+
+        writer._commit = killed_commit  # type: ignore[method-assign]
+        first = await asyncio.gather(*(insert(db, n) for n in range(1, 6)), return_exceptions=True)
+        ids = await stored(db)
+        second = await asyncio.gather(*(insert(db, n) for n in range(6, 9)), return_exceptions=True)
+        return first, ids, second
+
+    first, ids, second = with_database(pg_url, work)
+    assert all(isinstance(o, Unavailable) for o in first), first
+    assert ids == {0}
+    assert second == [None, None, None]
+    assert with_database(pg_url, stored) == {0, 6, 7, 8}
+
+
+def test_a_transaction_cancelled_mid_statement_breaks_its_batch(pg_url: str) -> None:
+    """Cancelled while its statement runs, a transaction leaves that statement's outcome
+    unknown: its batch is rolled back (its other transactions answer Unavailable), and the
+    writer goes on with a new connection."""
+
+    async def work(db: Database) -> tuple[Any, bool, set[int], set[int]]:
+        async def first() -> None:
+            async with db.write() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1, 0)"))
+                await asyncio.sleep(0.05)  # `slow` queues behind it, into the same batch
+
+        async def slow() -> None:
+            async with db.write() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (2, 0)"))
+                await conn.execute(text("SELECT pg_sleep(2)"))
+
+        batchmate = asyncio.create_task(first())
+        await asyncio.sleep(0.01)  # `first` has the writer
+        slow_task = asyncio.create_task(slow())
+        await asyncio.sleep(0.3)  # `first` waits for its COMMIT, `slow` sleeps in PostgreSQL
+        began = time.monotonic()
+        slow_task.cancel()
+        outcome = await asyncio.gather(batchmate, return_exceptions=True)
+        prompt = time.monotonic() - began < 1.5
+        with pytest.raises(asyncio.CancelledError):
+            await slow_task
+        during = await stored(db)
+        await insert(db, 3)
+        return outcome[0], prompt, during, await stored(db)
+
+    outcome, prompt, during, after = with_database(pg_url, work)
+    assert isinstance(outcome, Unavailable), outcome
+    assert prompt
+    assert during == {0}
+    assert after == {0, 3}
+
+
+def test_a_later_transaction_gives_way_to_another_process(pg_url: str) -> None:
+    """Another process (here a second Database) holds a row's lock. The first transaction of a
+    batch waits for it as long as it must; a later one waits LOCK_WAIT at most, then answers
+    RetryLater, and the batch before it commits at once."""
+
+    async def main() -> tuple[float, Any, Any, set[int], float]:
+        mine, other = Database(pg_url), Database(pg_url)
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_row_zero(seconds: float) -> None:
+            async with other.write() as conn:
+                await conn.execute(text("UPDATE t SET n = n + 1 WHERE id = 0"))
+                holding.set()
+                await asyncio.wait_for(release.wait(), seconds)
+
+        async def touch_row_zero() -> None:
+            async with mine.write() as conn:
+                await conn.execute(text("UPDATE t SET n = n + 1 WHERE id = 0"))
+
+        try:
+            # Alone in its batch: waits the whole 0.5 s, then succeeds.
+            holder = asyncio.create_task(hold_row_zero(10))
+            await holding.wait()
+            asyncio.get_running_loop().call_later(0.5, release.set)
+            began = time.monotonic()
+            await touch_row_zero()
+            waited_alone = time.monotonic() - began
+            await holder
+            holding.clear()
+            release.clear()
+            # Behind a transaction of its batch: gives way after LOCK_WAIT.
+            holder = asyncio.create_task(hold_row_zero(10))
+            await holding.wait()
+
+            async def first() -> None:
+                async with mine.write() as conn:
+                    await conn.execute(text("INSERT INTO t VALUES (1, 0)"))
+                    await asyncio.sleep(0)  # the next one queues into this batch
+
+            began = time.monotonic()
+            outcomes = await asyncio.gather(first(), touch_row_zero(), return_exceptions=True)
+            gave_way_after = time.monotonic() - began
+            release.set()
+            await holder
+            return waited_alone, outcomes[0], outcomes[1], await stored(mine), gave_way_after
+        finally:
+            await mine.close()
+            await other.close()
+
+    waited_alone, first, later, ids, gave_way_after = asyncio.run(main())
+    assert waited_alone >= 0.45
+    assert first is None
+    assert isinstance(later, RetryLater), later
+    assert ids == {0, 1}  # the batch committed without the transaction that gave way
+    assert gave_way_after < 2, gave_way_after
