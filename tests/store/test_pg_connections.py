@@ -191,7 +191,7 @@ def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
         return (
             slowest,
             total,
-            pg._out - len(pg._idle) - int(pg.writer.connected),
+            pg._out - len(pg._idle) - sum(w.connected for w in pg.writers),
             len([t for t in pg._waiting if not t.done()]),
         )
 

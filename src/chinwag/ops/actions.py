@@ -109,7 +109,7 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
 async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:
     """`op`'s one transaction, run again if it gave way to another process's (RetryLater)."""
     for attempt in range(1, RETRIES + 1):
-        transaction = runtime.db.write() if op.action in WRITES else runtime.db.read()
+        transaction = runtime.db.write(_key(op)) if op.action in WRITES else runtime.db.read()
         try:
             async with transaction as conn:
                 context = await open_context(runtime, conn, op)
@@ -121,6 +121,15 @@ async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Con
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _key(op: Operation) -> str | None:
+    """The channel `op` writes in (or else its service): its writes share a writer
+    (`store.db.write`), as SIDs or unique names, whichever the path gives."""
+    params = op.path_params
+    if op.resource.name == "channel" and "Sid" in params:
+        return params["Sid"]
+    return params.get("ChannelSid") or params.get("ServiceSid")
 
 
 async def check_access(runtime: Runtime, op: Operation) -> Context:

@@ -53,9 +53,11 @@ class Database:
         """A connection that sees committed data (each statement its own snapshot)."""
         return self.engine.read()
 
-    def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        """One transaction: durable when the block ends, rolled back if it raises."""
-        return self.engine.write()
+    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """One transaction: durable when the block ends, rolled back if it raises. `key` (the
+        channel or service written) keeps related writes together: on PostgreSQL, the same
+        key always runs on the same writer (`pg_writer`); SQLite has one writer anyway."""
+        return self.engine.write(key)
 
     async def ping(self) -> bool:
         async with self.read() as conn:

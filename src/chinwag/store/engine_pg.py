@@ -1,9 +1,11 @@
 """PostgreSQL through asyncpg directly: a pool, each statement shape prepared once per connection.
 
 asyncpg's statement cache prepares each SQL string the first time a connection runs it; later
-executions are one round trip. Write transactions all run on one connection, the writer's,
-with group commit (`pg_writer`). Reads run on the others, without BEGIN/COMMIT: under READ
-COMMITTED each statement has its own snapshot either way.
+executions are one round trip. Write transactions run on a few connections of their own, the
+writers, with group commit (`pg_writer`): a transaction's key (its channel, or else its
+service) picks the writer, so the writes of one channel share batches and those of other
+channels go on in parallel. Reads run on the other connections, without BEGIN/COMMIT: under
+READ COMMITTED each statement has its own snapshot either way.
 
 A read's connection goes back to chinwag's own short list of idle connections, not to
 asyncpg's pool, and the next request takes it from there without awaiting anything: asyncpg's
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import zlib
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +48,8 @@ from chinwag.store.pg_writer import PgWriter
 POSTGRESQL = DialectName("postgresql")
 _PLACE = object()  # handed to a waiting request: a place in the pool is its own (see acquire)
 ACQUIRE_TIMEOUT = 60.0
+MAX_WRITERS = 4  # writing connections of a process at most (pg_writer)...
+WRITER_SHARE = 5  # ...and one for each this many of its connections (so 4 of the default 20)
 # Seconds a kept connection may go unused before it goes back to the pool, which closes it after
 # its own 300 s of inactivity: after a burst, a server holds no more connections than it uses.
 IDLE_KEEP = 60.0
@@ -122,7 +127,10 @@ class PgEngine:
         self._out = 0  # connections taken from the pool and not given back (busy or idle)
         self._waiting: deque[asyncio.Future[Any]] = deque()  # requests waiting for one, in order
         self.generation = 0  # moved by `expire`: older connections are not kept
-        self.writer = PgWriter(self)  # every write transaction, with group commit
+        # Write transactions, with group commit: one writer for each WRITER_SHARE connections
+        # (at most MAX_WRITERS); those of one key (a channel) always on the same writer.
+        count = max(1, min(MAX_WRITERS, max_connections // WRITER_SHARE))
+        self.writers = [PgWriter(self) for _ in range(count)]
 
     @property
     def compiler(self) -> Compiler:
@@ -258,23 +266,34 @@ class PgEngine:
             raise
         await conn.finish(sound=True)
 
-    def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self.writer.transaction()
+    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """A transaction on the writer of `key` (see `writers`); the first writer's without."""
+        writer = self.writers[zlib.crc32(key.encode()) % len(self.writers)] if key else self.writer
+        return writer.transaction()
+
+    @property
+    def writer(self) -> PgWriter:
+        return self.writers[0]
 
     def pool_stats(self) -> dict[str, tuple[int, int]]:
-        """(checked out, size) of the writer and of the readers' connections."""
+        """(checked out, size) of the writers' and of the readers' connections."""
         pool = self._pool
-        writer = (int(self.writer.busy), 1)
+        busy = sum(w.busy for w in self.writers)
+        writers = (busy, len(self.writers))
         if pool is None:
-            return {"writer": writer, "reader": (0, 0)}
-        size = pool.get_size() - int(self.writer.connected)  # the writer's is not the readers'
-        return {"writer": writer, "reader": (size - pool.get_idle_size() - len(self._idle), size)}
+            return {"writer": writers, "reader": (0, 0)}
+        size = pool.get_size() - sum(w.connected for w in self.writers)
+        return {"writer": writers, "reader": (size - pool.get_idle_size() - len(self._idle), size)}
 
     def commit_stats(self) -> dict[str, int]:
-        return {"commits": self.writer.commits, "transactions": self.writer.transactions}
+        return {
+            "commits": sum(w.commits for w in self.writers),
+            "transactions": sum(w.transactions for w in self.writers),
+        }
 
     async def close(self) -> None:
-        await self.writer.close()
+        for writer in self.writers:
+            await writer.close()
         if self._pool is not None:
             await self._return_idle()
             pool, self._pool = self._pool, None

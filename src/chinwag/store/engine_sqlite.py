@@ -360,8 +360,8 @@ class SqliteEngine:
         self.writer = SqliteWriter(path, synchronous, self.compiler)
         self._reader: sqlite3.Connection | None = None
 
-    def write(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self.writer.transaction()
+    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self.writer.transaction()  # one writer: every key
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

@@ -1,4 +1,5 @@
-"""PostgreSQL writes with group commit: one writing connection per server process.
+"""PostgreSQL writes with group commit: each writer is one writing connection of a server
+process (`engine_pg` keeps a few, and gives each channel's writes always the same one).
 
 Why. A channel's messages take their gap-free index from its row, so its creates take turns on
 that row's lock, and each held it until its own COMMIT had flushed the WAL (about 0.8 ms on
@@ -13,14 +14,16 @@ Round trips. A batch's first transaction opens with `BEGIN; SAVEPOINT request`, 
 with `RELEASE SAVEPOINT request; SAVEPOINT request` (the release of the one before), each one
 simple-query round trip; a failed one ends with `ROLLBACK TO SAVEPOINT request; RELEASE ...`.
 
-Other processes. Several servers (or workers) on one database each have a writer, and a batch
-keeps the row locks of all its transactions until its COMMIT. If a transaction that is not its
-batch's first had to wait long for another process's lock, two batches could wait for each
-other (a deadlock PostgreSQL breaks only after `deadlock_timeout`, a second). So from the
-second transaction on, a batch waits at most LOCK_WAIT for a lock (`SET LOCAL lock_timeout`):
-past that, that transaction is rolled back to its savepoint, the batch commits at once, and the
-transaction answers `RetryLater`, which the operations layer runs again, in a batch of its own
-where it waits as long as it must (as every transaction did before batching).
+Other writers. A process's other writers, its fellow workers and other servers each batch on
+their own connection, and a batch keeps the row locks of all its transactions until its
+COMMIT. If a transaction that is not its batch's first had to wait long for another writer's
+lock, two batches could wait for each other (a deadlock PostgreSQL breaks only after
+`deadlock_timeout`, a second). So from the second transaction on, a batch waits at most
+LOCK_WAIT for a lock (`SET LOCAL lock_timeout`): past that, that transaction is rolled back to
+its savepoint, the batch commits at once, and the transaction answers `RetryLater`, which the
+operations layer runs again, in a batch of its own where it waits as long as it must (as every
+transaction did before batching). A batch's first transaction that waits holds up the writer's
+later ones meanwhile, as a transaction holds up SQLite's one writer.
 
 Failures. A dead connection found by a batch's opening statement is replaced and the statement
 run once more (after a PostgreSQL restart every connection is dead); after that, errors answer
