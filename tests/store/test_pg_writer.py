@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,27 @@ def test_a_later_transaction_gives_way_to_another_process(pg_url: str) -> None:
     assert isinstance(later, RetryLater), later
     assert ids == {0, 1}  # the batch committed without the transaction that gave way
     assert gave_way_after < 2, gave_way_after
+
+
+def test_a_key_always_writes_on_the_same_writer(pg_url: str) -> None:
+    """Writes keyed by one channel share its writer (and its batches); other keys spread over
+    the process's writers, which run side by side."""
+
+    async def backend(db: Database, key: str | None) -> int:
+        async with db.write(key) as conn:
+            return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar())
+
+    async def work(db: Database) -> tuple[int, list[int], list[int]]:
+        assert isinstance(db.engine, PgEngine)
+        count = len(db.engine.writers)
+        keys: dict[int, str] = {}  # one key per writer
+        for n in range(1000):
+            keys.setdefault(zlib.crc32(f"CH{n}".encode()) % count, f"CH{n}")
+        same = [await backend(db, "CH1") for _ in range(3)]
+        spread = [await backend(db, keys[w]) for w in range(count)]
+        return count, same, spread
+
+    count, same, spread = with_database(pg_url, work)  # 20 connections: 4 writers
+    assert count == 4
+    assert len(set(same)) == 1
+    assert len(set(spread)) == count
