@@ -25,7 +25,7 @@ from chinwag.runtime import Runtime
 from chinwag.store.db import Connection
 from chinwag.store.errors import IntegrityError, RetryLater
 
-# A write that gave way to another server process's (store/pg_writer) runs again, this often.
+# A write that gave way to another writer's transaction (store/pg_writer) runs again, this often.
 RETRIES = 3
 
 
@@ -107,7 +107,7 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
 
 
 async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:
-    """`op`'s one transaction, run again if it gave way to another process's (RetryLater)."""
+    """`op`'s one transaction, run again if it gave way to another writer's (RetryLater)."""
     for attempt in range(1, RETRIES + 1):
         transaction = runtime.db.write(_key(op)) if op.action in WRITES else runtime.db.read()
         try:

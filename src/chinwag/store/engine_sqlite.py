@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -37,10 +36,10 @@ from sqlalchemy.sql.base import Executable
 from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
+from chinwag.store.group_commit import Batch, GroupWriter
 
 T = TypeVar("T")
 
-MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch's first request
 SQLITE = DialectName("sqlite")
 BUSY_TIMEOUT_MS = 30_000
 
@@ -100,51 +99,17 @@ class SqliteConnection(Connection):
         return Result.of(plan, rows, keys, cursor.rowcount)
 
 
-class Batch:
-    """Transactions sharing one COMMIT; `done` resolves when it is durable (or failed)."""
-
-    __slots__ = ("broken", "done", "scheduled", "size")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.size = 0  # transactions released into it
-        self.broken = False  # SQLite lost the transaction: it must not commit (it cannot)
-        self.scheduled = False  # its COMMIT waits for the loop's next turn (see _pass_turn)
-
-    def settle(self, error: DatabaseError | None) -> None:
-        if self.done.done():
-            return
-        if error is None:
-            self.done.set_result(None)
-        else:
-            self.done.set_exception(error)
-            self.done.exception()  # retrieved: a batch nobody waits for logs nothing
-
-
-class SqliteWriter:
+class SqliteWriter(GroupWriter):
     """The one writing connection, its thread, and the queue of transactions waiting for it."""
 
     def __init__(self, path: str, synchronous: str, compiler: Compiler) -> None:
+        super().__init__()
         self.path = path
         self.synchronous = synchronous
         self.compiler = compiler
         self.commit_on_thread = synchronous.upper() == "FULL"  # an fsync per COMMIT
         self._conn: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="chinwag-sqlite-writer")
-        self._queue: deque[asyncio.Future[None]] = deque()  # transactions waiting for a turn
-        self._busy = False  # a transaction has the connection, or a COMMIT is running
-        self._batch: Batch | None = None  # the open (begun, uncommitted) batch
-        self._commits: set[asyncio.Task[None]] = set()
-        self.transactions = 0  # committed transactions, and the COMMITs that covered them
-        self.commits = 0
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    @property
-    def waiting(self) -> int:
-        return sum(1 for turn in self._queue if not turn.done())
 
     async def _on_thread(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, work)
@@ -178,24 +143,9 @@ class SqliteWriter:
 
     # -- on the event loop -------------------------------------------------------------------
 
-    def _has_waiters(self) -> bool:
-        while self._queue and self._queue[0].done():  # cancelled while waiting
-            self._queue.popleft()
-        return bool(self._queue)
-
     async def _acquire(self) -> Batch:
         """Wait for this transaction's turn; the open batch it joins."""
-        if self._busy or self._has_waiters():
-            turn = asyncio.get_running_loop().create_future()
-            self._queue.append(turn)
-            try:
-                await turn
-            except asyncio.CancelledError:
-                if turn.done() and not turn.cancelled():  # the turn came with the cancel
-                    self._pass_turn()
-                raise
-        else:
-            self._busy = True
+        await self._wait_turn()
         if self._batch is None:
             try:
                 if self._conn is None:  # its pragmas may wait for the lock: off the loop
@@ -227,44 +177,18 @@ class SqliteWriter:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         return True
 
-    def _pass_turn(self) -> None:
-        """The connection is free: the next waiting transaction joins the open batch, or the
-        batch commits (nobody waits, it is full, or it is broken), or the writer idles."""
-        batch = self._batch
-        if batch is not None and (
-            batch.broken or batch.size >= MAX_BATCH or not self._has_waiters()
-        ):
-            if not (batch.broken or batch.size >= MAX_BATCH or self.commit_on_thread):
-                # Nobody waits, but requests the loop is about to run may write: COMMIT on its
-                # next turn, so they join this batch. A transaction's statements never wait on
-                # SQLite, so otherwise every request committed alone, each COMMIT writing its
-                # pages to the WAL again (about 0.15 ms of CPU a create).
-                if not batch.scheduled:
-                    batch.scheduled = True
-                    asyncio.get_running_loop().call_soon(self._commit_scheduled, batch)
-                self._busy = False
-                return
-            self._batch = None
-            if not self.commit_on_thread:
-                self._commit_here(batch)
-            else:
-                task = asyncio.get_running_loop().create_task(self._commit_batch(batch))
-                self._commits.add(task)
-                task.add_done_callback(self._commits.discard)
-                return
-        while self._queue:
-            turn = self._queue.popleft()
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self._busy = False
+    def _may_wait_a_turn(self) -> bool:
+        # Under NORMAL a transaction's statements never wait on SQLite, so without the wait for
+        # the loop's next turn every request committed alone, each COMMIT writing its pages to
+        # the WAL again (about 0.15 ms of CPU a create). Under FULL the fsync is the wait.
+        return not self.commit_on_thread
 
-    def _commit_scheduled(self, batch: Batch) -> None:
-        batch.scheduled = False
-        if self._batch is not batch or self._busy:
-            return  # committed already, or a transaction of it runs: its turn's end decides
-        self._batch = None
-        self._commit_here(batch)
+    def _commit_now(self, batch: Batch) -> bool:
+        if not self.commit_on_thread:
+            self._commit_here(batch)
+            return True
+        self._commit_in_task(self._commit_batch(batch))
+        return False
 
     def _commit_here(self, batch: Batch) -> None:
         """COMMIT on the loop (nothing to fsync), settling the batch before anyone waits."""
@@ -273,9 +197,7 @@ class SqliteWriter:
         except sqlite3.Error as exc:
             batch.settle(Unavailable(f"commit failed: {exc}"))
         else:
-            self.commits += 1
-            self.transactions += batch.size
-            batch.settle(None)
+            self._committed(batch)
 
     async def _commit_batch(self, batch: Batch) -> None:
         loop = asyncio.get_running_loop()
@@ -289,9 +211,7 @@ class SqliteWriter:
             batch.settle(Unavailable(f"commit interrupted: {exc!r}"))
             raise
         else:
-            self.commits += 1
-            self.transactions += batch.size
-            batch.settle(None)
+            self._committed(batch)
         finally:
             if began:
                 self._batch = Batch(loop)
@@ -330,20 +250,10 @@ class SqliteWriter:
             batch.broken = True
             self._pass_turn()
             raise Unavailable("the transaction was rolled back by the database")
-        batch.size += 1
-        self._pass_turn()
-        if not batch.done.done():
-            await asyncio.shield(batch.done)
-        batch.done.result()  # durable, or this raises: never acknowledged early
-        request.committed()
+        await self._joined(batch, request)
 
     async def close(self) -> None:
-        batch = self._batch
-        if batch is not None and not self._busy:  # a COMMIT still waiting for its turn
-            self._batch = None
-            self._commit_here(batch)
-        while self._commits:  # batches still committing: their requests wait on them
-            await asyncio.gather(*self._commits, return_exceptions=True)
+        await self._close_batches()
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._on_thread(conn.close)

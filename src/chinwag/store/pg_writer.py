@@ -37,7 +37,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -46,7 +45,8 @@ from sqlalchemy.sql.base import Executable
 
 from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import DatabaseError, RetryLater, Unavailable
+from chinwag.store.errors import RetryLater, Unavailable
+from chinwag.store.group_commit import Batch, GroupWriter
 from chinwag.store.pg_driver import (
     CONNECTION_LOST,
     DRIVER_ERRORS,
@@ -57,7 +57,6 @@ from chinwag.store.pg_driver import (
 
 log = logging.getLogger("chinwag.store")
 POSTGRESQL = DialectName("postgresql")
-MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch's first request
 LOCK_WAIT = "50ms"  # the longest a batch's later transaction waits for another's lock
 
 
@@ -76,27 +75,14 @@ class Pool(Protocol):
     async def expire(self) -> None: ...
 
 
-class Batch:
-    """Transactions sharing one COMMIT; `done` resolves when it is durable (or failed)."""
+class PgBatch(Batch):
+    """A batch on PostgreSQL: it also knows whether its lock waits are bounded yet."""
 
-    __slots__ = ("broken", "done", "retried", "scheduled", "size", "waits_bounded")
+    __slots__ = ("waits_bounded",)
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.done: asyncio.Future[None] = loop.create_future()
-        self.size = 0  # transactions released into it
-        self.broken = False  # its database transaction is lost or unknown: it must not commit
-        self.retried = False  # a transaction gave way to another process's: commit now
-        self.scheduled = False  # its COMMIT waits for the loop's next turn
+        super().__init__(loop)
         self.waits_bounded = False  # LOCK_WAIT is set for the rest of it
-
-    def settle(self, error: DatabaseError | None) -> None:
-        if self.done.done():
-            return
-        if error is None:
-            self.done.set_result(None)
-        else:
-            self.done.set_exception(error)
-            self.done.exception()  # retrieved: a batch nobody waits for logs nothing
 
 
 class WriterConnection(Connection):
@@ -124,59 +110,34 @@ class WriterConnection(Connection):
         return result
 
 
-class PgWriter:
+class PgWriter(GroupWriter):
     """The writing connection and the queue of transactions waiting for it."""
 
     def __init__(self, pool: Pool) -> None:
+        super().__init__()
         self._pool = pool
         self._conn: Any = None
         self._generation = 0  # the pool's, when `_conn` was taken
-        self._queue: deque[asyncio.Future[None]] = deque()  # transactions waiting for a turn
-        self._busy = False  # a transaction has the connection, or a COMMIT is running
-        self._batch: Batch | None = None  # the open (begun, uncommitted) batch
         self._release_pending = False  # the last transaction's savepoint is still to release
-        self._commits: set[asyncio.Task[None]] = set()
-        self.transactions = 0  # committed transactions, and the COMMITs that covered them
-        self.commits = 0
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
 
     @property
     def connected(self) -> bool:
         return self._conn is not None
 
-    def _has_waiters(self) -> bool:
-        while self._queue and self._queue[0].done():  # cancelled while waiting
-            self._queue.popleft()
-        return bool(self._queue)
-
-    async def _wait_turn(self) -> None:
-        if not self._busy and not self._has_waiters():
-            self._busy = True
-            return
-        turn = asyncio.get_running_loop().create_future()
-        self._queue.append(turn)
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # the turn came with the cancel
-                self._pass_turn()
-            raise
-
-    async def _open(self) -> Batch:
+    async def _open(self) -> PgBatch:
         """The turn's opening statement (see the module's notes); the batch it joined."""
         batch = self._batch
         if batch is None:
             await self._begin()
-            batch = self._batch = Batch(asyncio.get_running_loop())
+            batch = PgBatch(asyncio.get_running_loop())
+            self._batch = batch
         else:
+            assert isinstance(batch, PgBatch)  # noqa: S101  (this writer makes only those)
             await self._join(batch)
         self._release_pending = False
         return batch
 
-    async def _join(self, batch: Batch) -> None:
+    async def _join(self, batch: PgBatch) -> None:
         opening = "RELEASE SAVEPOINT request; " if self._release_pending else ""
         if not batch.waits_bounded:
             opening += f"SET LOCAL lock_timeout = '{LOCK_WAIT}'; "
@@ -220,45 +181,9 @@ class PgWriter:
         if conn is not None:
             await self._pool.release(conn)
 
-    def _pass_turn(self) -> None:
-        """The connection is free: the next waiting transaction joins the open batch, or the
-        batch commits (nobody waits, it is full, broken or gave way), or the writer idles."""
-        batch = self._batch
-        if batch is not None and (
-            batch.broken or batch.retried or batch.size >= MAX_BATCH or not self._has_waiters()
-        ):
-            if not (batch.broken or batch.retried or batch.size >= MAX_BATCH):
-                # Nobody waits, but requests the loop is about to run may write: COMMIT on its
-                # next turn, so that they join this batch.
-                if not batch.scheduled:
-                    batch.scheduled = True
-                    asyncio.get_running_loop().call_soon(self._commit_scheduled, batch)
-                self._busy = False
-                return
-            self._start_commit(batch)
-            return
-        self._next()
-
-    def _next(self) -> None:
-        while self._queue:
-            turn = self._queue.popleft()
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self._busy = False
-
-    def _commit_scheduled(self, batch: Batch) -> None:
-        batch.scheduled = False
-        if self._batch is not batch or self._busy:
-            return  # committed already, or a transaction of it runs: its turn's end decides
-        self._busy = True
-        self._start_commit(batch)
-
-    def _start_commit(self, batch: Batch) -> None:
-        self._batch = None
-        task = asyncio.get_running_loop().create_task(self._commit(batch))
-        self._commits.add(task)
-        task.add_done_callback(self._commits.discard)
+    def _commit_now(self, batch: Batch) -> bool:
+        self._commit_in_task(self._commit(batch))
+        return False
 
     async def _commit(self, batch: Batch) -> None:
         """COMMIT (a broken batch: drop the connection, which rolls it back), then the next."""
@@ -277,9 +202,7 @@ class PgWriter:
                 await self._drop()
             raise
         else:
-            self.commits += 1
-            self.transactions += batch.size
-            batch.settle(None)
+            self._committed(batch)
         finally:
             self._next()
 
@@ -316,24 +239,14 @@ class PgWriter:
             finally:
                 gave_way = isinstance(exc, RetryLater) and not batch.broken
                 if gave_way:
-                    log.debug("a write gave way to another process's: %s", exc)
+                    log.debug("a write gave way to another writer's: %s", exc)
                 batch.retried = batch.retried or gave_way
                 self._pass_turn()
             raise
-        batch.size += 1
         self._release_pending = True
-        self._pass_turn()
-        if not batch.done.done():
-            await asyncio.shield(batch.done)
-        batch.done.result()  # durable, or this raises: never acknowledged early
-        request.committed()
+        await self._joined(batch, request)
 
     async def close(self) -> None:
-        batch = self._batch
-        if batch is not None and not self._busy:  # a COMMIT still waiting for its turn
-            self._busy = True
-            self._start_commit(batch)
-        while self._commits:  # batches still committing: their requests wait on them
-            await asyncio.gather(*self._commits, return_exceptions=True)
+        await self._close_batches()
         with contextlib.suppress(*DRIVER_ERRORS):
             await self._drop()

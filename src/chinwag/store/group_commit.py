@@ -1,0 +1,161 @@
+"""What both writers with group commit share (SQLite's in `engine_sqlite`, PostgreSQL's in
+`pg_writer`): the batch that one COMMIT covers, and the turns of the transactions waiting for
+the writer's one connection.
+
+A transaction waits for its turn, runs its statements in the open batch (each writer opens it
+its own way), and passes the turn on: to the next transaction waiting, which joins the batch,
+or, when none waits, to the COMMIT. That COMMIT waits for the loop's next turn, so that the
+requests the loop is about to run join the batch instead of each paying a COMMIT of their own;
+a broken batch, a full one or one that must end now (`Batch.retried`) commits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Coroutine
+from typing import Any
+
+from chinwag.store.connection import Connection
+from chinwag.store.errors import DatabaseError
+
+MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch's first request
+
+
+class Batch:
+    """Transactions sharing one COMMIT; `done` resolves when it is durable (or failed)."""
+
+    __slots__ = ("broken", "done", "retried", "scheduled", "size")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.size = 0  # transactions released into it
+        self.broken = False  # its database transaction is lost or unknown: it must not commit
+        self.retried = False  # a transaction gave way to another writer's: commit now
+        self.scheduled = False  # its COMMIT waits for the loop's next turn
+
+    def settle(self, error: DatabaseError | None) -> None:
+        if self.done.done():
+            return
+        if error is None:
+            self.done.set_result(None)
+        else:
+            self.done.set_exception(error)
+            self.done.exception()  # retrieved: a batch nobody waits for logs nothing
+
+
+class GroupWriter:
+    """The queue of transactions waiting for the writer's connection, and the open batch they
+    join. A subclass opens batches and commits them (`_commit_now`)."""
+
+    def __init__(self) -> None:
+        self._queue: deque[asyncio.Future[None]] = deque()  # transactions waiting for a turn
+        self._busy = False  # a transaction has the connection, or a COMMIT is running
+        self._batch: Batch | None = None  # the open (begun, uncommitted) batch
+        self._commits: set[asyncio.Task[None]] = set()  # COMMITs running as tasks
+        self.transactions = 0  # committed transactions, and the COMMITs that covered them
+        self.commits = 0
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for turn in self._queue if not turn.done())
+
+    def _has_waiters(self) -> bool:
+        while self._queue and self._queue[0].done():  # cancelled while waiting
+            self._queue.popleft()
+        return bool(self._queue)
+
+    async def _wait_turn(self) -> None:
+        """Until this transaction has the connection."""
+        if not self._busy and not self._has_waiters():
+            self._busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # the turn came with the cancel
+                self._pass_turn()
+            raise
+
+    def _may_wait_a_turn(self) -> bool:
+        """Whether a batch nobody waits for may wait for the loop's next turn to commit."""
+        return True
+
+    def _commit_now(self, batch: Batch) -> bool:
+        """COMMIT `batch` (no longer the open one; the writer is busy): True if that is done
+        and the turn passes on now, False if a task does it and passes the turn on later."""
+        raise NotImplementedError
+
+    def _pass_turn(self) -> None:
+        """The connection is free: the next waiting transaction joins the open batch, or the
+        batch commits (nobody waits, or it must end now), or the writer idles."""
+        batch = self._batch
+        if batch is not None:
+            now = batch.broken or batch.retried or batch.size >= MAX_BATCH
+            if now or not self._has_waiters():
+                if not now and self._may_wait_a_turn():
+                    if not batch.scheduled:
+                        batch.scheduled = True
+                        asyncio.get_running_loop().call_soon(self._commit_scheduled, batch)
+                    self._busy = False
+                    return
+                self._batch = None
+                if not self._commit_now(batch):
+                    return
+        self._next()
+
+    def _next(self) -> None:
+        """The turn to the longest waiting transaction, or the writer idles."""
+        while self._queue:
+            turn = self._queue.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self._busy = False
+
+    def _commit_scheduled(self, batch: Batch) -> None:
+        batch.scheduled = False
+        if self._batch is not batch or self._busy:
+            return  # committed already, or a transaction of it runs: its turn's end decides
+        self._commit_idle(batch)
+
+    def _commit_idle(self, batch: Batch) -> None:
+        """COMMIT the open batch while nobody has the turn."""
+        self._batch = None
+        self._busy = True
+        if self._commit_now(batch):
+            self._next()
+
+    def _commit_in_task(self, commit: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(commit)
+        self._commits.add(task)
+        task.add_done_callback(self._commits.discard)
+
+    def _committed(self, batch: Batch) -> None:
+        self.commits += 1
+        self.transactions += batch.size
+        batch.settle(None)
+
+    async def _joined(self, batch: Batch, request: Connection) -> None:
+        """The transaction is released into `batch`: pass the turn on, and return once the
+        batch's COMMIT is durable (or raise its failure: never acknowledged early)."""
+        batch.size += 1
+        self._pass_turn()
+        if not batch.done.done():
+            await asyncio.shield(batch.done)
+        batch.done.result()
+        request.committed()
+
+    async def _close_batches(self) -> None:
+        """At close: the batch whose COMMIT waits for the loop's next turn commits now, and
+        the COMMITs running end (their transactions wait on them)."""
+        if self._batch is not None and not self._busy:
+            self._commit_idle(self._batch)
+        while self._commits:
+            await asyncio.gather(*self._commits, return_exceptions=True)
