@@ -174,11 +174,15 @@ class PgWriter(GroupWriter):
 
     async def _drop(self, lost: bool = False) -> None:
         """Give the connection back for the pool to reset or close (`lost`: it died, and so
-        may the pool's others: they are expired)."""
+        may the pool's others: they are expired). One still inside its abandoned batch is
+        closed, which rolls the batch back: a reset would roll it back too, but asyncpg logs
+        an error for each connection it resets inside a transaction."""
         conn, self._conn = self._conn, None
         if lost:
             await self._pool.expire()
         if conn is not None:
+            if not closed(conn) and conn.is_in_transaction():
+                conn.terminate()
             await self._pool.release(conn)
 
     def _commit_now(self, batch: Batch) -> bool:
