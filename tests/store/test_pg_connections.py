@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -16,15 +14,9 @@ from sqlalchemy import text
 from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.errors import Unavailable
-from tests.support.databases import fresh, with_database
+from tests.support.databases import with_database
 
 BACKEND = text("SELECT pg_backend_pid()")
-
-
-@pytest.fixture
-def pg_url(tmp_path: Path) -> Iterator[str]:
-    with fresh("postgresql", tmp_path) as url:
-        yield url
 
 
 async def backend(db: Database, write: bool = False) -> int:
@@ -69,7 +61,7 @@ def engine(db: Database) -> PgEngine:
 
 
 def test_the_next_read_takes_the_last_ones_connection_and_writes_have_their_own(
-    pg_url: str,
+    fresh_postgres: str,
 ) -> None:
     async def work(db: Database) -> tuple[list[int], list[int]]:
         writes = [await backend(db, write=True)]
@@ -77,18 +69,18 @@ def test_the_next_read_takes_the_last_ones_connection_and_writes_have_their_own(
         writes.append(await backend(db, write=True))
         return [*reads, await backend(db)], writes
 
-    reads, writes = with_database(pg_url, work)
+    reads, writes = with_database(fresh_postgres, work)
     assert len(set(reads)) == 1
     assert len(set(writes)) == 1
     assert set(reads) != set(writes)
 
 
-def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> None:
+def test_a_request_waiting_for_a_connection_gets_a_released_one(fresh_postgres: str) -> None:
     """Every connection busy (two at most): the third request waits, and the first connection
     released goes to it, not to the idle list."""
 
     async def work() -> list[int]:
-        db = Database(pg_url, max_connections=2)
+        db = Database(fresh_postgres, max_connections=2)
         try:
             await backend(db)  # the pool is open, one connection idle with chinwag
             holders = Holders(db, 2)
@@ -106,7 +98,7 @@ def test_a_request_waiting_for_a_connection_gets_a_released_one(pg_url: str) -> 
     assert len(set(asyncio.run(work()))) == 2
 
 
-def test_a_failed_reads_connection_is_not_kept(pg_url: str) -> None:
+def test_a_failed_reads_connection_is_not_kept(fresh_postgres: str) -> None:
     async def work(db: Database) -> tuple[int, int]:
         await backend(db)
         kept = len(engine(db)._idle)
@@ -114,10 +106,10 @@ def test_a_failed_reads_connection_is_not_kept(pg_url: str) -> None:
             await failed_read(db)
         return kept, len(engine(db)._idle)
 
-    assert with_database(pg_url, work) == (1, 0)
+    assert with_database(fresh_postgres, work) == (1, 0)
 
 
-def test_connections_in_use_when_expired_are_not_kept(pg_url: str) -> None:
+def test_connections_in_use_when_expired_are_not_kept(fresh_postgres: str) -> None:
     """`expire` (a dead connection was found) renews every connection: the idle ones at once,
     the busy ones when their request ends, so none of them serves another request."""
 
@@ -129,13 +121,13 @@ def test_connections_in_use_when_expired_are_not_kept(pg_url: str) -> None:
         after = await backend(db)
         return before, busy, after
 
-    before, busy, after = with_database(pg_url, work)
+    before, busy, after = with_database(fresh_postgres, work)
     assert before == busy
     assert after != busy
 
 
 def test_connections_unused_for_a_while_go_back_to_the_pool(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a burst, a server keeps only the connections it goes on using."""
     monkeypatch.setattr("chinwag.store.engine_pg.IDLE_KEEP", 0.3)
@@ -149,10 +141,10 @@ def test_connections_unused_for_a_while_go_back_to_the_pool(
         await backend(db)  # one request, a while later
         return after_burst, len(engine(db)._idle)
 
-    assert with_database(pg_url, work) == (4, 1)
+    assert with_database(fresh_postgres, work) == (4, 1)
 
 
-def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
+def test_many_requests_on_few_connections_all_get_one(fresh_postgres: str) -> None:
     """Twelve tasks on two connections (the writer's and one for reads), writing one row and
     reading, some cancelled while they wait: every other request is served, promptly, and
     afterwards every connection the engine holds is the writer's or an idle one."""
@@ -196,7 +188,7 @@ def test_many_requests_on_few_connections_all_get_one(pg_url: str) -> None:
         )
 
     async def main() -> tuple[float, int, int, int]:
-        db = Database(pg_url, max_connections=2)
+        db = Database(fresh_postgres, max_connections=2)
         try:
             return await work(db)
         finally:

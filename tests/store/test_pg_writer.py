@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,22 +17,22 @@ from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.errors import IntegrityError, RetryLater, Unavailable
 from chinwag.store.pg_writer import PgWriter
-from tests.support.databases import fresh, with_database
+from tests.support.databases import with_database
 
 INSERT = text("INSERT INTO t VALUES (:n, 0)")
 
 
 @pytest.fixture
-def pg_url(tmp_path: Path) -> Iterator[str]:
-    with fresh("postgresql", tmp_path) as url:
+def pg_url(fresh_postgres: str) -> str:
+    """A fresh PostgreSQL database with table `t`, holding row 0."""
 
-        async def table(db: Database) -> None:
-            async with db.write() as conn:
-                await conn.execute(text("CREATE TABLE t (id int PRIMARY KEY, n int)"))
-                await conn.execute(text("INSERT INTO t VALUES (0, 0)"))
+    async def table(db: Database) -> None:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE t (id int PRIMARY KEY, n int)"))
+            await conn.execute(text("INSERT INTO t VALUES (0, 0)"))
 
-        with_database(url, table)
-        yield url
+    with_database(fresh_postgres, table)
+    return fresh_postgres
 
 
 def writer_of(db: Database) -> PgWriter:
