@@ -12,8 +12,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
+from twilio.base.exceptions import TwilioRestException
 
+from tests.conftest import make_client
 from tests.support.servers import Server
 
 THREADS = 24
@@ -27,43 +28,30 @@ def test_two_workers_writing_the_same_channels(
     server = Server(fresh_postgres, extra_args=["--workers", "2"])
     servers.append(server)
     server.start(tmp_path / "server.log")
-    auth = (server.account_sid, server.auth_token)
-    service = requests.post(
-        f"{server.url}/v1/Services", data={"FriendlyName": "w"}, auth=auth, timeout=30
-    )
-    assert service.status_code == 201, service.text
-    base = f"{server.url}/v1/Services/{service.json()['sid']}/Channels"
-    channels = []
-    for n in range(CHANNELS):
-        made = requests.post(base, data={"FriendlyName": f"c{n}"}, auth=auth, timeout=30)
-        assert made.status_code == 201, made.text
-        channels.append(made.json()["sid"])
+    service = make_client(server).chat.v1.services.create(friendly_name="w")
+    channels = [service.channels.create(friendly_name=f"c{n}").sid for n in range(CHANNELS)]
     local = threading.local()
     failures: list[str] = []
 
     def post(i: int) -> None:
-        if not hasattr(local, "session"):  # keep-alive: each thread stays with one worker
-            local.session = requests.Session()
-            local.session.auth = auth
+        if not hasattr(local, "service"):  # a client per thread, keep-alive: one worker each
+            local.service = make_client(server).chat.v1.services(service.sid)
         # each thread goes round the channels from a different one, so that the two workers'
         # batches take the channels' locks in different orders
         channel = channels[(i + i // CREATES) % CHANNELS]
-        got = local.session.post(f"{base}/{channel}/Messages", data={"Body": str(i)}, timeout=30)
-        if got.status_code != 201:
-            failures.append(f"{got.status_code} {got.text[:200]}")
+        try:
+            local.service.channels(channel).messages.create(body=str(i))
+        except TwilioRestException as exc:
+            failures.append(f"{exc.status} {exc.code} {exc.msg}")
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         list(pool.map(post, range(THREADS * CREATES)))
     assert failures == []
     total = 0
     for channel in channels:
-        listed = requests.get(
-            f"{base}/{channel}/Messages", params={"PageSize": 1000}, auth=auth, timeout=30
-        )
-        assert listed.status_code == 200, listed.text
-        indexes = [m["index"] for m in listed.json()["messages"]]
+        room = service.channels(channel)
+        indexes = [m.index for m in room.messages.list(page_size=1000)]
         assert indexes == list(range(len(indexes)))
-        channel_row = requests.get(f"{base}/{channel}", auth=auth, timeout=30).json()
-        assert channel_row["messages_count"] == len(indexes)
+        assert room.fetch().messages_count == len(indexes)
         total += len(indexes)
     assert total == THREADS * CREATES
