@@ -10,7 +10,6 @@ idempotency token lets a receiver drop repeats). Outcomes are recorded a batch a
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import ARRAY, ColumnElement, Table, and_, any_, bindparam, case,
 
 from chinwag import clock
 from chinwag.events.sending import Attempt, Delivery
+from chinwag.sids import ordered_hex
 from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
@@ -46,7 +46,7 @@ async def enqueue(
     await conn.execute(
         statements.once(("outbox.insert", id(tables.outbox)), tables.outbox.insert),
         {
-            "token": secrets.token_hex(16),
+            "token": ordered_hex(),  # time-ordered: its unique index grows at one end
             "account_sid": account_sid,
             "service_sid": service_sid,
             "queue": queue,
