@@ -1,12 +1,14 @@
 """The store's engines: values round-trip as SQLAlchemy's drivers gave them, driver errors become
 store errors, and SQLite's group commit keeps each request's transaction its own and never
-acknowledges one before the COMMIT that covers it."""
+acknowledges one before the COMMIT that covers it; its WAL checkpoints run on a thread of their
+own."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chinwag.resources import TABLES
+from chinwag.store import sqlite_checkpoint
 from chinwag.store.db import Connection, Database, async_url
 from chinwag.store.engine_sqlite import SqliteEngine
 from chinwag.store.errors import IntegrityError, Unavailable
@@ -268,3 +271,73 @@ def test_write_waits_for_another_process_off_the_loop(tmp_path: Path) -> None:
     assert blocked
     assert during == set()
     assert after == {sid("AC", 1)}
+
+
+def test_checkpoints_run_on_their_own_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's COMMITs leave WAL checkpoints to the checkpointer's thread (every EVERY
+    commits), keeping only a far-off automatic one; closing the engine stops the thread."""
+    monkeypatch.setattr(sqlite_checkpoint, "EVERY", 4)
+    url = sqlite_url(tmp_path)
+    main_file = Path(url.removeprefix("sqlite:///"))
+
+    async def work(db: Database) -> tuple[int, int, bool, bool, set[str]]:
+        before = await asyncio.to_thread(main_file.read_bytes)
+        for n in range(12):
+            async with db.write() as conn:
+                await add_account(conn, n)
+        writer = writer_of(db)
+        backstop = writer._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        for _ in range(100):
+            if writer.checkpointer.checkpoints >= 1:
+                break
+            await asyncio.sleep(0.05)
+        named = any(t.name == "chinwag-sqlite-checkpoint" for t in threading.enumerate())
+        # only a checkpoint writes to the database file itself (COMMITs append to the WAL)
+        copied = await asyncio.to_thread(main_file.read_bytes) != before
+        return writer.checkpointer.checkpoints, backstop, named, copied, await account_sids(db)
+
+    checkpoints, backstop, named, copied, stored = run(url, work)
+    assert checkpoints >= 1
+    assert backstop == sqlite_checkpoint.BACKSTOP_PAGES
+    assert named
+    assert copied
+    assert stored == {sid("AC", n) for n in range(12)}
+    assert not any(t.name == "chinwag-sqlite-checkpoint" for t in threading.enumerate())
+
+
+def test_a_failed_checkpoint_is_tried_again(caplog: pytest.LogCaptureFixture) -> None:
+    """A checkpoint that fails is logged, and the next wake-up tries again."""
+    calls: list[str] = []
+
+    class FailsOnce:
+        def execute(self, sql: str) -> FailsOnce:
+            calls.append(sql)
+            if len(calls) == 1:
+                raise sqlite3.OperationalError("database is locked")
+            return self
+
+        def fetchall(self) -> list[Any]:
+            return []
+
+        def close(self) -> None:
+            calls.append("close")
+
+    def wake_and_wait(until: Callable[[], bool]) -> None:
+        for _ in range(sqlite_checkpoint.EVERY):
+            checkpointer.committed()
+        deadline = time.monotonic() + 5
+        while not until() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    checkpointer = sqlite_checkpoint.Checkpointer(FailsOnce)  # type: ignore[arg-type]
+    try:
+        wake_and_wait(lambda: len(calls) == 1)
+        assert checkpointer.checkpoints == 0
+        wake_and_wait(lambda: checkpointer.checkpoints == 1)
+    finally:
+        checkpointer.close()
+    assert checkpointer.checkpoints == 1
+    assert calls == ["PRAGMA wal_checkpoint(PASSIVE)"] * 2 + ["close"]
+    assert "WAL checkpoint failed: database is locked" in caplog.text

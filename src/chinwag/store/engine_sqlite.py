@@ -37,6 +37,7 @@ from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
 from chinwag.store.group_commit import Batch, GroupWriter
+from chinwag.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
 
@@ -110,11 +111,19 @@ class SqliteWriter(GroupWriter):
         self.commit_on_thread = synchronous.upper() == "FULL"  # an fsync per COMMIT
         self._conn: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="chinwag-sqlite-writer")
+        self.checkpointer = Checkpointer(lambda: connect(path, synchronous))
 
     async def _on_thread(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, work)
 
     # -- on the writer's thread --------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = connect(self.path, self.synchronous)
+        # Checkpoints run on the checkpointer's thread; this connection's COMMITs only past
+        # the backstop (sqlite_checkpoint.py).
+        conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
+        return conn
 
     def _begin_waiting(self) -> None:
         """BEGIN IMMEDIATE, waiting (busy timeout) for another process to release the lock."""
@@ -133,6 +142,7 @@ class SqliteWriter(GroupWriter):
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             raise
+        self.checkpointer.committed()
         if begin_next:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -149,7 +159,7 @@ class SqliteWriter(GroupWriter):
         if self._batch is None:
             try:
                 if self._conn is None:  # its pragmas may wait for the lock: off the loop
-                    self._conn = await self._on_thread(lambda: connect(self.path, self.synchronous))
+                    self._conn = await self._on_thread(self._connect)
                 if not self._try_begin():
                     await self._on_thread(self._begin_waiting)
             except BaseException as exc:
@@ -257,6 +267,7 @@ class SqliteWriter(GroupWriter):
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await self._on_thread(conn.close)
+        await self._on_thread(self.checkpointer.close)
         self._thread.shutdown(wait=True)
 
 
