@@ -15,7 +15,19 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, ColumnElement, Table, and_, any_, bindparam, case, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    column,
+    func,
+    or_,
+    select,
+)
 
 from chinwag import clock
 from chinwag.events.sending import Attempt, Delivery
@@ -73,6 +85,22 @@ def _due(o: Table, now: Any) -> ColumnElement[bool]:
     )
 
 
+# What a claim reads of each row: what is sent (`Delivery`) and its queue; no dates to convert.
+_SENT = (
+    "pk",
+    "token",
+    "account_sid",
+    "kind",
+    "event",
+    "url",
+    "method",
+    "params",
+    "retry_limit",
+    "attempts",
+    "queue",
+)
+
+
 def _delivery(r: Any) -> Delivery:
     return Delivery(
         r["pk"],
@@ -107,7 +135,7 @@ def _claim_query(o: Table, locking: bool) -> Any:
             .subquery("ranked")
         )
         query = (
-            select(o, ranked.c.rank)
+            select(*(o.c[name] for name in _SENT), ranked.c.rank)
             .join(ranked, ranked.c.ranked_pk == o.c.pk)
             .where(ranked.c.rank <= bindparam("per_queue"), ranked.c.stalled == 0, due)
             .order_by(ranked.c.rank, o.c.next_attempt_at, o.c.pk)
@@ -146,7 +174,8 @@ async def claim(
     if taken:
         held = _by_pks(conn, o, "taken")
         until = now + timedelta(seconds=lease)
-        await conn.execute(held, {"w_pks": taken, "w_until": until, "w_now": now})
+        params = {"w_pks": _pk_list(conn, taken), "w_until": until, "w_now": now}
+        await conn.execute(held, params)
     return list(batches.values())
 
 
@@ -168,7 +197,8 @@ async def record(
             done.setdefault(a.http_status, []).append(a.delivery.pk)
     delivered = _by_pks(conn, o, "delivered")
     for http_status, pks in done.items():
-        await conn.execute(delivered, {"w_pks": pks, "w_status": http_status, "w_now": now})
+        params = {"w_pks": _pk_list(conn, pks), "w_status": http_status, "w_now": now}
+        await conn.execute(delivered, params)
     for a in attempts:
         if a.status == "delivered":
             continue
@@ -185,7 +215,13 @@ async def record(
         await conn.execute(o.update().where(o.c.pk == a.delivery.pk).values(**values))
     if released:
         given_back = _by_pks(conn, o, "released")
-        await conn.execute(given_back, {"w_pks": [d.pk for d in released], "w_now": now})
+        pks = _pk_list(conn, [d.pk for d in released])
+        await conn.execute(given_back, {"w_pks": pks, "w_now": now})
+
+
+def _pk_list(conn: Connection, pks: list[int]) -> Any:
+    """`w_pks` of `_by_pks`: an array on PostgreSQL, a JSON array's text on SQLite."""
+    return pks if conn.dialect.name == "postgresql" else orjson.dumps(pks).decode()
 
 
 _CHANGED_TO = {"taken": "sending", "delivered": "delivered", "released": "pending"}
@@ -200,8 +236,9 @@ def _by_pks(conn: Connection, o: Table, change: str) -> Any:
     def build() -> Any:
         if conn.dialect.name == "postgresql":
             among = o.c.pk == any_(bindparam("w_pks", type_=ARRAY(o.c.pk.type)))
-        else:
-            among = o.c.pk.in_(bindparam("w_pks", expanding=True))
+        else:  # one JSON array: no statement expanded per list length
+            listed: Any = select(column("value")).select_from(func.json_each(bindparam("w_pks")))
+            among = o.c.pk.in_(listed)
         now = bindparam("w_now", type_=o.c.date_updated.type)
         values: dict[str, Any] = {"status": _CHANGED_TO[change], "date_updated": now}
         if change == "taken":
