@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from chinwag.resources import TABLES
-from chinwag.store import sqlite_checkpoint
+from chinwag.store import pg_writer, sqlite_checkpoint, statements
 from chinwag.store.db import Connection, Database, async_url
 from chinwag.store.engine_sqlite import SqliteEngine
 from chinwag.store.errors import IntegrityError, Unavailable
@@ -341,3 +341,65 @@ def test_a_failed_checkpoint_is_tried_again(caplog: pytest.LogCaptureFixture) ->
     assert checkpointer.checkpoints == 1
     assert calls == ["PRAGMA wal_checkpoint(PASSIVE)"] * 2 + ["close"]
     assert "WAL checkpoint failed: database is locked" in caplog.text
+
+
+def account_values(n: int) -> dict[str, Any]:
+    return {"sid": sid("AC", n), "friendly_name": f"n{n}", "auth_token": "t", "date_created": NOW}
+
+
+def test_a_row_inserted_later_commits_with_its_transaction(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`insert_later` writes its row in the transaction. On PostgreSQL's writer it rides on the
+    next statement made once that does not touch its table (one round trip), and is sent first
+    before one that does (which must see it) or one built per call, or else at the end; a
+    transaction that fails writes none of it."""
+    upgrade(fresh_database)
+    sent: list[str] = []
+    original = pg_writer.run
+
+    async def recording(conn: Any, plan: Any, sql: str, args: list[Any]) -> Any:
+        sent.append(sql)
+        return await original(conn, plan, sql, args)
+
+    monkeypatch.setattr(pg_writer, "run", recording)
+    accounts = TABLES.accounts
+
+    def count_of(table: Any) -> Any:
+        return statements.once(
+            ("test.count", table.name), lambda: select(func.count()).select_from(table)
+        )
+
+    async def work(db: Database) -> tuple[int, int, set[str]]:
+        async with db.write() as conn:  # rides on a statement of another table
+            await conn.insert_later(accounts, account_values(1))
+            keys = (await conn.execute(count_of(TABLES.api_keys), {})).scalar()
+        async with db.write() as conn:  # sent before a statement that reads its table
+            await conn.insert_later(accounts, account_values(2))
+            counted = (await conn.execute(count_of(accounts), {})).scalar()
+        async with db.write() as conn:  # sent before a statement built per call
+            await conn.insert_later(accounts, account_values(3))
+            await conn.execute(select(TABLES.api_keys.c.sid))
+        async with db.write() as conn:  # sent at the end
+            await conn.insert_later(accounts, account_values(4))
+
+        async def failing() -> None:
+            async with db.write() as conn:
+                await conn.insert_later(accounts, account_values(5))
+                await conn.execute(count_of(TABLES.api_keys), {})
+                raise RuntimeError("the request fails after its write")
+
+        with pytest.raises(RuntimeError):
+            await failing()
+        return keys, counted, await account_sids(db)
+
+    keys, counted, stored = run(fresh_database, work)
+    assert keys == 0
+    assert counted == 2  # the statement saw its transaction's row
+    assert stored == {sid("AC", n) for n in (1, 2, 3, 4)}
+    if fresh_database.startswith("postgresql"):
+        inserts = [sql for sql in sent if "INSERT INTO accounts" in sql]
+        assert len(inserts) == 5
+        assert "api_keys" in inserts[0]  # one statement: the row and the other table's count
+        assert all("count(" not in sql and "api_keys" not in sql for sql in inserts[1:4])
+        assert "api_keys" in inserts[4]

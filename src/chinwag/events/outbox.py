@@ -54,9 +54,9 @@ async def enqueue(
     retry_limit: int,
 ) -> None:
     now = clock.utcnow()
-    # Built once, parameters apart: a create that enqueues pays no SQLAlchemy for it.
-    await conn.execute(
-        statements.once(("outbox.insert", id(tables.outbox)), tables.outbox.insert),
+    # Nothing is read back: on PostgreSQL the row rides on the transaction's next statement.
+    await conn.insert_later(
+        tables.outbox,
         {
             "token": ordered_hex(),  # time-ordered: its unique index grows at one end
             "account_sid": account_sid,

@@ -37,12 +37,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
+from sqlalchemy import Table
 from sqlalchemy.sql.base import Executable
 
+from chinwag.store import statements
 from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import RetryLater, Unavailable
@@ -89,16 +91,34 @@ class WriterConnection(Connection):
     """One transaction's view of the writer's connection: it notes whether a statement is in
     flight, since a cancel then leaves the statement's outcome unknown."""
 
-    __slots__ = ("_compiler", "_conn", "in_flight")
+    __slots__ = ("_compiler", "_conn", "_riders", "in_flight")
 
     dialect = POSTGRESQL
 
     def __init__(self, conn: Any, compiler: Compiler) -> None:
         self._conn = conn
         self._compiler = compiler
+        self._riders: list[statements.Rider] = []
         self.in_flight = False
 
+    async def insert_later(self, table: Table, values: Mapping[str, Any]) -> None:
+        # The writer's turn is a chain of round trips (one channel's writes take turns on it),
+        # so a row nobody reads back rides on the next statement instead of costing one more.
+        self._riders.append((table, values))
+
+    async def flush(self) -> None:
+        """Send the rows that found no statement to ride on (the transaction is ending)."""
+        riders, self._riders = self._riders, []
+        for table, values in riders:
+            await Connection.insert_later(self, table, values)
+
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
+        if self._riders:
+            if params is not None and statements.may_carry(statement, self._riders):
+                riders, self._riders = self._riders, []
+                statement, params = statements.carrying(statement, params, riders)
+            else:  # built per call (no key for a combined statement), or reads their tables
+                await self.flush()
         plan, sql, args = self._compiler.prepare(statement, params)
         self.in_flight = True
         try:
@@ -237,6 +257,7 @@ class PgWriter(GroupWriter):
         request = WriterConnection(self._conn, self._pool.compiler)
         try:
             yield request
+            await request.flush()
         except BaseException as exc:
             try:
                 await self._undo(batch, request)

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, Update, bindparam, select
+from sqlalchemy.sql.util import find_tables
 
 T = TypeVar("T")
 _INSERTS: dict[tuple[str, tuple[str, ...], bool], Insert] = {}
 _BUILT: dict[tuple[Any, ...], Any] = {}
 _UPDATES: dict[tuple[Any, ...], Update] = {}
+_KEPT: set[int] = set()  # ids of the statements made here: kept for the process's life
 
 
 def params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,15 +40,57 @@ def insert(table: Table, columns: tuple[str, ...], returning: bool = False) -> I
         if returning:
             statement = statement.returning(*table.c)
         _INSERTS[key] = statement
+        _KEPT.add(id(statement))
     return statement
 
 
 def once(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """The statement `build` makes, made on the first call with `key` only."""
     if key not in _BUILT:
-        _BUILT[key] = build()
+        _BUILT[key] = built = build()
+        _KEPT.add(id(built))
     result: T = _BUILT[key]
     return result
+
+
+Rider = tuple[Table, Mapping[str, Any]]  # an INSERT of these column values, nothing read back
+_TABLES_OF: dict[int, frozenset[str]] = {}
+
+
+def may_carry(statement: Any, riders: list[Rider]) -> bool:
+    """Whether `riders` may ride on `statement` (`carrying`): it was made here, and it touches
+    none of their tables. In PostgreSQL a statement does not see what the data-modifying CTEs
+    beside it write, so a statement reading a rider's table must run after the rider instead."""
+    if id(statement) not in _KEPT:
+        return False
+    names = _TABLES_OF.get(id(statement))
+    if names is None:
+        found = find_tables(statement, include_crud=True)  # CTEs, subqueries, joins too
+        names = _TABLES_OF[id(statement)] = frozenset(t.name for t in found)
+    return not any(table.name in names for table, _ in riders)
+
+
+def carrying(
+    statement: Any, params: Mapping[str, Any], riders: list[Rider]
+) -> tuple[Any, dict[str, Any]]:
+    """`statement` (see `may_carry`) with each rider's INSERT as a data-modifying CTE ahead of it,
+    and the parameters of both (`r<n>_<column>` for the riders'). PostgreSQL runs every such CTE
+    to completion whatever the statement reads, so the rows are written in the same round trip.
+    Built once per statement and riders' shape."""
+    shape = tuple((table.name, tuple(sorted(values))) for table, values in riders)
+
+    def build() -> Any:
+        ctes = []
+        for n, (table, values) in enumerate(riders):
+            bound = {c: bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in sorted(values)}
+            ctes.append(table.insert().values(bound).cte(f"rider_{n}"))
+        return statement.add_cte(*ctes)
+
+    combined = once(("carrying", id(statement), shape), build)
+    out = dict(params)
+    for n, (_, values) in enumerate(riders):
+        out.update({f"r{n}_{c}": v for c, v in values.items()})
+    return combined, out
 
 
 def update_returning(
@@ -76,6 +120,7 @@ def update_returning(
         if columns:
             statement = statement.returning(*columns)
         _UPDATES[key] = statement
+        _KEPT.add(id(statement))
     return statement
 
 
