@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from chinwag.resources import TABLES
 from chinwag.sids import SID_RE, new_sid, ordered_hex
@@ -36,9 +36,11 @@ def test_a_rider_never_rides_on_a_statement_that_touches_its_table() -> None:
     assert not statements.may_carry(moved, [OUTBOX_ROW])
 
 
-def test_a_rider_never_rides_on_a_statement_built_per_call() -> None:
+def test_a_rider_never_rides_on_a_statement_built_per_call_or_on_text() -> None:
     built_now = select(func.count()).select_from(TABLES.accounts)
     assert not statements.may_carry(built_now, [OUTBOX_ROW])
+    textual = statements.once(("t.text",), lambda: text("SELECT 1"))
+    assert not statements.may_carry(textual, [OUTBOX_ROW])
 
 
 def test_ordered_hex_sorts_by_time_and_stays_a_sid() -> None:

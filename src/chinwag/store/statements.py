@@ -58,10 +58,10 @@ _TABLES_OF: dict[int, frozenset[str]] = {}
 
 
 def may_carry(statement: Any, riders: list[Rider]) -> bool:
-    """Whether `riders` may ride on `statement` (`carrying`): it was made here, and it touches
-    none of their tables. In PostgreSQL a statement does not see what the data-modifying CTEs
+    """Whether `riders` may ride on `statement` (`carrying`): it was made here, it can take a
+    CTE, and it touches none of their tables. In PostgreSQL a statement does not see what the data-modifying CTEs
     beside it write, so a statement reading a rider's table must run after the rider instead."""
-    if id(statement) not in _KEPT:
+    if id(statement) not in _KEPT or not hasattr(statement, "add_cte"):  # text(): no CTEs
         return False
     names = _TABLES_OF.get(id(statement))
     if names is None:
