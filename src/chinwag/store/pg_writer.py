@@ -107,7 +107,8 @@ class WriterConnection(Connection):
         self._riders.append((table, values))
 
     async def flush(self) -> None:
-        """Send the rows that found no statement to ride on (the transaction is ending)."""
+        """Send the waiting rows, a statement each: before a statement they cannot ride on,
+        or at the transaction's end."""
         riders, self._riders = self._riders, []
         for table, values in riders:
             await Connection.insert_later(self, table, values)

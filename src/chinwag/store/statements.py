@@ -22,13 +22,13 @@ _UPDATES: dict[tuple[Any, ...], Update] = {}
 _KEPT: set[int] = set()  # ids of the statements made here: kept for the process's life
 
 
-def params(values: Mapping[str, Any]) -> dict[str, Any]:
+def params(values: Mapping[str, Any], prefix: str = "v_") -> dict[str, Any]:
     """The `params` of a statement made here, for column -> value."""
-    return {f"v_{column}": value for column, value in values.items()}
+    return {f"{prefix}{column}": value for column, value in values.items()}
 
 
-def _bound(table: Table, columns: Iterable[str]) -> dict[str, Any]:
-    return {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
+def _bound(table: Table, columns: Iterable[str], prefix: str = "v_") -> dict[str, Any]:
+    return {c: bindparam(f"{prefix}{c}", type_=table.c[c].type) for c in columns}
 
 
 def insert(table: Table, columns: tuple[str, ...], returning: bool = False) -> Insert:
@@ -71,10 +71,10 @@ def may_carry(statement: Any, riders: list[Rider]) -> bool:
 
 
 def carrying(
-    statement: Any, params: Mapping[str, Any], riders: list[Rider]
+    statement: Any, given: Mapping[str, Any], riders: list[Rider]
 ) -> tuple[Any, dict[str, Any]]:
     """`statement` (see `may_carry`) with each rider's INSERT as a data-modifying CTE ahead of it,
-    and the parameters of both (`r<n>_<column>` for the riders'). PostgreSQL runs every such CTE
+    and its `given` parameters with the riders' (`r<n>_<column>`). PostgreSQL runs every such CTE
     to completion whatever the statement reads, so the rows are written in the same round trip.
     Built once per statement and riders' shape."""
     shape = tuple((table.name, tuple(sorted(values))) for table, values in riders)
@@ -82,14 +82,14 @@ def carrying(
     def build() -> Any:
         ctes = []
         for n, (table, values) in enumerate(riders):
-            bound = {c: bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in sorted(values)}
+            bound = _bound(table, sorted(values), f"r{n}_")
             ctes.append(table.insert().values(bound).cte(f"rider_{n}"))
         return statement.add_cte(*ctes)
 
     combined = once(("carrying", id(statement), shape), build)
-    out = dict(params)
+    out = dict(given)
     for n, (_, values) in enumerate(riders):
-        out.update({f"r{n}_{c}": v for c, v in values.items()})
+        out.update(params(values, f"r{n}_"))
     return combined, out
 
 
