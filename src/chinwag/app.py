@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from chinwag import clock, logsetup
+from chinwag import clock, collector, logsetup
 from chinwag.api.media import media_routes
 from chinwag.api.render import dumps
 from chinwag.api.routes import RouteIndex, routes_for
@@ -175,6 +175,7 @@ def build_app(settings: Settings) -> Starlette:
         if settings.console:
             end_streams_on_exit()  # the console's live streams end at once on SIGTERM
         await presence.start()
+        collector.settle()
         log.info("chinwag started")
         yield
         clock_task.cancel()

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chinwag import logsetup
+from chinwag import collector, logsetup
 from chinwag.events.http import Client
 from chinwag.events.sending import USER_AGENT, Attempt, Delivery, attempt, judge
 
@@ -133,6 +133,7 @@ async def _serve(config: _Config) -> None:
     )
     writer = asyncio.StreamWriter(transport, protocol, None, loop)
     child = _Child(config, Client(USER_AGENT), writer)
+    collector.settle()
     sending: set[asyncio.Task[None]] = set()
     while (message := await _read_frame(reader)) is not None:
         _, batch_id, batch, tokens = message
