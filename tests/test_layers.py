@@ -20,6 +20,7 @@ ORDER = [
     "settings",
     "metrics",
     "logsetup",  # log lines' format, for the server and its sender process
+    "collector",  # the garbage collector's settings, for the same two
     "model",  # declarations, parameters, the operations' errors
     "store",  # tables, engines, accounts: no HTTP, no operations
     "context",  # one operation's context
