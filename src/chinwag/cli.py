@@ -1,4 +1,4 @@
-"""The `chinwag` command: serve, migrate, accounts and keys."""
+"""The `chinwag` command: serve, migrate, backup and restore, accounts, keys and events."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from chinwag.realtime.framing import MAX_FRAME
 from chinwag.resources import TABLES
 from chinwag.settings import DEFAULT_DATABASE, Settings
 from chinwag.store import accounts
+from chinwag.store import backup as copies
 from chinwag.store.db import Connection, Database
 from chinwag.store.migrate import upgrade
 
@@ -256,6 +258,45 @@ def migrate(database: DatabaseOption = DEFAULT_DATABASE) -> None:
     """Apply pending migrations without serving."""
     upgrade(database)
     typer.echo(f"migrated {database}")
+
+
+@app.command()
+def backup(
+    dest: Annotated[Path, typer.Argument(help="The new file to write the copy to.")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Copy a SQLite database while servers run on it, as of one commit (PostgreSQL: pg_dump)."""
+    try:
+        size = copies.backup(database, dest)
+    except copies.BackupError as exc:
+        typer.echo(f"chinwag: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"copied {copies.sqlite_path(database)} to {dest} ({size:,} bytes)")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A copy made by `chinwag backup`.")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask first.")] = False,
+) -> None:
+    """Replace a SQLite database with a copy made by `chinwag backup`. Stop its servers first."""
+    try:
+        target = copies.sqlite_path(database)
+    except copies.BackupError as exc:
+        typer.echo(f"chinwag: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    if not yes:
+        typer.confirm(
+            f"Replace everything in {target} with {source}? Every server on it must be stopped",
+            abort=True,
+        )
+    try:
+        size = copies.restore(source, database)
+    except copies.BackupError as exc:
+        typer.echo(f"chinwag: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"restored {target} from {source} ({size:,} bytes)")
 
 
 @accounts_app.command("create")
