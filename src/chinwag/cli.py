@@ -57,6 +57,15 @@ def _with_db(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
+def _or_exit(work: Callable[[], T]) -> T:
+    """`work()`; if it refuses (ValueError), its reason on stderr and exit status 1."""
+    try:
+        return work()
+    except ValueError as exc:
+        typer.echo(f"chinwag: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
 def _bootstrap_account(url: str) -> None:
     """The account from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN, or a first one, printed once."""
     sid, token = os.environ.get("TWILIO_ACCOUNT_SID"), os.environ.get("TWILIO_AUTH_TOKEN")
@@ -70,11 +79,7 @@ def _bootstrap_account(url: str) -> None:
             return None, [a.sid for a in existing]
         return await accounts.create_account(conn, TABLES), []
 
-    try:
-        created, known = _with_db(url, work)
-    except ValueError as exc:
-        typer.echo(f"chinwag: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    created, known = _or_exit(lambda: _with_db(url, work))
     if created:
         typer.echo("Created an account. Use these credentials with the Twilio client:")
         typer.echo(f"  TWILIO_ACCOUNT_SID={created.sid}")
@@ -266,11 +271,7 @@ def backup(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Copy a SQLite database while servers run on it, as of one commit (PostgreSQL: pg_dump)."""
-    try:
-        size = copies.backup(database, dest)
-    except copies.BackupError as exc:
-        typer.echo(f"chinwag: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    size = _or_exit(lambda: copies.backup(database, dest))
     typer.echo(f"copied {copies.sqlite_path(database)} to {dest} ({size:,} bytes)")
 
 
@@ -281,21 +282,13 @@ def restore(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask first.")] = False,
 ) -> None:
     """Replace a SQLite database with a copy made by `chinwag backup`. Stop its servers first."""
-    try:
-        target = copies.sqlite_path(database)
-    except copies.BackupError as exc:
-        typer.echo(f"chinwag: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    target = _or_exit(lambda: copies.sqlite_path(database))
     if not yes:
         typer.confirm(
             f"Replace everything in {target} with {source}? Every server on it must be stopped",
             abort=True,
         )
-    try:
-        size = copies.restore(source, database)
-    except copies.BackupError as exc:
-        typer.echo(f"chinwag: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    size = _or_exit(lambda: copies.restore(source, database))
     typer.echo(f"restored {target} from {source} ({size:,} bytes)")
 
 
