@@ -271,8 +271,9 @@ def backup(
     database: DatabaseOption = DEFAULT_DATABASE,
 ) -> None:
     """Copy a SQLite database while servers run on it, as of one commit (PostgreSQL: pg_dump)."""
-    size = _or_exit(lambda: copies.backup(database, dest))
-    typer.echo(f"copied {copies.sqlite_path(database)} to {dest} ({size:,} bytes)")
+    source = _or_exit(lambda: copies.sqlite_path(database))
+    size = _or_exit(lambda: copies.backup(source, dest))
+    typer.echo(f"copied {source} to {dest} ({size:,} bytes)")
 
 
 @app.command()
@@ -288,7 +289,7 @@ def restore(
             f"Replace everything in {target} with {source}? Every server on it must be stopped",
             abort=True,
         )
-    size = _or_exit(lambda: copies.restore(source, database))
+    size = _or_exit(lambda: copies.restore(source, target))
     typer.echo(f"restored {target} from {source} ({size:,} bytes)")
 
 

@@ -6,7 +6,8 @@ the old log into it. Both go through SQLite's online backup API instead: `backup
 page in one read transaction, so the copy is the database as of one commit, while servers go
 on writing; `restore` writes the copy's pages through SQLite into the database, WAL included.
 
-PostgreSQL has its own tools (`pg_dump` copies a live database consistently): both refuse it.
+PostgreSQL has its own tools (`pg_dump` copies a live database consistently): `sqlite_path`
+refuses its URLs, for both.
 """
 
 from __future__ import annotations
@@ -62,12 +63,12 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def backup(url: str, dest: Path) -> int:
-    """Copy the database of `url` to the new file `dest`, as of one commit; its size in bytes.
+def backup(source_path: Path, dest: Path) -> int:
+    """Copy the database at `source_path` to the new file `dest`, as of one commit; its size in
+    bytes.
 
     The copy is written beside `dest` and renamed into place once SQLite has checked it and it
     is on disk, so a failed or interrupted backup leaves no `dest` behind."""
-    source_path = sqlite_path(url)
     if not source_path.is_file():
         raise BackupError(f"there is no database at {source_path}")
     if dest.exists():
@@ -96,10 +97,9 @@ def backup(url: str, dest: Path) -> int:
     return dest.stat().st_size
 
 
-def restore(source: Path, url: str) -> int:
-    """Replace the database of `url` with the copy `source` (every server stopped first); the
-    copy's size in bytes. The copy is checked before anything is written."""
-    target_path = sqlite_path(url)
+def restore(source: Path, target_path: Path) -> int:
+    """Replace the database at `target_path` with the copy `source` (every server stopped
+    first); the copy's size in bytes. The copy is checked before anything is written."""
     if not source.is_file():
         raise BackupError(f"there is no copy at {source}")
     try:
