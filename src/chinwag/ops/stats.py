@@ -81,7 +81,7 @@ async def service_stats(
     """The dashboard of one of the account's services as of `now` (default: the present);
     404 for a service the account does not have."""
     now = (now or clock.utcnow()).astimezone(UTC)
-    async with runtime.db.read() as conn:
+    async with runtime.db.read_aside() as conn:  # a month of index entries: off the loop
         services = runtime.tables["service"]
         service = (
             await conn.execute(

@@ -53,6 +53,11 @@ class Database:
         """A connection that sees committed data (each statement its own snapshot)."""
         return self.engine.read()
 
+    def read_aside(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """As `read`, for a read whose cost grows with the data it counts: it never holds up
+        the event loop (SQLite's reads otherwise run on it, see `engine_sqlite`)."""
+        return self.engine.read_aside()
+
     def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
         """One transaction: durable when the block ends, rolled back if it raises. `key` (the
         channel or service written) keeps related writes together: on PostgreSQL, the same

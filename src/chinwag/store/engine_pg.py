@@ -266,6 +266,10 @@ class PgEngine:
             raise
         await conn.finish(sound=True)
 
+    def read_aside(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """A long read runs in PostgreSQL, never on the event loop: a read as any other."""
+        return self.read()
+
     def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A transaction on the writer of `key` (see `writers`); the first writer's without."""
         writer = self.writers[zlib.crc32(key.encode()) % len(self.writers)] if key else self.writer
