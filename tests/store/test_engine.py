@@ -405,35 +405,106 @@ def test_a_row_inserted_later_commits_with_its_transaction(
         assert "api_keys" in inserts[4]
 
 
+SLOW = text(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)"
+    " SELECT count(*) FROM c"
+)
+
+
+async def ticking_while(work: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
+    """`work`'s result, and how often a task on the event loop ran while it was in flight."""
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    try:
+        before = ticks
+        result = await work()
+        return result, ticks - before
+    finally:
+        ticker.cancel()
+
+
+def test_a_statement_aside_in_a_write_leaves_the_loop_free_and_stays_in_its_transaction(
+    fresh_database: str,
+) -> None:
+    """A write's statement whose cost grows with the rows it touches (a channel's delete and
+    its cascade) goes through `execute_aside`: the event loop runs meanwhile, and the statement
+    is still its transaction's: rolled back with it, committed with it. In a batch beside
+    writes of the usual kind, only the failed transaction is undone."""
+
+    async def heavy(db: Database, n: int, fail: bool) -> int:
+        async with db.write() as conn:
+            await add_account(conn, n)
+
+            async def slow() -> Any:
+                return (await conn.execute_aside(SLOW)).scalar()
+
+            counted, ticked = await ticking_while(slow)
+            assert counted == 1_000_000
+            await conn.execute_aside(
+                TABLES.accounts.update()
+                .where(TABLES.accounts.c.sid == sid("AC", n))
+                .values(friendly_name="aside")
+            )
+            if fail:
+                raise RuntimeError("fails after its statements aside")
+        return ticked
+
+    async def light(db: Database, n: int) -> None:
+        async with db.write() as conn:
+            await add_account(conn, n)
+
+    async def work(db: Database) -> tuple[list[Any], dict[str, str]]:
+        outcomes = await asyncio.gather(
+            heavy(db, 1, fail=False),
+            light(db, 2),
+            heavy(db, 3, fail=True),
+            light(db, 4),
+            return_exceptions=True,
+        )
+        async with db.read() as conn:
+            a = TABLES.accounts
+            rows = (await conn.execute(select(a.c.sid, a.c.friendly_name))).all()
+        return outcomes, {row[0]: row[1] for row in rows}
+
+    upgrade(fresh_database)
+    outcomes, stored = run(fresh_database, work)
+    assert outcomes[0] > 0  # the loop ran while the statement did
+    assert outcomes[1] is None
+    assert isinstance(outcomes[2], RuntimeError)
+    assert outcomes[3] is None
+    assert stored == {sid("AC", 1): "aside", sid("AC", 2): "n2", sid("AC", 4): "n4"}
+
+
 def test_a_read_aside_leaves_the_event_loop_free(fresh_database: str) -> None:
     """A read that takes long (a dashboard's counts over a month of messages) goes through
     `read_aside`, and the event loop serves other requests meanwhile: a task on the loop keeps
     running while the read is in flight. SQLite's reads otherwise run on the loop itself;
     here they run on a thread of their own (on PostgreSQL the database server does the work)."""
-    slow = text(
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000)"
-        " SELECT count(*) FROM c"
-    )
 
     async def work(db: Database) -> tuple[int, int]:
-        ticks = 0
+        async with db.read_aside() as conn:
 
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                ticks += 1
-                await asyncio.sleep(0)
+            async def slow() -> Any:
+                return (await conn.execute(SLOW)).scalar()
 
-        ticker = asyncio.create_task(tick())
-        await asyncio.sleep(0)
-        try:
-            async with db.read_aside() as conn:
-                before = ticks
-                counted = (await conn.execute(slow)).scalar()
-                return counted, ticks - before
-        finally:
-            ticker.cancel()
+            return await ticking_while(slow)
 
     counted, ticked = run(fresh_database, work)
     assert counted == 1_000_000
     assert ticked > 0
+
+
+def test_deletes_that_cascade_are_known_by_the_schema() -> None:
+    """A delete runs aside (`execute_aside`) where it cascades: from a channel to its messages,
+    from a service to everything in it; a message's or a member's delete owns nothing."""
+    owners = {name for name, table in TABLES.by_name.items() if TABLES.cascades(table)}
+    assert {"channel", "service", "user"} <= owners
+    assert not owners & {"message", "member", "role", "invite"}

@@ -152,7 +152,11 @@ async def delete(call: Context, form: Form) -> Result:
     await res.rules.before_delete(call, row)
     await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
     t = table(call)
-    await call.conn.execute(t.delete().where(t.c.pk == row["pk"]))
+    statement = t.delete().where(t.c.pk == row["pk"])
+    if call.tables.cascades(t):  # a channel's messages, a service's everything: off the loop
+        await call.conn.execute_aside(statement)
+    else:
+        await call.conn.execute(statement)
     return Result(204, row)
 
 

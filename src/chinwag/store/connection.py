@@ -49,6 +49,13 @@ class Connection:
         """Run `statement` (with `params` for its `bindparam`s) and return its rows."""
         raise NotImplementedError
 
+    async def execute_aside(self, statement: Executable, params: Params | None = None) -> Result:
+        """As `execute`, for a statement whose cost grows with the rows it touches (a delete
+        that cascades to a channel's messages): it never holds up the event loop. SQLite's
+        writer runs it on its thread (its other statements run on the loop, see
+        `engine_sqlite`); elsewhere the database server does the work anyway."""
+        return await self.execute(statement, params)
+
     async def insert_later(self, table: Table, values: Mapping[str, Any]) -> None:
         """INSERT a row whose outcome nobody reads, in this transaction: here at once;
         PostgreSQL's writer sends it with the transaction's next statement, or at its end,

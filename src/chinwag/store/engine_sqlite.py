@@ -19,7 +19,9 @@ Reads. In WAL mode readers never wait for the writer, and see only committed dat
 autocommit (each statement is its own snapshot, as before) on one connection, on the event loop:
 measured, a read statement costs less CPU than the two thread hops it would otherwise take.
 A read whose cost grows with the data it counts (`read_aside`: a dashboard's month of messages)
-runs on a connection and a thread of its own instead, so it never holds up the loop.
+runs on a connection and a thread of its own instead, so it never holds up the loop; so does a
+write statement of that kind on the writer's thread (`execute_aside`: a delete that cascades),
+and the COMMIT of its batch.
 """
 
 from __future__ import annotations
@@ -82,17 +84,39 @@ def database_error(exc: sqlite3.Error) -> DatabaseError:
 
 
 class SqliteConnection(Connection):
-    __slots__ = ("_compiler", "_conn")
+    """A connection's statements, on the event loop; `execute_aside` on `thread` if given."""
+
+    __slots__ = ("_compiler", "_conn", "_thread", "went_aside")
 
     dialect = SQLITE
 
-    def __init__(self, conn: sqlite3.Connection, compiler: Compiler) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, compiler: Compiler, thread: Executor | None = None
+    ) -> None:
         self._conn = conn
         self._compiler = compiler
+        self._thread = thread
+        self.went_aside = False  # a statement ran on `thread`
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
         plan, sql, args = self._compiler.prepare(statement, params)
         rows, keys, count = self._run(sql, args)
+        return Result.of(plan, rows, plan.keys or keys, count)
+
+    async def execute_aside(self, statement: Executable, params: Params | None = None) -> Result:
+        if self._thread is None:
+            return await self.execute(statement, params)
+        plan, sql, args = self._compiler.prepare(statement, params)
+        self.went_aside = True
+        ran = asyncio.get_running_loop().run_in_executor(self._thread, self._run, sql, args)
+        try:
+            rows, keys, count = await asyncio.shield(ran)
+        except asyncio.CancelledError:
+            # The connection is the statement's until it ends: only then may the caller roll back.
+            while not ran.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait({ran})
+            raise
         return Result.of(plan, rows, plan.keys or keys, count)
 
     def _run(self, sql: str, args: Any) -> tuple[list[Any], list[str], int]:
@@ -107,19 +131,23 @@ class SqliteConnection(Connection):
 
 
 class AsideConnection(SqliteConnection):
-    """A reading connection whose statements run on a thread of their own (`read_aside`)."""
+    """A reading connection whose every statement runs on its thread (`read_aside`)."""
 
-    __slots__ = ("_thread",)
-
-    def __init__(self, conn: sqlite3.Connection, compiler: Compiler, thread: Executor) -> None:
-        super().__init__(conn, compiler)
-        self._thread = thread
+    __slots__ = ()
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
-        plan, sql, args = self._compiler.prepare(statement, params)
-        loop = asyncio.get_running_loop()
-        rows, keys, count = await loop.run_in_executor(self._thread, self._run, sql, args)
-        return Result.of(plan, rows, plan.keys or keys, count)
+        return await self.execute_aside(statement, params)
+
+
+class SqliteBatch(Batch):
+    """A batch on SQLite: it also knows whether a statement of it ran aside (its COMMIT may
+    then write many pages, and runs on the writer's thread too)."""
+
+    __slots__ = ("heavy",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.heavy = False
 
 
 class SqliteWriter(GroupWriter):
@@ -189,7 +217,7 @@ class SqliteWriter(GroupWriter):
                 if isinstance(exc, sqlite3.Error):
                     raise database_error(exc) from exc
                 raise
-            self._batch = Batch(asyncio.get_running_loop())
+            self._batch = SqliteBatch(asyncio.get_running_loop())
         return self._batch
 
     def _try_begin(self) -> bool:
@@ -216,7 +244,8 @@ class SqliteWriter(GroupWriter):
         return not self.commit_on_thread
 
     def _commit_now(self, batch: Batch) -> bool:
-        if not self.commit_on_thread:
+        assert isinstance(batch, SqliteBatch)  # noqa: S101  (this writer makes only those)
+        if not self.commit_on_thread and not batch.heavy:
             self._commit_here(batch)
             return True
         self._commit_in_task(self._commit_batch(batch))
@@ -246,7 +275,7 @@ class SqliteWriter(GroupWriter):
             self._committed(batch)
         finally:
             if began:
-                self._batch = Batch(loop)
+                self._batch = SqliteBatch(loop)
             self._pass_turn()
 
     @asynccontextmanager
@@ -262,7 +291,7 @@ class SqliteWriter(GroupWriter):
             batch.broken = True
             self._pass_turn()
             raise database_error(exc) from exc
-        request = SqliteConnection(conn, self.compiler)
+        request = SqliteConnection(conn, self.compiler, self._thread)
         try:
             yield request
         except BaseException:
@@ -282,6 +311,8 @@ class SqliteWriter(GroupWriter):
             batch.broken = True
             self._pass_turn()
             raise Unavailable("the transaction was rolled back by the database")
+        assert isinstance(batch, SqliteBatch)  # noqa: S101
+        batch.heavy = batch.heavy or request.went_aside
         await self._joined(batch, request)
 
     async def close(self) -> None:

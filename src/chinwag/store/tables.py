@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -144,6 +145,20 @@ class Tables:
 
     def __getitem__(self, name: str) -> Table:
         return self.by_name[name]
+
+    @cached_property
+    def _owners(self) -> frozenset[str]:
+        return frozenset(
+            fk.column.table.name
+            for t in self.metadata.tables.values()
+            for fk in t.foreign_keys
+            if fk.ondelete == "CASCADE"
+        )
+
+    def cascades(self, table: Table) -> bool:
+        """Whether deleting a row of `table` deletes rows of other tables (their foreign keys
+        cascade): a delete whose cost grows with what the row owns (a channel's messages)."""
+        return table.name in self._owners
 
     def of(self, res: Resource) -> Table:
         """The table holding `res`'s rows (its own, or the one it is a view of)."""

@@ -610,7 +610,7 @@ async def remove_object(conn: Connection, tables: Tables, sid: str) -> int:
     row = await _advance(conn, tables, sid)
     kind, event_id = str(row.kind), int(row.last_event_id)
     t, i = tables.sync_objects, tables.sync_items
-    await conn.execute(i.delete().where(i.c.object_sid == sid))
+    await conn.execute_aside(i.delete().where(i.c.object_sid == sid))  # a whole history, maybe
     await conn.execute(t.update().where(t.c.sid == sid).values(date_removed=times.now()))
     await _log(conn, tables, sid, event_id, f"{kind}_removed", {f"{kind}_sid": sid})
     return event_id
