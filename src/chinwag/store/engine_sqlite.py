@@ -336,6 +336,7 @@ class SqliteEngine:
         self._reader: sqlite3.Connection | None = None
         self._aside: sqlite3.Connection | None = None
         self._aside_thread = ThreadPoolExecutor(1, thread_name_prefix="chinwag-sqlite-aside")
+        self._aside_opening = asyncio.Lock()
 
     def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
         return self.writer.transaction()  # one writer: every key
@@ -355,13 +356,14 @@ class SqliteEngine:
         """Reads that may take long (a dashboard's counts over a month of messages): on the
         event loop they would hold up every other request meanwhile. One connection and one
         thread, so such reads take turns instead of taking more of the machine."""
-        if self._aside is None:
-            try:
-                self._aside = await asyncio.get_running_loop().run_in_executor(
-                    self._aside_thread, connect, self.path, self.synchronous
-                )
-            except sqlite3.Error as exc:
-                raise database_error(exc) from exc
+        async with self._aside_opening:  # two first reads open one connection
+            if self._aside is None:
+                try:
+                    self._aside = await asyncio.get_running_loop().run_in_executor(
+                        self._aside_thread, connect, self.path, self.synchronous
+                    )
+                except sqlite3.Error as exc:
+                    raise database_error(exc) from exc
         yield AsideConnection(self._aside, self.compiler, self._aside_thread)
 
     def pool_stats(self) -> dict[str, tuple[int, int]]:
