@@ -508,3 +508,40 @@ def test_deletes_that_cascade_are_known_by_the_schema() -> None:
     owners = {name for name, table in TABLES.by_name.items() if TABLES.cascades(table)}
     assert {"channel", "service", "user"} <= owners
     assert not owners & {"message", "member", "role", "invite"}
+
+
+def test_a_request_cancelled_during_a_statement_aside_rolls_back_after_it(
+    fresh_database: str,
+) -> None:
+    """A request cancelled while its statement runs aside (a client gone mid-delete): the
+    cancel waits for the statement to end before the transaction rolls back, so the connection
+    is never used by two threads at once; nothing of it is written, and the next write works."""
+
+    async def cancelled(db: Database, started: asyncio.Event) -> None:
+        async with db.write() as conn:
+            await add_account(conn, 1)
+            started.set()
+            await conn.execute_aside(SLOW)
+
+    async def work(db: Database) -> tuple[int, set[str]]:
+        started = asyncio.Event()
+        task = asyncio.create_task(cancelled(db, started))
+        await started.wait()
+        await asyncio.sleep(0.01)  # the statement is running (on SQLite, on the writer's thread)
+        task.cancel()
+
+        async def ended() -> Any:
+            return await asyncio.wait({task})
+
+        _, ticked = await ticking_while(ended)
+        assert task.cancelled()
+        async with db.write() as conn:
+            await add_account(conn, 2)
+        return ticked, await account_sids(db)
+
+    upgrade(fresh_database)
+    ticked, stored = run(fresh_database, work)
+    assert stored == {sid("AC", 2)}
+    if fresh_database.startswith("sqlite"):
+        # It waited on the loop, not in a ROLLBACK blocked on the connection's mutex.
+        assert ticked > 100
