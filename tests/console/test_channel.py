@@ -8,8 +8,12 @@ from typing import Any
 import requests
 from playwright.sync_api import Browser, expect
 from twilio.rest import Client
+from websockets.sync.client import connect
 
 from chinwag.console.channel import MESSAGES_PER_PAGE
+from chinwag.realtime.framing import encode
+from tests.realtime.conftest import Key, mint, ws_url
+from tests.realtime.test_protocol import WAIT, init, reply_to
 from tests.support.console import console_page
 from tests.support.servers import Server
 
@@ -217,4 +221,39 @@ def test_media_are_linked_and_downloaded_never_rendered(
     assert reply.headers["content-type"] == "application/octet-stream"
     assert reply.headers["content-disposition"].startswith("attachment")
     assert reply.headers["content-security-policy"] == "sandbox"
+    page.context.close()
+
+
+def test_a_member_typing_shows_on_the_page(
+    browser: Browser, server: Server, client: Client, service: Any, artifacts: Path
+) -> None:
+    """A member typing in the client SDK shows on the channel's page, as the channel's other
+    members' SDKs hear it ("alice is typing…"), until the service's typing timeout runs out."""
+    channel = _channel(client, service)
+    client.chat.v2.services(service.sid).update(typing_indicator_timeout=2)
+    sid, secret = server.cli("keys", "create", "--account", server.account_sid).split()
+    token = mint(Key(sid, secret, server.account_sid), service.sid, "alice")
+    page = console_page(browser, server)
+    page.goto(f"{server.url}/console/services/{service.sid}/channels/{channel.sid}")
+    expect(page.locator("#live-state")).to_have_text("● live")
+    typing = page.locator("#typing")
+    with connect(ws_url(server), open_timeout=WAIT, close_timeout=WAIT) as ws:
+        init(ws, token)
+        path = f"Client/v1/Services/{service.sid}/Typing"
+        request = {"host": "aim", "path": path, "method": "POST"}
+        shown = False
+        for attempt in range(10):  # the page follows the roster a moment after it is live
+            frame = {"method": "message", "id": f"TM{attempt}", "http_request": request}
+            ws.send(encode(frame, {"channel_sid": channel.sid}))
+            header, answer = reply_to(ws, f"TM{attempt}")
+            assert header["http_status"]["code"] == 200, answer
+            try:
+                expect(typing).to_have_text("alice is typing…", timeout=1000)
+            except AssertionError:
+                continue
+            shown = True
+            page.screenshot(path=str(artifacts / "typing.png"))
+            break
+        assert shown, "the page never showed alice typing"
+    expect(typing).to_have_text("")  # the service's timeout ran out
     page.context.close()

@@ -155,7 +155,8 @@ async def show_channel(visit: Visit) -> Response:
     events = "" if visit.form.get("PageToken") else f"{here}/events"
     body = render(
         "<h1>{name}</h1>{nav}{details}<h2>Messages <span class=live id=live-state></span></h2>"
-        "{post}<ol class=messages id=messages data-events='{events}' data-since='{since}' "
+        "{post}<p class='typing muted' id=typing aria-live=polite></p>"
+        "<ol class=messages id=messages data-events='{events}' data-since='{since}' "
         "data-base='{here}' data-csrf='{csrf}'>{messages}</ol>{pager}"
         "<h2>Members</h2><form method=post action='{here}/members' class=row>{csrf_field}"
         "<label>Identity <input name=Identity required maxlength=256></label>"

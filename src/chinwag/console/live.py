@@ -1,10 +1,12 @@
-"""A channel page's live messages: server-sent events fed by the channel's Sync message list.
+"""A channel page's live messages and typing indicators: server-sent events fed by the hub.
 
-The same event log the client SDK follows (sync/engine.py): the page subscribes to the
-process's `Hub` like an SDK connection, from the list's event id when the page was rendered
-(or the browser's `Last-Event-ID` after a reconnect), so nothing is missed or doubled. The hub
-is woken by every process's commits (PostgreSQL NOTIFY; SQLite's commit hook and poll), so a
-message posted through any worker, REST, the SDK or the console arrives.
+The messages come from the same event log the client SDK follows (sync/engine.py): the page
+subscribes to the process's `Hub` like an SDK connection, from the list's event id when the
+page was rendered (or the browser's `Last-Event-ID` after a reconnect), so nothing is missed or
+doubled. The hub is woken by every process's commits (PostgreSQL NOTIFY; SQLite's commit hook
+and poll), so a message posted through any worker, REST, the SDK or the console arrives.
+Typing indicators are not logged: the page follows the channel's roster as a member's SDK does
+and hears them as they happen (a `typing` event, without an id), from any worker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import AsyncIterator
 from types import FrameType
 from typing import Any
 
+import orjson
 from starlette.responses import Response, StreamingResponse
 
 from chinwag.console.web import Visit
@@ -32,15 +35,25 @@ RETRY_MS = 2000  # how soon a browser reconnects after the stream ends
 
 
 class Listener:
-    """A hub subscriber that queues `list_item_*` events for one browser."""
+    """A hub subscriber that queues, as server-sent events for one browser, the message
+    list's events and the typing indicators of the channel's roster."""
 
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue(QUEUE_MAX)
+    def __init__(self, messages_sid: str) -> None:
+        self.messages_sid = messages_sid
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_MAX)
         self.ended = False
 
     def deliver(self, object_sid: str, event_id: int, body: bytes) -> None:
+        if object_sid == self.messages_sid:  # not the roster's own changes
+            self._put(b"id: %d\ndata: %s\n\n" % (event_id, body))
+
+    def typing(self, payload: dict[str, Any]) -> None:
+        shown = {"identity": payload.get("identity"), "timeout": payload.get("typing_timeout")}
+        self._put(b"event: typing\ndata: %s\n\n" % orjson.dumps(shown))
+
+    def _put(self, frame: bytes) -> None:
         try:
-            self.queue.put_nowait((event_id, body))
+            self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.end()  # the browser resumes from its Last-Event-ID
 
@@ -48,10 +61,7 @@ class Listener:
         """Stop streaming: overflowed, or the server is stopping."""
         self.ended = True
         with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait((0, b""))  # wakes the stream if it waits
-
-    def typing(self, payload: dict[str, Any]) -> None:
-        """Typing indicators are not shown."""
+            self.queue.put_nowait(b"")  # wakes the stream if it waits
 
 
 STREAMING: set[Listener] = set()  # this process's open streams
@@ -102,12 +112,17 @@ async def events(visit: Visit) -> Response:
     outcome = await visit.perform(CHANNEL, "fetch", path, {"ServiceSid": sid, "Sid": ch})
     channel = outcome.row  # found by SID or unique name, in this account only (else 404)
     assert channel is not None  # noqa: S101  (a fetch has its row)
-    name = channel_names(channel["sid"])["messages"]
+    names, service_sid = channel_names(channel["sid"]), channel["service_sid"]
     async with visit.runtime.db.read() as conn:
-        found = await queries.find(conn, visit.runtime.tables, channel["service_sid"], name)
+        found = await queries.find(conn, visit.runtime.tables, service_sid, names["messages"])
+        roster = await queries.find(conn, visit.runtime.tables, service_sid, names["roster"])
     hub: Hub = visit.request.app.state.hub
     # A channel older than the Sync projection has no list until something touches it.
-    stream = _later() if found is None else _stream(hub, found.sid, _resume_from(visit))
+    if found is None:
+        stream = _later()
+    else:
+        typists = None if roster is None else (roster.sid, roster.last_event_id)
+        stream = _stream(hub, found.sid, _resume_from(visit), typists)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream, media_type="text/event-stream", headers=headers)
 
@@ -117,20 +132,26 @@ async def _later() -> AsyncIterator[bytes]:
     yield f"retry: {RETRY_MS * 5}\n\n".encode()
 
 
-async def _stream(hub: Hub, object_sid: str, since: int) -> AsyncIterator[bytes]:
-    listener = Listener()
+async def _stream(
+    hub: Hub, object_sid: str, since: int, roster: tuple[str, int] | None
+) -> AsyncIterator[bytes]:
+    """The list's events after `since`, and the typing indicators heard by the roster (SID,
+    and its position now: none of its past events is replayed)."""
+    listener = Listener(object_sid)
     STREAMING.add(listener)
     yield f"retry: {RETRY_MS}\n\n".encode()
     try:
+        if roster is not None:
+            await hub.subscribe(listener, *roster)
         await hub.subscribe(listener, object_sid, since)  # replays what came after `since`
         while not listener.ended:
             try:
-                event_id, body = await asyncio.wait_for(listener.queue.get(), KEEPALIVE)
+                frame = await asyncio.wait_for(listener.queue.get(), KEEPALIVE)
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue
-            if body:
-                yield b"id: %d\ndata: %s\n\n" % (event_id, body)
+            if frame:
+                yield frame
     finally:
         STREAMING.discard(listener)
-        hub.unsubscribe(listener, object_sid)
+        hub.drop(listener)

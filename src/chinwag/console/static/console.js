@@ -54,14 +54,38 @@ function apply(list, change) {
   }
 }
 
+// Who is typing, each until their indicator's timeout (the service's, in seconds) runs out.
+function typingShown(line) {
+  const typists = new Map();
+  const render = () => {
+    const names = [...typists.keys()];
+    line.textContent = names.length === 0 ? ""
+      : names.join(", ") + (names.length === 1 ? " is typing…" : " are typing…");
+  };
+  return (data) => {
+    if (!data.identity) return;
+    clearTimeout(typists.get(data.identity));
+    const after = 1000 * (Number(data.timeout) || 5);
+    typists.set(data.identity, setTimeout(() => { typists.delete(data.identity); render(); }, after));
+    render();
+  };
+}
+
 function follow(list) {
   const state = document.getElementById("live-state");
+  const line = document.getElementById("typing");
   const source = new EventSource(list.dataset.events + "?since=" + encodeURIComponent(list.dataset.since));
   source.onopen = () => { if (state) state.textContent = "● live"; };
   source.onerror = () => { if (state) state.textContent = "reconnecting…"; };
   source.onmessage = (message) => {
     try { apply(list, JSON.parse(message.data)); } catch (error) { console.error(error); }
   };
+  if (line) {
+    const typed = typingShown(line);
+    source.addEventListener("typing", (message) => {
+      try { typed(JSON.parse(message.data)); } catch (error) { console.error(error); }
+    });
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
