@@ -76,17 +76,13 @@ def backup(source_path: Path, dest: Path) -> int:
     part = dest.with_name(dest.name + ".part")
     part.unlink(missing_ok=True)
     try:
-        source = _connect(source_path)
-        try:
-            copy = _connect(part)
-            try:
-                source.backup(copy)  # every page in one step: one read transaction
-                copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
-                _checked(copy, "the copy")
-            finally:
-                copy.close()
-        finally:
-            source.close()
+        with (
+            contextlib.closing(_connect(source_path)) as source,
+            contextlib.closing(_connect(part)) as copy,
+        ):
+            source.backup(copy)  # every page in one step: one read transaction
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            _checked(copy, "the copy")
         _sync(part)
         part.replace(dest)
         _sync(dest.parent)
