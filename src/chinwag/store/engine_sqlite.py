@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from sqlalchemy import create_engine
 from sqlalchemy.sql.base import Executable
 
-from chinwag.store.compiled import Compiler, Params, Result
+from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
 from chinwag.store.group_commit import Batch, GroupWriter
@@ -100,8 +100,7 @@ class SqliteConnection(Connection):
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
         plan, sql, args = self._compiler.prepare(statement, params)
-        rows, keys, count = self._run(sql, args)
-        return Result.of(plan, rows, plan.keys or keys, count)
+        return _result(plan, *self._run(sql, args))
 
     async def execute_aside(self, statement: Executable, params: Params | None = None) -> Result:
         if self._thread is None:
@@ -110,24 +109,30 @@ class SqliteConnection(Connection):
         self.went_aside = True
         ran = asyncio.get_running_loop().run_in_executor(self._thread, self._run, sql, args)
         try:
-            rows, keys, count = await asyncio.shield(ran)
+            ran_out = await asyncio.shield(ran)
         except asyncio.CancelledError:
             # The connection is the statement's until it ends: only then may the caller roll back.
             while not ran.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait({ran})
             raise
-        return Result.of(plan, rows, plan.keys or keys, count)
+        return _result(plan, *ran_out)
 
-    def _run(self, sql: str, args: Any) -> tuple[list[Any], list[str], int]:
-        """The statement's rows, column names and row count."""
+    def _run(self, sql: str, args: Any) -> tuple[list[Any], Any, int]:
+        """The statement's rows, cursor description and row count."""
         try:
             cursor = self._conn.execute(sql, args)
             description = cursor.description
             rows = cursor.fetchall() if description is not None else []
         except sqlite3.Error as exc:
             raise database_error(exc) from exc
-        return rows, [d[0] for d in description] if description else [], cursor.rowcount
+        return rows, description, cursor.rowcount
+
+
+def _result(plan: Plan, rows: list[Any], description: Any, count: int) -> Result:
+    """`Result` of a statement's rows, named by its plan (by the cursor for plain SQL text)."""
+    keys = plan.keys or ([d[0] for d in description] if description else ())
+    return Result.of(plan, rows, keys, count)
 
 
 class AsideConnection(SqliteConnection):
