@@ -430,6 +430,17 @@ NOT_JSON_EVERYWHERE = {
 }
 
 
+BAD_URLS = {
+    "open-ipv6": "http://[::1",
+    "port-not-a-number": "http://example.com:80a/",
+    "port-too-large": "http://example.com:65536/",
+    "no-host": "http://:8080/",
+    "space": "https://example.com/a b",
+    "line-break": "https://example.com/\r\nX-Injected: 1",
+    "tab": "https://exa\tmple.com/",
+}
+
+
 @pytest.fixture
 def chat2(server: Server, fuzz_account: tuple[str, str], _spec: None) -> Any:
     """`client.chat.v2` of the official client, as the suite's account."""
@@ -504,6 +515,25 @@ class TestNewUserValues:
         refused(50405, "LastConsumptionTimestamp", member.update, last_consumption_timestamp=date)
         refused(50308, "DateCreated", svc.channels.create, date_created=date)
         still_serving(chat2, world)
+
+    @pytest.mark.parametrize("url", BAD_URLS.values(), ids=BAD_URLS.keys())
+    def test_urls_a_webhook_cannot_go_to(
+        self, server: Server, fuzz_account: tuple[str, str], chat2: Any, world: World, url: str
+    ) -> None:
+        """An IPv6 host left open (it answered 500), a port that is no number, no host, a
+        space or a line break: 400 with the field's code, on every URL a webhook is sent to."""
+        svc = chat2.services(world.service)
+        refused(50077, "PreWebhookUrl", svc.update, pre_webhook_url=url)
+        refused(50078, "PostWebhookUrl", svc.update, post_webhook_url=url)
+        hooks = svc.channels(world.channel).webhooks
+        refused(50332, "Configuration.Url", hooks.create, type="webhook", configuration_url=url)
+        v1 = make_client(server, *fuzz_account).chat.v1.services(world.service)
+        refused(50054, "Webhooks.OnMessageSend.Url", v1.update, webhooks_on_message_send_url=url)
+        still_serving(chat2, world)
+
+    def test_urls_with_a_port_a_path_and_a_query_are_kept(self, chat2: Any, world: World) -> None:
+        url = "https://[2001:db8::1]:8443/hooks/chat?team=a%20b"
+        assert chat2.services(world.service).update(post_webhook_url=url).post_webhook_url == url
 
     @pytest.mark.parametrize("text", ["\u0661\u0662", "12\n", "9" * 40], ids=range(3))
     def test_integers_in_ascii_digits_only(self, chat2: Any, world: World, text: str) -> None:
