@@ -65,8 +65,9 @@ class TestAuthToken:
             "Basic !!!not-base64!!!",
             "Basic " + base64.b64encode(b"no-colon").decode(),
             "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode(),
+            "Basic \xff\xfe",  # sent as Latin-1 bytes: it answered 500
         ],
-        ids=["bearer", "empty", "not-base64", "no-colon", "not-utf8"],
+        ids=["bearer", "empty", "not-base64", "no-colon", "not-utf8", "not-ascii"],
     )
     def test_malformed_header(self, raw: Raw, header: str) -> None:
         """A malformed Authorization header is 401, never 400 or 500."""
