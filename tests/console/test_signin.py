@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
 import requests
 from playwright.sync_api import Browser
 
+from tests.conftest import make_client
 from tests.support.browser import new_page
 from tests.support.console import sign_in, signed_in
 from tests.support.servers import Server
@@ -82,3 +84,32 @@ def test_a_post_without_the_csrf_token_is_refused(server: Server) -> None:
     created = http.post(server.url + "/console/keys", data={"friendly_name": "no token"})
     assert created.status_code == 403
     assert "no token" not in http.get(server.url + "/console/keys").text
+
+
+def test_a_nul_in_any_field_is_refused_not_sent_to_the_database(server: Server) -> None:
+    """Searches, delivery filters, a key's name and the sign-in form go to the database as they
+    are: a NUL (PostgreSQL refuses it, and they answered 503) is a 400 page, or a wrong sign-in."""
+    http = signed_in(server)
+    keys = http.get(server.url + "/console/keys").text
+    csrf = re.search(r"name=csrf value='([^']+)'", keys)
+    assert csrf is not None, keys
+    sid = make_client(server).chat.v2.services.create(friendly_name="nul").sid
+    asked = [
+        http.get(f"{server.url}/console/services/{sid}/users", params={"q": "a\x00"}),
+        http.get(f"{server.url}/console/services/{sid}/channels", params={"q": "a\x00"}),
+        http.get(f"{server.url}/console/deliveries", params={"service": "IS\x00"}),
+        http.post(
+            f"{server.url}/console/keys", data={"friendly_name": "a\x00b", "csrf": csrf.group(1)}
+        ),
+    ]
+    for reply in asked:
+        assert reply.status_code == 400, (reply.request.url, reply.text[:300])
+        assert "contains a NUL character" in reply.text
+        assert "<title>Error" in reply.text
+    assert "a\x00b" not in http.get(server.url + "/console/keys").text
+    fresh = requests.Session()
+    fresh.get(server.url + "/console/signin")
+    form = {"username": "AC\x00", "password": "x", "csrf": fresh.cookies["chinwag_console_form"]}
+    refused = fresh.post(server.url + "/console/signin", data=form)
+    assert refused.status_code == 401, refused.text[:300]
+    assert "Wrong SID or secret." in refused.text

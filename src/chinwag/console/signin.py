@@ -74,6 +74,8 @@ async def sign_in(request: Request) -> Response:
     after = _next(form.get("next"))
     if not sessions.double_submit_ok(request.cookies.get(FORM_COOKIE), form.get("csrf")):
         return _form(request, _problem("The form was stale: try again."), 403, username, after)
+    if form.holding_nul() is not None:  # no SID or secret holds one; PostgreSQL refuses it
+        return _form(request, _problem("Wrong SID or secret."), 401, "", after)
     runtime: Runtime = request.app.state.runtime
     address = request.client.host if request.client else ""
     buckets = signins.buckets(username, address)

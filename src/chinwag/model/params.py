@@ -45,6 +45,10 @@ class Form:
     def getlist(self, name: str) -> list[str]:
         return self.values.get(name, [])
 
+    def holding_nul(self) -> str | None:
+        """The first parameter with a NUL in a value (no column holds one), if any."""
+        return next((n for n, vs in self.values.items() if any("\x00" in v for v in vs)), None)
+
 
 def coerce(f: Field, values: list[str]) -> Any:
     """The stored value of `f` from its form values; a bad one is a Twilio 400 naming it."""
