@@ -150,6 +150,33 @@ def test_configuration_over_the_wire(server: Server, token: str, service: Any) -
     assert set(body["sync_objects"]) == {"my_user_info", "my_conversations"}
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v3/Documents/a\x00b",
+        "/v3/Lists/\x00/Items",
+        "/v3/Maps/a\x00b",
+        "/Client/v1/Services/{service}/Conversations/a\x00b",
+        "/Client/v1/Services/{service}/Users/\x00",
+        "/Client/v1/Services/{service}/Users/wire/Conversations/a\x00b",
+    ],
+    ids=["document", "list-items", "map", "channel", "user", "user-channel"],
+)
+def test_a_nul_in_a_tunnelled_path_is_not_found(
+    server: Server, token: str, service: Any, path: str
+) -> None:
+    """A path segment with a NUL names nothing: 404, as over REST (PostgreSQL answered 500),
+    and the connection goes on."""
+    with socket(server) as ws:
+        init(ws, token)
+        request = {"host": "cds", "path": path.format(service=service.sid), "method": "GET"}
+        ws.send(encode({"method": "message", "id": "TMnul", "http_request": request}))
+        header, body = reply_to(ws, "TMnul")
+        assert header["http_status"]["code"] == 404, body
+        assert body["code"] == 20404
+        assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
+
+
 def test_garbage_frame_closes_with_protocol_error(server: Server) -> None:
     with socket(server) as ws:
         ws.send(b"HELLO")

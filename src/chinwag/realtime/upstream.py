@@ -83,6 +83,9 @@ class Router:
 
     async def dispatch(self, session: Session, request: Request) -> Reply:
         path = "/".join(request.path)
+        if "\x00" in path:  # names nothing: no SID, name or identity holds a NUL (and
+            # PostgreSQL refuses one as text), as a REST path with one is not found
+            return Reply.error(ApiError(404, 20404, "The requested resource was not found"))
         allowed = False
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
