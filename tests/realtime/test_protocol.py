@@ -177,6 +177,23 @@ def test_a_nul_in_a_tunnelled_path_is_not_found(
         assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
 
 
+@pytest.mark.parametrize("channel", ["a\x00b", "lobby", ""], ids=["nul", "a-name", "none"])
+def test_typing_in_no_channel_is_not_found(
+    server: Server, token: str, service: Any, channel: str
+) -> None:
+    """Typing names its channel by SID: anything else is 404/50300 (a NUL answered 500 on
+    PostgreSQL)."""
+    with socket(server) as ws:
+        init(ws, token)
+        path = f"/Client/v1/Services/{service.sid}/Typing"
+        request = {"host": "aim", "path": path, "method": "POST"}
+        frame = {"method": "message", "id": "TMt", "http_request": request}
+        ws.send(encode(frame, {"ChannelSid": channel}))
+        header, body = reply_to(ws, "TMt")
+    assert header["http_status"]["code"] == 404, body
+    assert body["code"] == 50300
+
+
 def test_garbage_frame_closes_with_protocol_error(server: Server) -> None:
     with socket(server) as ws:
         ws.send(b"HELLO")

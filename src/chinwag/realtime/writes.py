@@ -20,6 +20,7 @@ from chinwag.ops.actions import Operation, Outcome, perform
 from chinwag.realtime.aim import SERVICE, _own_service, channel_json, own_channels
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.resources import REGISTRY
+from chinwag.sids import is_sid
 from chinwag.sync.chat import channel_names
 from chinwag.sync.queries import find
 
@@ -251,6 +252,8 @@ async def typing(session: Session, request: Request, match: re.Match[str]) -> Re
     assert session.who is not None  # noqa: S101
     body = request.body if isinstance(request.body, dict) else {}
     channel_sid = _text(body.get("ChannelSid") or body.get("channel_sid"))
+    if not is_sid(channel_sid, "CH"):  # the SDK sends the channel's SID, never its name
+        raise ApiError(404, 50300, "Channel not found")
     m = session.tables["member"]
     mine = and_(
         m.c.service_sid == service_sid,
