@@ -177,6 +177,24 @@ def test_a_nul_in_a_tunnelled_path_is_not_found(
         assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
 
 
+def test_a_subscription_to_a_name_with_a_nul_fails_alone(server: Server, token: str) -> None:
+    """An object named with a NUL does not exist: its subscription fails with 404 (PostgreSQL
+    ended the whole request with an error), and the user's own map is still subscribed."""
+    with socket(server) as ws:
+        init(ws, token)
+        my_channels = fetch(ws, "/Client/v1/Configuration", host="aim")["sync_objects"]
+        asks = [("a\x00b", "map", 0), (my_channels["my_conversations"], "map", 0)]
+        establish(ws, asks)
+        outcomes: dict[str, Any] = {}
+        while len(outcomes) < 2:
+            _, payload = receive(ws)
+            if isinstance(payload, dict) and payload.get("event_type", "").startswith("subscr"):
+                outcomes[payload["event"]["object_sid"]] = payload
+    assert outcomes["a\x00b"]["event_type"] == "subscription_failed"
+    assert outcomes["a\x00b"]["event"]["error"]["status"] == 404
+    assert outcomes[my_channels["my_conversations"]]["event_type"] == "subscription_established"
+
+
 @pytest.mark.parametrize("channel", ["a\x00b", "lobby", ""], ids=["nul", "a-name", "none"])
 def test_typing_in_no_channel_is_not_found(
     server: Server, token: str, service: Any, channel: str

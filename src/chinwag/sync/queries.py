@@ -33,6 +33,8 @@ class Page:
 
 async def find(conn: Connection, tables: Tables, service_sid: str, ident: str) -> SyncObject | None:
     """The live object whose SID or unique name is `ident`, in the service."""
+    if "\x00" in ident:  # no object is named with one, and PostgreSQL refuses it as text
+        return None
     t = tables.sync_objects
     which = t.c.sid == ident if ident[:2] in ("ET", "ES", "MP") else t.c.unique_name == ident
     query = select(t).where(and_(which, t.c.service_sid == service_sid, t.c.date_removed.is_(None)))
