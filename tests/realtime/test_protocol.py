@@ -248,6 +248,23 @@ def test_bad_token_gets_401_then_close(server: Server, api_key: Key, service: An
         assert closed_with(ws) == 1008
 
 
+@pytest.mark.parametrize(
+    "identity", ["a\x00b", "x" * 257, "US" + "0" * 32], ids=["nul", "too-long", "a-user-sid"]
+)
+def test_an_identity_rest_would_refuse_gets_401(
+    server: Server, api_key: Key, service: Any, identity: str
+) -> None:
+    """The user a token's identity signs in as is created with REST's rules for an identity:
+    one REST refuses is an invalid grant (a NUL ended the connection without an answer on
+    PostgreSQL, and longer identities made users no REST call could)."""
+    with socket(server) as ws:
+        header = init(ws, mint(api_key, service.sid, identity))
+        assert header["status"]["code"] == 401
+        assert header["status"]["errorCode"] == 20106
+        assert "Identity" in header["status"]["description"]
+        assert closed_with(ws) == 1008
+
+
 def test_subscription_replays_and_confirms(server: Server, token: str) -> None:
     """Subscribing to one's my-channels map from event 0 replays its events, then confirms."""
     with socket(server) as ws:

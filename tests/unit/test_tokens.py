@@ -47,6 +47,15 @@ def test_valid_token() -> None:
     assert abs(grant.expires - (time.time() + 600)) < 5
 
 
+@pytest.mark.parametrize("grant", [{"endpoint_id": "app\x00"}, {"push_credential_sid": "CR\x00"}])
+def test_a_nul_in_the_grant_is_refused(grant: dict[str, str]) -> None:
+    """An endpoint or push credential with a NUL: no binding could store it (PostgreSQL
+    refuses it), so the grant is invalid."""
+    token = AccessToken(ACCOUNT, KEY, SECRET, identity="alice")
+    token.add_grant(ChatGrant(service_sid=SERVICE, **grant))
+    assert refused(str(token.to_jwt())) == tokens.GRANTS
+
+
 def test_push_credential() -> None:
     """The grant's push_credential_sid names the credential of the user's push registrations;
     without it there is none."""

@@ -77,6 +77,8 @@ def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None, str | Non
     if not isinstance(service, str) or not is_sid(service, "IS"):
         raise TokenError(GRANTS, "Invalid Access Token grants: no Chat service")
     endpoint, credential = chat.get("endpoint_id"), chat.get("push_credential_sid")
+    if any(isinstance(v, str) and "\x00" in v for v in (endpoint, credential)):
+        raise TokenError(GRANTS, "Invalid Access Token grants")  # no binding can store one
     return (
         identity,
         service,
