@@ -107,6 +107,10 @@ def test_a_nul_in_any_field_is_refused_not_sent_to_the_database(server: Server) 
         assert "contains a NUL character" in reply.text
         assert "<title>Error" in reply.text
     assert "a\x00b" not in http.get(server.url + "/console/keys").text
+    for path in ("/console/keys/SK%00/delete", f"/console/services/{sid}/users/US%00"):
+        send = http.post if path.endswith("delete") else http.get
+        named_nothing = send(server.url + path, data={"csrf": csrf.group(1)})
+        assert named_nothing.status_code == 404, (path, named_nothing.text[:300])
     fresh = requests.Session()
     fresh.get(server.url + "/console/signin")
     form = {"username": "AC\x00", "password": "x", "csrf": fresh.cookies["chinwag_console_form"]}

@@ -150,9 +150,12 @@ def error_page(visit: Visit, error: ApiError) -> Response:
     return response
 
 
-def _refuse_nul(form: Form) -> None:
-    """The console's own fields (searches, filters, key names) go to the database as they are:
-    a NUL, which PostgreSQL refuses (it answered 503), is a 400 here, on both databases."""
+def _refuse_nul(request: Request, form: Form) -> None:
+    """The console's own fields (searches, filters, key names) and path segments go to the
+    database as they are: a NUL, which PostgreSQL refuses (it answered 503), is a 400 in a field
+    and names nothing in a path (404), on both databases."""
+    if any("\x00" in str(value) for value in request.path_params.values()):
+        raise ApiError(404, 20404, "Not found")
     name = form.holding_nul()
     if name is not None:
         raise ApiError(400, 20001, f"Invalid parameter {name}: contains a NUL character")
@@ -173,7 +176,7 @@ def wrap(handler: Handler, method: str) -> Callable[[Request], Awaitable[Respons
             body = render("<h1>Forbidden</h1><p>The form was stale: reload the page.</p>")
             return visit.page("Forbidden", body, 403)
         try:
-            _refuse_nul(form)
+            _refuse_nul(request, form)
             return secure(await handler(visit))
         except ApiError as error:
             return error_page(visit, error)
