@@ -438,6 +438,7 @@ BAD_URLS = {
     "space": "https://example.com/a b",
     "line-break": "https://example.com/\r\nX-Injected: 1",
     "tab": "https://exa\tmple.com/",
+    "not-ascii": "https://example.com/caf\u00e9",
 }
 
 

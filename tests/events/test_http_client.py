@@ -148,7 +148,10 @@ def test_times_out() -> None:
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("url", ["ftp://example.invalid/x", "/relative", "http://h:notaport/"])
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://example.invalid/x", "/relative", "http://h:notaport/", "http://example.invalid/\u00e9"],
+)
 def test_refuses_what_is_not_an_http_url(url: str) -> None:
     async def main() -> None:
         with pytest.raises(HttpError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -220,6 +221,23 @@ class TestMessageEvents:
         assert removed["Body"] == "edited"
         assert "RemovedBy" in removed
         assert "DateRemoved" in removed
+
+    def test_a_url_kilobytes_long_gets_every_event_in_order(
+        self, post: Chinwag, hooks: Hooks
+    ) -> None:
+        """A webhook URL of 3,200 characters: its queue's name is stored as a digest, so the
+        create that enqueues to it works (PostgreSQL refused the index entry: 503), and its
+        deliveries arrive in order, to the URL as it was set."""
+        pad = secrets.token_urlsafe(2400)  # 3,200 characters that do not compress
+        long_url = hooks.url("post") + "?pad=" + pad
+        svc = watched(post, long_url, ["onMessageSent"])
+        channel = channel_with(post, svc.sid)
+        room = post.chat.services(svc.sid).channels(channel.sid)
+        for body in ("one", "two", "three"):
+            room.messages.create(body=body, from_="alice")
+        hits = hooks.wait("post", 3)
+        assert [hit.params["Body"] for hit in hits] == ["one", "two", "three"]
+        assert all(hit.url.endswith("?pad=" + pad) for hit in hits)
 
 
 class TestUserEvents:

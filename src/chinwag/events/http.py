@@ -54,6 +54,8 @@ class _Stale(Exception):
 
 def _target(url: str) -> tuple[Origin, str, str]:
     """(scheme, host, port), the request target and the Host header of an absolute URL."""
+    if not url.isascii():  # stored before URLs were checked for it: percent-encoding is the app's
+        raise HttpError(f"cannot send to {url!r}: not ASCII")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise HttpError(f"cannot send to {url!r}: not an absolute http(s) URL")

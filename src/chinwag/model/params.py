@@ -96,14 +96,15 @@ def _to_sid(f: Field, value: str) -> str:
 
 def _to_url(f: Field, value: str) -> str:
     """An absolute http(s) URL that a webhook can be sent to as it is: a host, a port that is
-    a number, and no space or control character (a request line would carry them as they are)."""
+    a number, and printable ASCII only (a request line carries the URL as it is: a space or a
+    control character would break it, and other characters must be percent-encoded)."""
     try:
         parts = urlsplit(value)
         sendable = parts.scheme in ("http", "https") and bool(parts.hostname)
         sendable = sendable and parts.port != 0  # `.port` raises for a port that is no number
     except ValueError:  # "http://[::1": an IPv6 host left open
         sendable = False
-    if not sendable or any(c <= " " or c == "\x7f" for c in value):
+    if not sendable or any(not " " < c < "\x7f" for c in value):
         raise InvalidParameter(f.param or f.name, f"{value!r} is not an http(s) URL", f.code)
     return _check_text(f, value)
 
