@@ -38,12 +38,10 @@ from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
 ACTIVE = ("pending", "sending")
-
-
 QUEUE_KEY_MAX = 512  # bytes of a queue's name stored as it is; a longer one as its digest
 
 
-def queue_key(queue: str) -> str:
+def _queue_key(queue: str) -> str:
     """The `queue` column's value: the name, or the SHA-256 of a long one (a webhook URL may be
     kilobytes long, and a PostgreSQL index entry holds at most about 2.7 kB: the create that
     enqueued to such a URL failed). One name has one key, so its deliveries still go in order."""
@@ -73,7 +71,7 @@ async def enqueue(
             "token": ordered_hex(),  # time-ordered: its unique index grows at one end
             "account_sid": account_sid,
             "service_sid": service_sid,
-            "queue": queue_key(queue),
+            "queue": _queue_key(queue),
             "kind": kind,
             "event": event,
             "url": url,
