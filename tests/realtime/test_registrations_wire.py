@@ -6,6 +6,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import ChatGrant
 from twilio.rest import Client
 from websockets.sync.client import ClientConnection
 
@@ -87,6 +89,21 @@ def test_bad_registrations_are_refused(server: Server, api_key: Key, service: An
     assert "channel_type" in sms_body["message"]
     assert (empty, empty_body["code"]) == (400, 20001)
     assert junk == 400
+
+
+def test_an_endpoint_too_long_to_index_is_refused(
+    server: Server, api_key: Key, service: Any
+) -> None:
+    """A token's endpoint_id of 600 CJK characters (1.8 kB) is over the binding's 512: 400
+    naming Endpoint (1,000 of them answered 500 on PostgreSQL, past its index entry's size)."""
+    token = AccessToken(api_key.account_sid, api_key.sid, api_key.secret, identity="alice")
+    endpoint = "".join(chr(0x4E00 + n * 7919 % 20000) for n in range(600))
+    token.add_grant(ChatGrant(service_sid=service.sid, endpoint_id=endpoint))
+    with socket(server) as ws:
+        init(ws, str(token.to_jwt()))
+        status, body = ers(ws, "POST", "/v1/registrations", registration("fcm", "device"))
+    assert (status, body["code"]) == (400, 20001), body
+    assert "Endpoint" in body["message"]
 
 
 def test_only_ones_own_binding_is_removed(
