@@ -522,7 +522,8 @@ class TestNewUserValues:
         self, server: Server, fuzz_account: tuple[str, str], chat2: Any, world: World, url: str
     ) -> None:
         """An IPv6 host left open (it answered 500), a port that is no number, no host, a
-        space or a line break: 400 with the field's code, on every URL a webhook is sent to."""
+        space, a line break or a character outside ASCII: 400 with the field's code, on every
+        URL a webhook is sent to."""
         svc = chat2.services(world.service)
         refused(50077, "PreWebhookUrl", svc.update, pre_webhook_url=url)
         refused(50078, "PostWebhookUrl", svc.update, post_webhook_url=url)
@@ -533,6 +534,8 @@ class TestNewUserValues:
         still_serving(chat2, world)
 
     def test_urls_with_a_port_a_path_and_a_query_are_kept(self, chat2: Any, world: World) -> None:
+        """The checks above refuse nothing a real URL holds: an IPv6 host, a port, a query with
+        a percent-encoded space."""
         url = "https://[2001:db8::1]:8443/hooks/chat?team=a%20b"
         assert chat2.services(world.service).update(post_webhook_url=url).post_webhook_url == url
 
