@@ -183,13 +183,18 @@ class TestMediaService:
         assert "expired" in refused.json()["message"]
         assert requests.get(base, params=query, timeout=30).content == b"secret"
 
-    def test_token_is_required(self, uploads: Uploads, server: Server, api_key: Key) -> None:
-        """No token, a bad one, or a token of another service: refused with Twilio's errors."""
+    def test_token_is_required(
+        self, uploads: Uploads, server: Server, api_key: Key, service: Any
+    ) -> None:
+        """No token, a bad one (an identity with a NUL answered 503 on PostgreSQL), or a token
+        of another service: refused with Twilio's errors."""
         twilio_error(uploads.post(b"x", **{"X-Twilio-Token": ""}), 401, 20101)
         twilio_error(uploads.post(b"x", **{"X-Twilio-Token": "not-a-jwt"}), 401, 20101)
         other = mint(api_key, "IS" + secrets.token_hex(16), "alice")
         twilio_error(uploads.post(b"x", **{"X-Twilio-Token": other}), 403, 20403)
         twilio_error(uploads.get("ME" + "0" * 32), 404, 20404)
+        nul = mint(api_key, service.sid, "a\x00b")
+        twilio_error(uploads.post(b"x", **{"X-Twilio-Token": nul}), 401, 20106)
 
     def test_cors_preflight(self, uploads: Uploads) -> None:
         """A page on another origin may upload: the preflight allows X-Twilio-Token and

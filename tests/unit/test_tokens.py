@@ -47,6 +47,15 @@ def test_valid_token() -> None:
     assert abs(grant.expires - (time.time() + 600)) < 5
 
 
+@pytest.mark.parametrize(
+    "identity", ["a\x00b", "x" * 257, "US" + "0" * 32], ids=["nul", "too-long", "a-user-sid"]
+)
+def test_an_identity_rest_would_refuse_is_an_invalid_grant(identity: str) -> None:
+    """Every consumer of a token (the WebSocket, the media service) makes or acts as the
+    identity's user: one REST refuses is refused here."""
+    assert refused(mint(identity=identity)) == tokens.GRANTS
+
+
 @pytest.mark.parametrize("grant", [{"endpoint_id": "app\x00"}, {"push_credential_sid": "CR\x00"}])
 def test_a_nul_in_the_grant_is_refused(grant: dict[str, str]) -> None:
     """An endpoint or push credential with a NUL: no binding could store it (PostgreSQL

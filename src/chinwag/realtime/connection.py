@@ -22,15 +22,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chinwag import times
 from chinwag.domain.permissions import visible
-from chinwag.model.errors import ApiError
-from chinwag.model.params import coerce
 from chinwag.realtime import tokens
 from chinwag.realtime.follows import ChannelFollows
 from chinwag.realtime.framing import Frame, FrameError, encode
 from chinwag.realtime.presence import Presence
 from chinwag.realtime.upstream import REASONS, ROUTER, Reply, parse
-from chinwag.resources.fields import identity as identity_field
-from chinwag.resources.users import check_identity
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
 from chinwag.store import accounts
@@ -38,8 +34,6 @@ from chinwag.store.db import Database
 from chinwag.store.tables import Tables
 from chinwag.sync.chat import UserObjects, ensure_user_objects
 from chinwag.sync.live import Hub
-
-IDENTITY = identity_field()  # a user's identity as declared: no NUL, at most IDENTITY_MAX
 
 log = logging.getLogger("chinwag.realtime")
 
@@ -251,12 +245,6 @@ class Session:
 
     async def _sign_in(self, token: Any) -> Identity:
         grant = await tokens.verify(token if isinstance(token, str) else "", self._lookup)
-        try:  # the user is created as REST would create it: the same identity rules
-            check_identity(coerce(IDENTITY, [grant.identity]))
-        except ApiError as error:
-            raise tokens.TokenError(
-                tokens.GRANTS, f"Invalid Access Token grants: {error}"
-            ) from None
         s, u = self.tables["service"], self.tables["user"]
         async with self.db.write() as conn:
             found = (

@@ -14,11 +14,16 @@ from typing import Any
 
 import jwt
 
+from chinwag.model.errors import ApiError
+from chinwag.model.params import coerce
+from chinwag.resources.fields import identity as identity_field
+from chinwag.resources.users import check_identity
 from chinwag.sids import is_sid
 
 MAX_TTL = 24 * 3600  # Twilio refuses tokens that live longer than a day
 LEEWAY = 30  # seconds of clock difference between the app's backend and chinwag
 MAX_TOKEN = 8 * 1024
+IDENTITY = identity_field()  # a user's identity as declared: no NUL, at most IDENTITY_MAX
 
 # (account SID, secret) of an API key, or None when it does not exist or cannot sign.
 SecretLookup = Callable[[str], Awaitable[tuple[str, str] | None]]
@@ -73,6 +78,10 @@ def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None, str | Non
     chat = grants.get("chat") or grants.get("ip_messaging")
     if not isinstance(identity, str) or not identity.strip() or not isinstance(chat, dict):
         raise TokenError(GRANTS, "Invalid Access Token grants")
+    try:  # the identity's user is made as REST makes one: REST's rules for an identity
+        check_identity(coerce(IDENTITY, [identity]))
+    except ApiError as error:
+        raise TokenError(GRANTS, f"Invalid Access Token grants: {error}") from None
     service = chat.get("service_sid")
     if not isinstance(service, str) or not is_sid(service, "IS"):
         raise TokenError(GRANTS, "Invalid Access Token grants: no Chat service")
