@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -73,8 +74,13 @@ async def statuses(db: Database) -> list[tuple[str, str, int]]:
         return [(params, status, attempts) for params, status, attempts in rows]
 
 
+def param(delivery: Delivery, name: str) -> str:
+    value: str = orjson.loads(delivery.params)[name]
+    return value
+
+
 def indexes(batch: list[Delivery]) -> list[str]:
-    return [d.params["Index"] for d in batch]
+    return [param(d, "Index") for d in batch]
 
 
 def test_a_queue_goes_as_one_batch_in_order(database: str) -> None:
@@ -85,7 +91,7 @@ def test_a_queue_goes_as_one_batch_in_order(database: str) -> None:
         await enqueue(db, "a", 5)
         await enqueue(db, "b", 2)
         first = await claim(db, per_queue=3)
-        assert sorted((d.params["Queue"], indexes([d])[0]) for b in first for d in b) == [
+        assert sorted((param(d, "Queue"), indexes([d])[0]) for b in first for d in b) == [
             ("a", "0"),
             ("a", "1"),
             ("a", "2"),
@@ -94,7 +100,7 @@ def test_a_queue_goes_as_one_batch_in_order(database: str) -> None:
         ]
         assert all(indexes(b) == sorted(indexes(b)) for b in first)
         assert await claim(db) == [], "queues in flight gave more"
-        (a,) = [b for b in first if b[0].params["Queue"] == "a"]
+        (a,) = [b for b in first if param(b[0], "Queue") == "a"]
         await record(db, [Attempt(d, "delivered") for d in a])
         (rest,) = await claim(db)
         assert indexes(rest) == ["3", "4"]
@@ -115,7 +121,7 @@ def test_a_retry_stalls_its_queue_only(database: str) -> None:
         await record(db, [Attempt(head, "pending", "HTTP 503", retry_in=60)], behind)
         await enqueue(db, "b", 1)
         (other,) = await claim(db)
-        assert [d.params["Queue"] for d in other] == ["b"]
+        assert [param(d, "Queue") for d in other] == ["b"]
         rows = await statuses(db)
         assert [(s, n) for _, s, n in rows[:3]] == [("pending", 1), ("pending", 0), ("pending", 0)]
 
@@ -162,5 +168,55 @@ def test_claims_at_once_share_nothing(database: str) -> None:
         for batches in got:
             for batch in batches:
                 assert indexes(batch) == [str(n) for n in range(len(batch))]
+
+    run(database, work)
+
+
+def test_a_claim_leaves_the_status_and_listing_shows_it_sending(database: str) -> None:
+    """A claim sets only the lease (the status indexes stay untouched): the row stays pending
+    in the database, is listed as sending while the lease lives, and as pending once it ran
+    out or was given back."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 3)
+        (batch,) = await claim(db, per_queue=2)
+        assert [s for _, s, _ in await statuses(db)] == ["pending"] * 3
+
+        async def listed(status: str | None = None) -> list[tuple[int, str]]:
+            async with db.read() as conn:
+                rows = await outbox.listing(conn, TABLES, status)
+            return [(r["pk"], r["status"]) for r in rows]
+
+        held = [d.pk for d in batch]
+        assert [pk for pk, _ in await listed("sending")] == held[::-1]
+        everything = await listed()
+        assert [s for _, s in everything] == ["pending", "sending", "sending"]
+        assert await listed("pending") == everything[:1]
+        await record(db, [], released=batch[1:])
+        assert [pk for pk, _ in await listed("sending")] == held[:1]
+        o = TABLES.outbox
+        async with db.write() as conn:
+            await conn.execute(o.update().values(lease_until=clock.utcnow() - timedelta(seconds=1)))
+        assert [s for _, s in await listed()] == ["pending"] * 3
+        assert await listed("sending") == []
+
+    run(database, work)
+
+
+def test_rows_left_sending_by_an_older_version_go_again(database: str) -> None:
+    """Versions before claims kept the status wrote `sending` rows: once their lease runs out
+    (or with none) they are claimed again, in order, and recorded as any other."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 2)
+        o = TABLES.outbox
+        past = clock.utcnow() - timedelta(seconds=1)
+        async with db.write() as conn:
+            await conn.execute(o.update().values(status="sending", lease_until=past))
+        (again,) = await claim(db)
+        assert indexes(again) == ["0", "1"]
+        assert await claim(db) == [], "a live lease was claimed again"
+        await record(db, [Attempt(d, "delivered") for d in again])
+        assert [s for _, s, _ in await statuses(db)] == ["delivered"] * 2
 
     run(database, work)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
 import pytest
 
 from chinwag.events import sender
@@ -50,7 +51,7 @@ class Answers:
 
 
 def batch(n: int) -> list[Delivery]:
-    params = {"EventType": "onMessageSent", "Body": "hi"}
+    params = orjson.dumps({"EventType": "onMessageSent", "Body": "hi"}).decode()
     return [
         Delivery(k, f"t{k}", "AC1", "webhook", "onMessageSent", "http://x/h", "POST", params, 1, 0)
         for k in range(n)

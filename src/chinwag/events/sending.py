@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 import orjson
@@ -28,9 +28,10 @@ RETRYABLE = frozenset({429, 503, 504})
 MAX_BACKOFF = 300.0
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """One claimed delivery of the outbox (`events/outbox.py`), as it is sent."""
+class Delivery(NamedTuple):
+    """One claimed delivery of the outbox (`events/outbox.py`), as it is sent. A tuple, its
+    parameters the JSON text they are stored as: the server makes one per delivery and hands
+    it to its sender process (`events/sender.py`), which alone reads the parameters."""
 
     pk: int
     token: str
@@ -39,13 +40,12 @@ class Delivery:
     event: str
     url: str
     method: str
-    params: dict[str, Any]
+    params: str  # a JSON object
     retry_limit: int
     attempts: int
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     """The outcome of one attempt: delivered, failed for good, or pending after `retry_in` s."""
 
     delivery: Delivery
@@ -118,10 +118,11 @@ async def attempt(
     """Send `delivery` once, signed with its account's `auth_token` (None: the account is gone)."""
     if auth_token is None:
         return Outcome(410, error="the account no longer exists")
+    values = orjson.loads(delivery.params)
     if delivery.kind == "push":
-        request = json_request(auth_token, delivery.url, delivery.params, delivery.token)
+        request = json_request(auth_token, delivery.url, values, delivery.token)
     else:
-        params = {**delivery.params, "RetryCount": str(delivery.attempts)}
+        params = {**values, "RetryCount": str(delivery.attempts)}
         request = form_request(auth_token, delivery.url, delivery.method, params, delivery.token)
     return await send(client, request, seconds)
 

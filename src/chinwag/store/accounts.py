@@ -7,10 +7,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from chinwag import times
 from chinwag.sids import is_sid, new_sid
+from chinwag.store import statements
 from chinwag.store.db import Connection
 from chinwag.store.tables import Tables
 
@@ -74,7 +75,10 @@ async def ensure_account(conn: Connection, tables: Tables, sid: str, token: str)
 
 async def get_account(conn: Connection, tables: Tables, sid: str) -> Account | None:
     t = tables.accounts
-    row = (await conn.execute(select(t).where(t.c.sid == sid))).mappings().first()
+    query = statements.once(
+        ("accounts.by_sid", id(t)), lambda: select(t).where(t.c.sid == bindparam("w_sid"))
+    )
+    row = (await conn.execute(query, {"w_sid": sid})).mappings().first()
     return Account(row["sid"], row["friendly_name"], row["auth_token"]) if row else None
 
 
