@@ -62,6 +62,11 @@ def test_a_bad_identity_gets_a_twilio_error(demo: Server) -> None:
     response = requests.post(demo.url + "/demo/token", data="{not json", timeout=10)
     assert response.status_code == 400
     assert response.json()["code"] == 20001
+    # An identity the WebSocket would refuse at connect (REST's rule for a user's identity).
+    sid_shaped = "US" + "0" * 32
+    response = requests.post(demo.url + "/demo/token", json={"identity": sid_shaped}, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["code"] == 50206
 
 
 def test_without_the_flag_there_is_no_demo_and_no_token_endpoint(server: Server) -> None:

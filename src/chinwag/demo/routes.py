@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from chinwag.demo.service import DemoSetup
 from chinwag.model.errors import ApiError, InvalidParameter
+from chinwag.realtime.tokens import check_token_identity
 from chinwag.runtime import Runtime
 
 log = logging.getLogger("chinwag.demo")
@@ -48,6 +49,7 @@ async def _identity(request: Request) -> str:
     identity = value.strip() if isinstance(value, str) else ""
     if not identity or len(identity) > MAX_IDENTITY or not identity.isprintable():
         raise InvalidParameter("Identity", f"must be 1 to {MAX_IDENTITY} printable characters")
+    check_token_identity(identity)  # a token the WebSocket would refuse is never minted
     return identity
 
 

@@ -69,6 +69,12 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return header, claims
 
 
+def check_token_identity(identity: str) -> None:
+    """An ApiError unless a token may name `identity`: its user is made as REST makes one, so
+    REST's rules for an identity (the demo's token endpoint checks them before it mints)."""
+    check_identity(coerce(IDENTITY, [identity]))
+
+
 def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None, str | None]:
     grants = claims.get("grants")
     if not isinstance(grants, dict):
@@ -78,8 +84,8 @@ def _chat_grant(claims: dict[str, Any]) -> tuple[str, str, str | None, str | Non
     chat = grants.get("chat") or grants.get("ip_messaging")
     if not isinstance(identity, str) or not identity.strip() or not isinstance(chat, dict):
         raise TokenError(GRANTS, "Invalid Access Token grants")
-    try:  # the identity's user is made as REST makes one: REST's rules for an identity
-        check_identity(coerce(IDENTITY, [identity]))
+    try:
+        check_token_identity(identity)
     except ApiError as error:
         raise TokenError(GRANTS, f"Invalid Access Token grants: {error}") from None
     service = chat.get("service_sid")
