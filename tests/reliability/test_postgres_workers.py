@@ -8,7 +8,9 @@ share the file's one write lock instead.
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,3 +57,62 @@ def test_two_workers_writing_the_same_channels(
         assert room.fetch().messages_count == len(indexes)
         total += len(indexes)
     assert total == THREADS * CREATES
+
+
+def _hold_the_notification_lock(url: str, stop: threading.Event) -> int:
+    """Commit NOTIFYs back to back from a connection of its own, each flush delayed 100 ms
+    (`commit_delay`): PostgreSQL's notification lock is held nearly all the time, as by a busy
+    second writer whose flushes are slow. How many such commits there were."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    async def run() -> int:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute("CREATE TABLE slow_flush (n int)")
+            await conn.execute("SET commit_delay = 100000; SET commit_siblings = 0")
+            commits = 0
+            while not stop.is_set():
+                await conn.execute("BEGIN; INSERT INTO slow_flush VALUES (1); NOTIFY slow; COMMIT")
+                commits += 1
+            return commits
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_a_batch_commit_waits_for_another_writers_slow_flush(
+    fresh_postgres: str, tmp_path: Path, servers: list[Server]
+) -> None:
+    """A COMMIT that sends NOTIFYs (every message create does) waits for the notification lock
+    while another writer's COMMIT flushes. A batch's later transactions wait for locks at most
+    50 ms, and that bound used to cover its COMMIT too: when the other flush took longer, the
+    whole batch failed with 503s. The COMMIT now waits as long as the flush takes."""
+    server = Server(fresh_postgres)
+    servers.append(server)
+    server.start(tmp_path / "server.log")
+    service = make_client(server).chat.v1.services.create(friendly_name="slow flush")
+    channel = service.channels.create(friendly_name="c").sid
+    failures: list[str] = []
+
+    def post(i: int) -> None:
+        try:
+            make_client(server).chat.v1.services(service.sid).channels(channel).messages.create(
+                body=str(i)
+            )
+        except TwilioRestException as exc:
+            failures.append(f"{exc.status} {exc.code} {exc.msg}")
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as holder:
+        held = holder.submit(_hold_the_notification_lock, fresh_postgres, stop)
+        time.sleep(0.3)  # its first commits are under way
+        try:
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                list(pool.map(post, range(160)))
+        finally:
+            stop.set()
+        assert held.result() > 3, "the notification lock was not held during the creates"
+    assert failures == []
+    indexes = [m.index for m in service.channels(channel).messages.list(page_size=1000)]
+    assert indexes == list(range(160))

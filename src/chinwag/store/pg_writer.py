@@ -23,7 +23,9 @@ LOCK_WAIT for a lock (`SET LOCAL lock_timeout`): past that, that transaction is 
 its savepoint, the batch commits at once, and the transaction answers `RetryLater`, which the
 operations layer runs again, in a batch of its own where it waits as long as it must (as every
 transaction did before batching). A batch's first transaction that waits holds up the writer's
-later ones meanwhile, as a transaction holds up SQLite's one writer.
+later ones meanwhile, as a transaction holds up SQLite's one writer. The COMMIT itself waits
+unbounded: with NOTIFYs it queues for the database's notification lock behind another
+writer's COMMIT until that one's flush is done, a wait that cannot deadlock.
 
 Failures. A dead connection found by a batch's opening statement is replaced and the statement
 run once more (after a PostgreSQL restart every connection is dead); after that, errors answer
@@ -60,6 +62,10 @@ from chinwag.store.pg_driver import (
 log = logging.getLogger("chinwag.store")
 POSTGRESQL = DialectName("postgresql")
 LOCK_WAIT = "50ms"  # the longest a batch's later transaction waits for another's lock
+# A COMMIT with NOTIFYs takes the database's notification lock and holds it until its commit
+# is flushed: another writer's COMMIT waits its turn for it, which cannot deadlock, and under
+# LOCK_WAIT that wait failed the whole batch (503s) when a flush took longer.
+_COMMIT_UNBOUNDED = "SET LOCAL lock_timeout = 0; COMMIT"
 
 
 class Pool(Protocol):
@@ -85,6 +91,10 @@ class PgBatch(Batch):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         self.waits_bounded = False  # LOCK_WAIT is set for the rest of it
+
+
+def _bounded(batch: Batch) -> bool:
+    return isinstance(batch, PgBatch) and batch.waits_bounded
 
 
 class WriterConnection(Connection):
@@ -217,7 +227,7 @@ class PgWriter(GroupWriter):
                 await self._drop(lost=self._conn is not None and closed(self._conn))
                 batch.settle(Unavailable("the transaction was rolled back by the database"))
                 return
-            await self._conn.execute("COMMIT")
+            await self._conn.execute(_COMMIT_UNBOUNDED if _bounded(batch) else "COMMIT")
         except DRIVER_ERRORS as exc:
             batch.settle(Unavailable(f"commit failed: {exc}"))
             await self._drop(lost=isinstance(exc, CONNECTION_LOST))
