@@ -1,4 +1,9 @@
-"""The `chinwag` command: migrate, accounts and keys, run as users run it, on SQLite files."""
+"""The `chinwag` command: migrate, accounts and keys, on SQLite files.
+
+The commands run in this process through Click's test runner (the command's own code, its
+arguments, exit codes and output): a process of their own each spent a second importing what
+every command imports, most of these tests' time. `TestMigrate.test_creates_schema` and
+`TestServeFirstStart` run `python -m chinwag` itself, as users run it."""
 
 from __future__ import annotations
 
@@ -7,20 +12,38 @@ import re
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from chinwag.cli import app
 
 ACCOUNT_LINE = re.compile(r"^(AC[0-9a-f]{32}) ([0-9a-f]{32})$")
 KEY_LINE = re.compile(r"^(SK[0-9a-f]{32}) (\S{16,})$")
+# The environment a user's shell might carry is not the test's: credentials and settings unset.
+UNSET = {k: None for k in os.environ if k.startswith(("TWILIO_", "CHINWAG_"))}
 
 
-def chinwag(*args: str, database: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m chinwag ARGS [--database URL]`; its completed process, whatever the exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "CHINWAG_"))}
-    command = [sys.executable, "-m", "chinwag", *args]
-    if database is not None:
-        command += ["--database", database]
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def chinwag(*args: str, database: str | None = None) -> Done:
+    """Run the command `chinwag ARGS [--database URL]`; how it ended, whatever the exit."""
+    argv = [*args, *(["--database", database] if database is not None else [])]
+    result = CliRunner().invoke(app, argv, env=UNSET)
+    return Done(result.exit_code, result.stdout, result.stderr)
+
+
+def chinwag_process(*args: str, database: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m chinwag ARGS --database URL` in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    command = [sys.executable, "-m", "chinwag", *args, "--database", database]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -58,9 +81,10 @@ def tables(db_path: Path) -> set[str]:
 
 class TestMigrate:
     def test_creates_schema(self, database: str, db_path: Path) -> None:
-        """`chinwag migrate` creates the database and its tables, and says so."""
-        out = ok("migrate", database=database)
-        assert "migrated" in out
+        """`python -m chinwag migrate` creates the database and its tables, and says so."""
+        done = chinwag_process("migrate", database=database)
+        assert done.returncode == 0, done.stderr
+        assert "migrated" in done.stdout
         assert {"accounts", "api_keys", "services", "roles", "credentials"} <= tables(db_path)
 
     def test_idempotent(self, database: str, db_path: Path) -> None:
