@@ -2,8 +2,9 @@
 (`store/pg_writer`), creating messages in the same channels at once. A batch holds its
 channels' row locks until its COMMIT, so the two writers' batches contend for them, and could
 wait for each other; a transaction that waited too long gives way and runs again. Every create
-must succeed, and every channel's indexes stay gap-free. PostgreSQL only: SQLite's writers
-share the file's one write lock instead.
+must succeed, and every channel's indexes stay gap-free. Their COMMITs also queue for
+PostgreSQL's notification lock, held by another writer's COMMIT until its flush is done. PostgreSQL
+only: SQLite's writers share the file's one write lock instead.
 """
 
 from __future__ import annotations
