@@ -204,8 +204,8 @@ def test_a_claim_leaves_the_status_and_listing_shows_it_sending(database: str) -
 
 
 def test_rows_left_sending_by_an_older_version_go_again(database: str) -> None:
-    """Versions before claims kept the status wrote `sending` rows: once their lease runs out
-    (or with none) they are claimed again, in order, and recorded as any other."""
+    """Earlier versions marked a claimed row `sending`: once its lease has run out it is
+    claimed again, in order, and recorded as any other."""
 
     async def work(db: Database) -> None:
         await enqueue(db, "a", 2)
