@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     column,
     func,
+    not_,
     or_,
     select,
 )
@@ -87,15 +88,19 @@ async def enqueue(
     )
 
 
+def _unleased(o: Table, now: Any) -> ColumnElement[bool]:
+    """Under no lease, or one that ran out (its worker died); never NULL."""
+    return or_(o.c.lease_until.is_(None), o.c.lease_until < now)
+
+
 def _due(o: Table, now: Any) -> ColumnElement[bool]:
     """A row a worker may send now: pending, due, and under no lease or one that ran out (its
     worker died). A claim sets only the lease: a row being sent stays `pending`, so neither
     the claim nor a release moves the row in the five indexes that name `status` (on SQLite
     the move cost 17 µs a row, the lease alone 4). `sending` rows were written by versions
     before that: taken as pending."""
-    unleased = or_(o.c.lease_until.is_(None), o.c.lease_until < now)
     return and_(
-        unleased,
+        _unleased(o, now),
         or_(and_(o.c.status == "pending", o.c.next_attempt_at <= now), o.c.status == "sending"),
     )
 
@@ -263,13 +268,12 @@ async def listing(
     under a live lease (see `_due`), `pending` one waiting for a worker."""
     o = tables.outbox
     now = clock.utcnow()
-    leased = and_(o.c.status.in_(ACTIVE), o.c.lease_until >= now)
+    leased = and_(o.c.status.in_(ACTIVE), not_(_unleased(o, now)))
     query = select(o, leased.label("leased")).order_by(o.c.pk.desc()).limit(limit)
     if status == "sending":
         query = query.where(leased)
     elif status == "pending":
-        unleased = or_(o.c.lease_until.is_(None), o.c.lease_until < now)
-        query = query.where(o.c.status.in_(ACTIVE), unleased)
+        query = query.where(o.c.status.in_(ACTIVE), _unleased(o, now))
     elif status:
         query = query.where(o.c.status == status)
     if service_sid:
@@ -277,7 +281,7 @@ async def listing(
     rows = []
     for r in (await conn.execute(query)).mappings():
         row = dict(r)
-        leased = row.pop("leased")  # NULL without a lease
+        leased = row.pop("leased")
         if row["status"] in ACTIVE:
             row["status"] = "sending" if leased else "pending"
         rows.append(row)
