@@ -22,7 +22,7 @@ from chinwag.resources import TABLES
 from chinwag.store import pg_writer, sqlite_checkpoint, statements
 from chinwag.store.db import Connection, Database, async_url
 from chinwag.store.engine_sqlite import SqliteEngine
-from chinwag.store.errors import IntegrityError, Unavailable
+from chinwag.store.errors import IntegrityError, Refused, Unavailable
 from chinwag.store.migrate import upgrade
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -130,6 +130,29 @@ def test_constraint_is_an_integrity_error(fresh_database: str) -> None:
         return await account_sids(db)
 
     assert run(fresh_database, work) == {sid("AC", 1)}
+
+
+def test_a_value_the_database_cannot_store_is_refused(fresh_database: str) -> None:
+    """An integer past 64 bits (and on PostgreSQL a NUL in text) is the store's Refused, which
+    the front doors answer with a 400, and nothing of its transaction stays."""
+    upgrade(fresh_database)
+    channels = TABLES["channel"]
+    values: list[dict[str, Any]] = [{"message_counter": 2**64}]
+    if fresh_database.startswith("postgresql"):  # SQLite stores a NUL as any other character
+        values.append({"friendly_name": "a\x00b"})
+
+    async def write(db: Database, n: int, value: dict[str, Any]) -> None:
+        async with db.write() as conn:
+            await add_account(conn, n)
+            await conn.execute(channels.update().where(channels.c.sid == "x").values(value))
+
+    async def work(db: Database) -> set[str]:
+        for n, value in enumerate(values, start=1):
+            with pytest.raises(Refused):
+                await write(db, n, value)
+        return await account_sids(db)
+
+    assert run(fresh_database, work) == set()
 
 
 def sqlite_url(tmp_path: Path) -> str:

@@ -272,3 +272,38 @@ def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
         assert len(calls) == 2
 
     run(fresh_database, test)
+
+
+def test_a_value_the_database_refuses_is_a_400_and_writes_nothing(fresh_database: str) -> None:
+    """The net under every front door's own checks: a value that reaches the database and is
+    refused there (here an observer's integer past 64 bits) answers 400 / 20001, not 503."""
+
+    async def stores_too_much(call: Context, before: Row | None, after: Row | None) -> None:
+        if call.resource.name == "channel" and after is not None:
+            channels = call.tables["channel"]
+            await call.conn.execute(
+                channels.update()
+                .where(channels.c.sid == after["sid"])
+                .values(message_counter=2**64)
+            )
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, _ = await chat(runtime, account)
+        runtime.observers.append(stores_too_much)
+        path = f"/v2/Services/{service}/Channels"
+        with pytest.raises(ApiError) as refused:
+            await perform(
+                runtime,
+                op(
+                    account, "channel", "create", path, {"ServiceSid": service}, {"UniqueName": "u"}
+                ),
+            )
+        assert (refused.value.status, refused.value.code) == (400, 20001)
+        runtime.observers.remove(stores_too_much)
+        listed = await perform(
+            runtime, op(account, "channel", "list", path, {"ServiceSid": service})
+        )
+        assert listed.listing is not None
+        assert "u" not in [r["unique_name"] for r in listed.listing.rows]
+
+    run(fresh_database, test)

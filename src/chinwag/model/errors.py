@@ -5,6 +5,7 @@ ApiError(status, code, message)          any Twilio error
 +-- InvalidParameter(param, why, code)   400 / 20001 (or a Chat 50xxx code)
 +-- MissingParameter(param, code)        400 / 20001
 +-- Conflict(code, message)              409
++-- Unstorable()                         400 / 20001, a value the database refused
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ class MissingParameter(ApiError):
 class Conflict(ApiError):
     def __init__(self, code: int, message: str) -> None:
         super().__init__(409, code, message)
+
+
+class Unstorable(ApiError):
+    """A value the database refused to store (`store.errors.Refused`): the input's fault, and
+    unlike a database that failed, nothing to try again."""
+
+    def __init__(self) -> None:
+        super().__init__(400, 20001, "Invalid parameter: a value the database cannot store")
 
 
 UNAUTHORIZED = ApiError(401, 20003, "Authenticate")

@@ -8,6 +8,7 @@ before `perform` returns, so an outcome is durable; an operation that fails writ
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from chinwag.context import Context, Row
 from chinwag.domain import ratelimit
 from chinwag.events import pre
+from chinwag.model.errors import Unstorable
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource, Version
 from chinwag.ops.crud import ACTIONS, WRITES, Listing, Result, lost_race
@@ -23,10 +25,13 @@ from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
 from chinwag.store.db import Connection
-from chinwag.store.errors import IntegrityError, RetryLater
+from chinwag.store.errors import IntegrityError, Refused, RetryLater
 
 # A write that gave way to another writer's transaction (store/pg_writer) runs again, this often.
 RETRIES = 3
+
+
+log = logging.getLogger("chinwag")
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,9 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
         context, result = await _transaction(runtime, op, form)
     except IntegrityError:
         raise lost_race(op.resource) from None
+    except Refused as exc:  # an input no front door refused first: say which, for a fix
+        log.warning("the database refused a value of %s %s: %s", op.action, op.path, exc)
+        raise Unstorable from None
     if context.delivered_later and runtime.deliverer is not None:
         runtime.deliverer.notify()
     return Outcome(context, result)

@@ -39,7 +39,7 @@ from sqlalchemy.sql.base import Executable
 
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import DatabaseError, IntegrityError, Unavailable
+from chinwag.store.errors import DatabaseError, IntegrityError, Refused, Unavailable
 from chinwag.store.group_commit import Batch, GroupWriter
 from chinwag.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
@@ -80,6 +80,8 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
 def database_error(exc: sqlite3.Error) -> DatabaseError:
     if isinstance(exc, sqlite3.IntegrityError):
         return IntegrityError(str(exc))
+    if isinstance(exc, sqlite3.DataError):  # a value past SQLite's limits ("too big")
+        return Refused(str(exc))
     return Unavailable(str(exc))
 
 
@@ -126,6 +128,8 @@ class SqliteConnection(Connection):
             rows = cursor.fetchall() if description is not None else []
         except sqlite3.Error as exc:
             raise database_error(exc) from exc
+        except OverflowError as exc:  # an integer past 64 bits, refused as it is bound
+            raise Refused(str(exc)) from exc
         return rows, description, cursor.rowcount
 
 

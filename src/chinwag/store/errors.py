@@ -11,6 +11,12 @@ class IntegrityError(DatabaseError):
     """A constraint refused the change: a concurrent request wrote the same unique value first."""
 
 
+class Refused(DatabaseError):
+    """The database refused a value it cannot store (a character outside its encoding, an
+    index entry over its size): the request's input is at fault, not the database, so a 400.
+    The front doors refuse every such input they know of first; this is the net under them."""
+
+
 class Unavailable(DatabaseError):
     """The database cannot serve now: gone, restarting, read-only, full, or too busy."""
 

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from chinwag.store.compiled import Plan, Result
-from chinwag.store.errors import DatabaseError, IntegrityError, RetryLater, Unavailable
+from chinwag.store.errors import DatabaseError, IntegrityError, Refused, RetryLater, Unavailable
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
@@ -31,6 +31,12 @@ WAITED_TOO_LONG: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.LockNotAvailableError,  # 55P03, past lock_timeout
     asyncpg.exceptions.DeadlockDetectedError,  # 40P01
 )
+# A value PostgreSQL cannot store: a NUL or other character outside UTF-8 text (class 22, data
+# exceptions), an index entry over a page's third (54000).
+REFUSED: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.ProgramLimitExceededError,
+)
 
 
 def database_error(exc: BaseException) -> DatabaseError:
@@ -38,6 +44,8 @@ def database_error(exc: BaseException) -> DatabaseError:
         return IntegrityError(str(exc))
     if isinstance(exc, WAITED_TOO_LONG):
         return RetryLater(str(exc))
+    if isinstance(exc, REFUSED):
+        return Refused(str(exc))
     return Unavailable(str(exc) or type(exc).__name__)
 
 
