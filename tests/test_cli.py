@@ -12,32 +12,14 @@ import re
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from chinwag.cli import app
+from tests.support.cli import UNSET, chinwag
 
 ACCOUNT_LINE = re.compile(r"^(AC[0-9a-f]{32}) ([0-9a-f]{32})$")
 KEY_LINE = re.compile(r"^(SK[0-9a-f]{32}) (\S{16,})$")
-# The environment a user's shell might carry is not the test's: credentials and settings unset.
-UNSET = {k: None for k in os.environ if k.startswith(("TWILIO_", "CHINWAG_"))}
-
-
-@dataclass(frozen=True)
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def chinwag(*args: str, database: str | None = None) -> Done:
-    """Run the command `chinwag ARGS [--database URL]`; how it ended, whatever the exit."""
-    argv = [*args, *(["--database", database] if database is not None else [])]
-    result = CliRunner().invoke(app, argv, env=UNSET)
-    return Done(result.exit_code, result.stdout, result.stderr)
 
 
 def chinwag_process(*args: str, database: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from twilio.base.exceptions import TwilioException
 
 from tests.api.conftest import OtherAccount, Raw, parse_credentials, rejected
 from tests.conftest import make_client
+from tests.support.cli import CommandFailed
 from tests.support.servers import Server
 
 
@@ -30,7 +30,7 @@ def api_key(server: Server) -> Iterator[tuple[str, str]]:
     yield sid, secret
     try:
         server.cli("keys", "delete", sid)
-    except subprocess.CalledProcessError as err:
+    except CommandFailed as err:
         if "no key" not in err.stderr:  # else the test deleted it already
             raise
 
@@ -158,7 +158,7 @@ class TestApiKeys:
 
     def test_delete_unknown_key_fails(self, server: Server) -> None:
         """`keys delete` of a key that does not exist exits non-zero."""
-        with pytest.raises(subprocess.CalledProcessError):
+        with pytest.raises(CommandFailed):
             server.cli("keys", "delete", "SK" + "0" * 32)
 
 

@@ -5,7 +5,6 @@ isolation of slow endpoints, delivery after `kill -9`, and one delivery across t
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections import Counter
 from typing import Any
@@ -22,6 +21,7 @@ from tests.events.conftest import (
     parse_outbox,
     wait_for,
 )
+from tests.support.cli import CommandFailed
 from tests.support.servers import free_port
 
 TIMEOUT = 2.0  # --webhook-timeout of the module's server
@@ -160,7 +160,7 @@ class TestRetries:
         hits = hooks.wait("post", 2)
         assert [h.status for h in hits] == [500, 200]
         assert hits[0].token == hits[1].token
-        with pytest.raises(subprocess.CalledProcessError):
+        with pytest.raises(CommandFailed):
             chinwag.server.cli("events", "retry", "999999999")
 
 

@@ -6,7 +6,6 @@ Account A is the session server's own account; account B is created for the suit
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from tests.api.conftest import parse_credentials
 from tests.badinput.world import Api, World, build_world, destroy_world
+from tests.support.cli import CommandFailed
 from tests.support.databases import KINDS, fresh
 from tests.support.servers import (
     Server,
@@ -37,7 +37,7 @@ def delete_key(server: Server, sid: str) -> None:
     """Delete an API key unless a test already did."""
     try:
         server.cli("keys", "delete", sid)
-    except subprocess.CalledProcessError as err:
+    except CommandFailed as err:
         if "no key" not in err.stderr:
             raise
 

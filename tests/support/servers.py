@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from tests.support.cli import CommandFailed, chinwag
+
 PG_ADMIN = os.environ.get("CHINWAG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -107,15 +109,12 @@ class Server:
         return env
 
     def cli(self, *args: str) -> str:
-        """Run a `chinwag` command against this server's database; its stdout."""
-        done = subprocess.run(
-            [sys.executable, "-m", "chinwag", *args, "--database", self.database],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        """Run a `chinwag` command against this server's database, with its credentials and
+        settings, in this process (tests/support/cli.py); its stdout, or CommandFailed."""
+        env = {"TWILIO_ACCOUNT_SID": self.account_sid, "TWILIO_AUTH_TOKEN": self.auth_token}
+        done = chinwag(*args, database=self.database, env={**env, **self.extra_env})
+        if done.returncode != 0:
+            raise CommandFailed(args, done.stderr)
         return done.stdout
 
     def start(self, log_path: Path) -> Server:
