@@ -227,6 +227,7 @@ def serve(
     )
     logsetup.configure(log_format)
     _bootstrap_account(database)
+    from chinwag.api.malformed import TwilioShapedHttp
     from chinwag.app import SETTINGS_VARIABLE, build_app
 
     typer.echo(f"chinwag serving http://{host}:{port} on {database}")
@@ -243,6 +244,7 @@ def serve(
         "log_config": None,  # uvicorn's own lines go through our handler (text or JSON)
         "log_level": "warning",
         "timeout_graceful_shutdown": 10,
+        "http": TwilioShapedHttp,  # its 400 for malformed HTTP is JSON, as every other error
         # The client SDK's socket: WebSocket pings find dead peers (twilsock has no pings of
         # its own); larger messages are refused (closed with 1009) before they are buffered.
         "ws": "websockets-sansio",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import socket
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -134,6 +135,47 @@ class TestBodies:
             assert response.json()["body"] != "hi"
         else:
             client_error(response)
+
+
+def raw_exchange(server: Server, request: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """Send `request` as bytes on a connection of its own; the status line, headers and body
+    of the answer, read to the connection's close."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+        conn.sendall(request)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status.encode(), headers, body
+
+
+class TestMalformedHttp:
+    @pytest.mark.parametrize(
+        "request_bytes",
+        [
+            b"GET /v1/Services?" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /v1/Services HTTP/1.1\r\nHost: x\x01y\r\n\r\n",
+            b"GET /v1/Services HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            b"NOT HTTP AT ALL\r\n\r\n",
+        ],
+        ids=["request-line-over-64k", "control-character-in-host", "bad-length", "not-http"],
+    )
+    def test_refused_by_the_http_layer_with_twilios_body(
+        self, server: Server, api: Api, request_bytes: bytes
+    ) -> None:
+        """What the HTTP parser refuses before the app sees it is a 400 with Twilio's body
+        (uvicorn alone answers plain text), the connection closes, and the server serves on."""
+        status, headers, body = raw_exchange(server, request_bytes)
+        assert status == b"HTTP/1.1 400 Bad Request", status
+        assert headers["content-type"] == "application/json", headers
+        assert headers["connection"] == "close", headers
+        error = json.loads(body)
+        assert set(error) == ERROR_KEYS, error
+        assert (error["status"], error["code"]) == (400, 400), error
+        assert error["more_info"] == "https://www.twilio.com/docs/errors/400", error
+        assert api.get("/v1/Services").status_code == 200
 
 
 class TestPaging:
