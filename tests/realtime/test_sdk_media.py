@@ -148,6 +148,24 @@ class TestMediaService:
         assert content.content == b"hello"
         assert content.headers["content-type"].startswith("text/plain")
 
+    def test_a_content_type_no_media_type_could_be_is_refused(self, uploads: Uploads) -> None:
+        """A Content-Type over 255 characters, raw or in a FormData part, or one with a NUL in
+        the part (PostgreSQL refused it: 503) is a 400 naming it; none at all is octet-stream."""
+        boundary = "b0und4ry"
+        for part_type in ("image/png\x00", "image/" + "x" * 300):
+            form = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+                f"Content-Type: {part_type}\r\n\r\nbytes\r\n--{boundary}--\r\n"
+            ).encode()
+            multipart = f"multipart/form-data; boundary={boundary}"
+            refused = uploads.post(form, **{"Content-Type": multipart})
+            twilio_error(refused, 400, 20001)
+            assert "Content-Type" in refused.json()["message"]
+        twilio_error(uploads.post(b"raw", **{"Content-Type": "image/" + "x" * 300}), 400, 20001)
+        untyped = uploads.post(b"raw", **{"Content-Type": ""})
+        assert untyped.status_code == 201, untyped.text
+        assert untyped.json()["content_type"] == "application/octet-stream"
+
     def test_filename_from_query(self, uploads: Uploads) -> None:
         """The SDK's `Filename` query parameter names the file."""
         answer = requests.post(

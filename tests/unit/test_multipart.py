@@ -10,7 +10,7 @@ import pytest
 
 from chinwag.api.multipart import boundary_of, extract_file
 from chinwag.model.errors import ApiError
-from chinwag.ops.media import sign
+from chinwag.ops.media import CONTENT_TYPE_MAX, content_type_of, sign
 
 BOUNDARY = "----WebKitFormBoundaryX1y2"
 
@@ -70,12 +70,13 @@ class TestExtract:
         assert not source.exists()
 
     def test_first_part_without_a_file(self, tmp_path: Path) -> None:
-        """No part names a file: the first part is the media, typed octet-stream by default."""
+        """No part names a file: the first part is the media, with no type of its own (the
+        store types it octet-stream)."""
         data = body(('Content-Disposition: form-data; name="media"', b"raw"))
         part = extract_file(written(tmp_path, data), BOUNDARY.encode())
         assert part.path.read_bytes() == b"raw"
         assert part.filename is None
-        assert part.content_type == "application/octet-stream"
+        assert part.content_type is None
 
     @pytest.mark.parametrize(
         "data",
@@ -106,3 +107,27 @@ class TestSignature:
         }
         assert base not in others
         assert len(others) == 4
+
+
+class TestContentType:
+    @pytest.mark.parametrize(
+        ("sent", "stored"),
+        [
+            ("image/png", "image/png"),
+            ("  text/plain; charset=UTF-8 ", "text/plain; charset=UTF-8"),
+            ("", "application/octet-stream"),  # a browser's file of unknown type
+            (None, "application/octet-stream"),
+            ("x" * CONTENT_TYPE_MAX, "x" * CONTENT_TYPE_MAX),
+        ],
+    )
+    def test_kept_as_sent(self, sent: str | None, stored: str) -> None:
+        assert content_type_of(sent) == stored
+
+    @pytest.mark.parametrize(
+        "sent", ["x" * (CONTENT_TYPE_MAX + 1), "image/png\x00", "image/p\x7fng", "image/pñg"]
+    )
+    def test_refused(self, sent: str) -> None:
+        with pytest.raises(ApiError) as caught:
+            content_type_of(sent)
+        assert (caught.value.status, caught.value.code) == (400, 20001)
+        assert "Content-Type" in caught.value.message

@@ -66,7 +66,7 @@ async def upload(request: Request) -> Response:
     await check_access(runtime, op)  # 401 / 404 before the body is read
     settings = runtime.settings
     temp, size = await receive(request, settings.media_path(), settings.media_max_bytes)
-    content_type = request.headers.get("content-type", "application/octet-stream")
+    content_type = request.headers.get("content-type")
     outcome = await media.store(runtime, op, temp, size, filename_of(request), content_type)
     return render(outcome, op.base_url + op.path)
 

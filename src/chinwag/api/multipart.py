@@ -27,7 +27,7 @@ class FilePart:
     path: Path  # a new file beside the body, holding the part's bytes only
     size: int
     filename: str | None
-    content_type: str
+    content_type: str | None  # as the part said (ops.media.store checks it)
 
 
 def boundary_of(content_type: str) -> bytes | None:
@@ -91,5 +91,5 @@ def extract_file(body: Path, boundary: bytes) -> FilePart:
     filename = unquote(match.group(1))[:256] if match and match.group(1) else None
     if filename and "\x00" in filename:
         filename = None
-    content_type = headers.get("content-type") or "application/octet-stream"
+    content_type = headers.get("content-type")
     return FilePart(Path(name), end - start, filename, content_type)

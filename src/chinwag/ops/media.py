@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from chinwag import clock, times
-from chinwag.model.errors import ApiError
+from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.ops.actions import Operation, Outcome, open_context
 from chinwag.ops.crud import Result
 from chinwag.runtime import Runtime
@@ -30,6 +30,22 @@ from chinwag.sids import is_sid, new_sid
 from chinwag.store.accounts import Account
 
 CONTENT_URL_LIFETIME = 300  # seconds a temporary content URL serves the bytes (Twilio: minutes)
+CONTENT_TYPE_MAX = 255  # characters: a type and a subtype of 127 each (RFC 6838), parameters
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+def content_type_of(sent: str | None) -> str:
+    """The upload's Content-Type as sent, in printable ASCII and at most CONTENT_TYPE_MAX
+    characters (else a 400); none or an empty one (a browser's file of unknown type) is
+    DEFAULT_CONTENT_TYPE."""
+    value = (sent or "").strip()
+    if not value:
+        return DEFAULT_CONTENT_TYPE
+    if len(value) > CONTENT_TYPE_MAX:
+        raise InvalidParameter("Content-Type", f"longer than {CONTENT_TYPE_MAX} characters")
+    if not (value.isascii() and value.isprintable()):
+        raise InvalidParameter("Content-Type", "not printable ASCII")
+    return value
 
 
 async def store(
@@ -38,13 +54,15 @@ async def store(
     temp: Path,
     size: int,
     filename: str | None,
-    content_type: str,
+    content_type: str | None,
 ) -> Outcome:
-    """The media row for the file at `temp` (moved to the media directory as its SID)."""
+    """The media row for the file at `temp` (moved to the media directory as its SID); 400
+    for a `content_type` no media type could be (see `content_type_of`)."""
     directory = runtime.settings.media_path()
     sid = new_sid(op.resource.sid_prefix)
     now = times.now()
     try:
+        content_type = content_type_of(content_type)
         async with runtime.db.write() as conn:
             call = await open_context(runtime, conn, op)
             table = runtime.tables.of(op.resource)

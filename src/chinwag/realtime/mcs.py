@@ -139,9 +139,9 @@ async def upload(request: Request) -> Response:
     await check_access(runtime, op)  # 404 before the body is read
     settings = runtime.settings
     temp, size = await receive(request, settings.media_path(), settings.media_max_bytes)
-    content_type = request.headers.get("content-type", "application/octet-stream")
+    content_type: str | None = request.headers.get("content-type")
     filename = filename_of(request)
-    boundary = boundary_of(content_type)
+    boundary = boundary_of(content_type or "")
     if boundary is not None:
         part = extract_file(temp, boundary)
         temp, size, content_type = part.path, part.size, part.content_type
