@@ -229,6 +229,7 @@ def serve(
     _bootstrap_account(database)
     from chinwag.api.malformed import TwilioShapedHttp
     from chinwag.app import SETTINGS_VARIABLE, build_app
+    from chinwag.realtime.handshake import TwilioShapedWebSockets
 
     typer.echo(f"chinwag serving http://{host}:{port} on {database}")
     if console:
@@ -247,7 +248,7 @@ def serve(
         "http": TwilioShapedHttp,  # its 400 for malformed HTTP is JSON, as every other error
         # The client SDK's socket: WebSocket pings find dead peers (twilsock has no pings of
         # its own); larger messages are refused (closed with 1009) before they are buffered.
-        "ws": "websockets-sansio",
+        "ws": TwilioShapedWebSockets,  # websockets-sansio, its refusals in Twilio's body
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
         "ws_max_size": MAX_FRAME + 1024,

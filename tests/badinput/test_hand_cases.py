@@ -177,6 +177,51 @@ class TestMalformedHttp:
         assert error["more_info"] == "https://www.twilio.com/docs/errors/400", error
         assert api.get("/v1/Services").status_code == 200
 
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            b"",  # no Sec-WebSocket-Key
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n",
+            b"Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n",
+        ],
+        ids=["no-key", "bad-key", "old-version"],
+    )
+    def test_a_refused_websocket_handshake_has_twilios_body(
+        self, server: Server, api: Api, headers: bytes
+    ) -> None:
+        """A WebSocket upgrade the handshake refuses (the SDK never sends one) is answered with
+        Twilio's body too, where the WebSocket library answers plain text."""
+        upgrade = b"GET /v3/wsconnect HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+        line, answer_headers, body = raw_exchange(
+            server, upgrade + b"Upgrade: websocket\r\n" + headers + b"\r\n"
+        )
+        assert line == b"HTTP/1.1 400 Bad Request", line
+        assert answer_headers["content-type"] == "application/json", answer_headers
+        assert int(answer_headers["content-length"]) == len(body)
+        error = json.loads(body)
+        assert set(error) == ERROR_KEYS, error
+        assert (error["status"], error["code"]) == (400, 400), error
+        assert "WebSocket" in error["message"], error
+        assert api.get("/v1/Services").status_code == 200
+
+    def test_a_websocket_upgrade_where_none_is_served_has_twilios_body(
+        self, server: Server, api: Api
+    ) -> None:
+        """An upgrade to a path with no WebSocket behind it is refused (403, Starlette's answer)
+        with Twilio's body and code."""
+        key = b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        line, headers, body = raw_exchange(
+            server,
+            b"GET /v1/Services HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\n" + key + b"\r\n",
+        )
+        assert line == b"HTTP/1.1 403 Forbidden", line
+        assert headers["content-type"] == "application/json", headers
+        error = json.loads(body)
+        assert set(error) == ERROR_KEYS, error
+        assert (error["status"], error["code"]) == (403, 20403), error
+        assert api.get("/v1/Services").status_code == 200
+
 
 class TestPaging:
     @pytest.mark.usefixtures("_spec")
