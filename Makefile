@@ -43,7 +43,7 @@ FAKETIME := /usr/bin/faketime
 $(FAKETIME):
 	apt-get install -y --no-install-recommends faketime || (apt-get update && apt-get install -y --no-install-recommends faketime)
 
-# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (this machine and CI set it), every
+# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (our development machines set it), every
 # server process the suite starts (hundreds) would compile chinwag's sources again, 0.25 s each.
 test: lint types $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m compileall -q src tests
