@@ -43,8 +43,8 @@ FAKETIME := /usr/bin/faketime
 $(FAKETIME):
 	apt-get install -y --no-install-recommends faketime || (apt-get update && apt-get install -y --no-install-recommends faketime)
 
-# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (our development machines set it), every
-# server process the suite starts (hundreds) would compile chinwag's sources again, 0.25 s each.
+# Byte-compiled first: where PYTHONDONTWRITEBYTECODE is set (our development machines set it),
+# every server process the suite starts (hundreds) would compile chinwag's sources again (0.25 s).
 test: lint types $(CHROMIUM) $(FAKETIME)
 	$(BIN)/python -m compileall -q src tests
 	env -u TWILIO_EDGE -u TWILIO_REGION $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
