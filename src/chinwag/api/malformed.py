@@ -7,9 +7,9 @@ from __future__ import annotations
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from chinwag.api.render import dumps
-from chinwag.model.errors import ApiError
+from chinwag.model.errors import ApiError, refusal_code
 
-BAD_REQUEST = ApiError(400, 400, "Bad request: the HTTP request could not be read")
+BAD_REQUEST = ApiError(400, refusal_code(400), "Bad request: the HTTP request could not be read")
 _BODY = dumps(BAD_REQUEST.body())
 
 

@@ -72,4 +72,11 @@ class Unstorable(ApiError):
         super().__init__(400, 20001, "Invalid parameter: a value the database cannot store")
 
 
+def refusal_code(status: int) -> int:
+    """Twilio's code for a request refused below the app (HTTP or a WebSocket handshake): 400
+    for a bad request (its catalogue's "400: Bad Request"), else 20000 + the status (20403,
+    20500, as Twilio's own)."""
+    return status if status == 400 else 20000 + status
+
+
 UNAUTHORIZED = ApiError(401, 20003, "Authenticate")

@@ -5,7 +5,6 @@ a hand-made one gets what every other refused request gets."""
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -13,18 +12,13 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.datastructures import Headers
 from websockets.http11 import Response
 
-from chinwag.model.errors import ApiError
-
-
-def error_code(status: int) -> int:
-    """Twilio's code for a refusal by HTTP status: 400 (Bad Request) itself, 20403, 20500..."""
-    return status if status == HTTPStatus.BAD_REQUEST else 20000 + status
+from chinwag.model.errors import ApiError, refusal_code
 
 
 def twilio_shaped(response: Response) -> Response:
     """The same refusal (status, Date, Connection: close) with Twilio's JSON body."""
     message = response.body.decode(errors="replace").strip() or response.reason_phrase
-    error = ApiError(response.status_code, error_code(response.status_code), message)
+    error = ApiError(response.status_code, refusal_code(response.status_code), message)
     body = orjson.dumps(error.body())
     headers = Headers(
         (name, value)
