@@ -3,6 +3,7 @@ that it does not exist without the flag. The page itself is driven in tests/brow
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +11,15 @@ from pathlib import Path
 import jwt
 import pytest
 import requests
+from sqlalchemy import select
 
+from chinwag.demo.service import DemoService, DemoSetup
+from chinwag.resources import TABLES
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store import accounts
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
 from tests.conftest import make_client
 from tests.support.databases import KINDS, fresh
 from tests.support.demo import token_for
@@ -130,3 +139,31 @@ def test_a_demo_service_deleted_over_rest_is_made_again(demo: Server) -> None:
     after = token_for(demo, "erin")["service_sid"]
     assert after != before
     assert make_client(demo).chat.v2.services(after).fetch().friendly_name == "chinwag demo"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_processes_making_the_demo_service_at_once_agree_on_one(kind: str, tmp_path: Path) -> None:
+    """Four processes (each its own connections and DemoSetup) asked for the demo at the same
+    moment each make a service, and all sign for one of them; the others are deleted."""
+    with fresh(kind, tmp_path) as url:
+        upgrade(url)
+
+        async def main() -> tuple[list[DemoService], set[str], int]:
+            runtimes = [Runtime(Settings(database=url), Database(url), TABLES) for _ in range(4)]
+            try:
+                async with runtimes[0].db.write() as conn:
+                    account = await accounts.create_account(conn, TABLES)
+                claims = await asyncio.gather(*(DemoSetup().get(rt) for rt in runtimes))
+                async with runtimes[0].db.read() as conn:
+                    keys = await accounts.list_keys(conn, TABLES, account.sid)
+                    services = TABLES["service"]
+                    left = {r[0] for r in await conn.execute(select(services.c.sid))}
+                return claims, left, len(keys)
+            finally:
+                for rt in runtimes:
+                    await rt.db.close()
+
+        claims, left, keys = asyncio.run(main())
+    assert len({(c.service_sid, c.key_sid) for c in claims}) == 1
+    assert left == {claims[0].service_sid}
+    assert keys == 1

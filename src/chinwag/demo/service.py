@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import jwt
+from sqlalchemy import select
 
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form
@@ -20,9 +21,11 @@ from chinwag.ops.actions import Operation, perform
 from chinwag.resources.services import SERVICE
 from chinwag.runtime import Runtime
 from chinwag.store import accounts
+from chinwag.store.errors import RetryLater
 
 KEY_PREFIX = "chinwag demo "
 SERVICE_NAME = "chinwag demo"
+CLAIM_TRIES = 3  # a claim that gave way to another process's lock (RetryLater) runs again
 TOKEN_TTL = 3600  # seconds; the page asks for a new one when the SDK says it is about to expire
 
 
@@ -90,22 +93,56 @@ async def _reuse(runtime: Runtime, account: accounts.Account) -> DemoService | N
     return None
 
 
-async def _create(runtime: Runtime, account: accounts.Account) -> DemoService:
+async def _create_service(runtime: Runtime, account: accounts.Account) -> str:
     form = Form([("FriendlyName", SERVICE_NAME)])
     made = await perform(
         runtime, Operation(SERVICE, "create", "v2", account, "/v2/Services", {}, form)
     )
     assert made.row is not None  # noqa: S101  (a create returns its row)
-    service_sid = str(made.row["sid"])
-    async with runtime.db.write() as conn:
-        key = await accounts.create_key(conn, runtime.tables, account.sid, KEY_PREFIX + service_sid)
-    assert key.secret is not None  # noqa: S101  (a new key carries its secret)
-    return DemoService(account, service_sid, key.sid, key.secret)
+    return str(made.row["sid"])
+
+
+async def _claim(runtime: Runtime, account: accounts.Account, made_sid: str) -> DemoService:
+    """The oldest demo key whose service exists, or else a new one for `made_sid`, decided
+    under the account's lock: of several processes that each made a service at once, the first
+    to get here names its service in a key, and every later one finds that key. (Choosing the
+    oldest key without the lock could not see a key whose transaction had yet to commit.)"""
+    tables = runtime.tables
+    services = tables["service"]
+    for attempt in range(1, CLAIM_TRIES + 1):
+        try:
+            async with runtime.db.write() as conn:
+                await accounts.lock(conn, tables, account.sid)
+                for key in await accounts.list_keys(conn, tables, account.sid):
+                    if not (key.friendly_name.startswith(KEY_PREFIX) and key.can_sign):
+                        continue
+                    sid = key.friendly_name.removeprefix(KEY_PREFIX)
+                    live = select(services.c.sid).where(
+                        services.c.account_sid == account.sid, services.c.sid == sid
+                    )
+                    signing = await accounts.signing_secret(conn, tables, key.sid)
+                    if signing is not None and (await conn.execute(live)).first() is not None:
+                        return DemoService(account, sid, key.sid, signing[1])
+                name = KEY_PREFIX + made_sid
+                made = await accounts.create_key(conn, tables, account.sid, name)
+                assert made.secret is not None  # noqa: S101  (a new key carries its secret)
+                return DemoService(account, made_sid, made.sid, made.secret)
+        except RetryLater:  # waited too long for another process's lock: it has decided now
+            if attempt == CLAIM_TRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _discard_service(runtime: Runtime, account: accounts.Account, sid: str) -> None:
+    """Delete a service this process made for the demo and another process's won."""
+    path = f"/v2/Services/{sid}"
+    await perform(runtime, Operation(SERVICE, "delete", "v2", account, path, {"Sid": sid}))
 
 
 class DemoSetup:
     """Finds or makes the demo service on first use, once per process (the oldest demo key
-    whose service exists wins, so every worker process signs for the same service)."""
+    whose service exists wins, decided under the account's lock, so every worker process signs
+    for the same service)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -122,8 +159,10 @@ class DemoSetup:
                 account = await _account(runtime)
                 found = await _reuse(runtime, account)
                 if found is None:
-                    made = await _create(runtime, account)
-                    # Several --workers may each have made one at once: all take the oldest.
-                    found = await _reuse(runtime, account) or made
+                    # Several --workers may each make one at once: one key names the winner.
+                    made_sid = await _create_service(runtime, account)
+                    found = await _claim(runtime, account, made_sid)
+                    if found.service_sid != made_sid:
+                        await _discard_service(runtime, account, made_sid)
                 self._ready = found
             return self._ready

@@ -108,6 +108,14 @@ async def create_key(
     return key
 
 
+async def lock(conn: Connection, tables: Tables, account_sid: str) -> None:
+    """Hold the account's row until the transaction ends, so that processes making the same
+    thing for one account (the demo's key) take turns: on PostgreSQL a row lock; on SQLite a
+    write transaction already holds the whole database."""
+    t = tables.accounts
+    await conn.execute(select(t.c.sid).where(t.c.sid == account_sid).with_for_update())
+
+
 async def list_keys(
     conn: Connection, tables: Tables, account_sid: str | None = None
 ) -> list[ApiKey]:
