@@ -21,7 +21,9 @@ from chinwag.ops.actions import Operation, perform
 from chinwag.resources.services import SERVICE
 from chinwag.runtime import Runtime
 from chinwag.store import accounts
+from chinwag.store.db import Connection
 from chinwag.store.errors import RetryLater
+from chinwag.store.tables import Tables
 
 KEY_PREFIX = "chinwag demo "
 SERVICE_NAME = "chinwag demo"
@@ -76,21 +78,28 @@ async def _service_exists(runtime: Runtime, account: accounts.Account, sid: str)
     return True
 
 
-async def _reuse(runtime: Runtime, account: accounts.Account) -> DemoService | None:
-    """The demo key of an earlier run, if its service still exists and it can sign."""
-    async with runtime.db.read() as conn:
-        keys = await accounts.list_keys(conn, runtime.tables, account.sid)
-    for key in keys:
+async def _oldest(
+    conn: Connection, tables: Tables, account: accounts.Account
+) -> DemoService | None:
+    """The oldest demo key that can sign and whose service still exists, with its service."""
+    services = tables["service"]
+    for key in await accounts.list_keys(conn, tables, account.sid):
         if not (key.friendly_name.startswith(KEY_PREFIX) and key.can_sign):
             continue
-        service_sid = key.friendly_name.removeprefix(KEY_PREFIX)
-        if not await _service_exists(runtime, account, service_sid):
-            continue
-        async with runtime.db.read() as conn:
-            signing = await accounts.signing_secret(conn, runtime.tables, key.sid)
-        if signing is not None:
-            return DemoService(account, service_sid, key.sid, signing[1])
+        sid = key.friendly_name.removeprefix(KEY_PREFIX)
+        live = select(services.c.sid).where(
+            services.c.account_sid == account.sid, services.c.sid == sid
+        )
+        signing = await accounts.signing_secret(conn, tables, key.sid)
+        if signing is not None and (await conn.execute(live)).first() is not None:
+            return DemoService(account, sid, key.sid, signing[1])
     return None
+
+
+async def _reuse(runtime: Runtime, account: accounts.Account) -> DemoService | None:
+    """The demo service of an earlier run or of another process, if there is one."""
+    async with runtime.db.read() as conn:
+        return await _oldest(conn, runtime.tables, account)
 
 
 async def _create_service(runtime: Runtime, account: accounts.Account) -> str:
@@ -108,21 +117,13 @@ async def _claim(runtime: Runtime, account: accounts.Account, made_sid: str) -> 
     to get here names its service in a key, and every later one finds that key. (Choosing the
     oldest key without the lock could not see a key whose transaction had yet to commit.)"""
     tables = runtime.tables
-    services = tables["service"]
     for attempt in range(1, CLAIM_TRIES + 1):
         try:
             async with runtime.db.write() as conn:
                 await accounts.lock(conn, tables, account.sid)
-                for key in await accounts.list_keys(conn, tables, account.sid):
-                    if not (key.friendly_name.startswith(KEY_PREFIX) and key.can_sign):
-                        continue
-                    sid = key.friendly_name.removeprefix(KEY_PREFIX)
-                    live = select(services.c.sid).where(
-                        services.c.account_sid == account.sid, services.c.sid == sid
-                    )
-                    signing = await accounts.signing_secret(conn, tables, key.sid)
-                    if signing is not None and (await conn.execute(live)).first() is not None:
-                        return DemoService(account, sid, key.sid, signing[1])
+                found = await _oldest(conn, tables, account)
+                if found is not None:
+                    return found
                 name = KEY_PREFIX + made_sid
                 made = await accounts.create_key(conn, tables, account.sid, name)
                 assert made.secret is not None  # noqa: S101  (a new key carries its secret)
