@@ -12,7 +12,7 @@ from chinwag.resources import TABLES
 from chinwag.sids import SID_RE, new_sid, ordered_hex
 from chinwag.store import statements
 
-OUTBOX_ROW = (TABLES.outbox, {"token": "t"})
+OUTBOX_ROW = (TABLES.outbox, {"token": "t"}, ())
 
 
 def test_a_rider_never_rides_on_a_statement_that_touches_its_table() -> None:

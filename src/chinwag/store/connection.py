@@ -56,9 +56,16 @@ class Connection:
         `engine_sqlite`); elsewhere the database server does the work anyway."""
         return await self.execute(statement, params)
 
-    async def insert_later(self, table: Table, values: Mapping[str, Any]) -> None:
+    async def insert_later(
+        self, table: Table, values: Mapping[str, Any], adding: tuple[str, ...] = ()
+    ) -> None:
         """INSERT a row whose outcome nobody reads, in this transaction: here at once;
         PostgreSQL's writer sends it with the transaction's next statement, or at its end,
-        saving a round trip on the writer's turn (`pg_writer.WriterConnection`)."""
+        saving a round trip on the writer's turn (`pg_writer.WriterConnection`). With `adding`,
+        a row whose unique key is there already gets those columns' values added instead."""
         columns = tuple(sorted(values))
-        await self.execute(statements.insert(table, columns), statements.params(values))
+        if adding:
+            statement = statements.insert_adding(table, columns, adding, self.dialect.name)
+        else:
+            statement = statements.insert(table, columns)
+        await self.execute(statement, statements.params(values))

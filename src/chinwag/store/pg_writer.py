@@ -111,17 +111,19 @@ class WriterConnection(Connection):
         self._riders: list[statements.Rider] = []
         self.in_flight = False
 
-    async def insert_later(self, table: Table, values: Mapping[str, Any]) -> None:
+    async def insert_later(
+        self, table: Table, values: Mapping[str, Any], adding: tuple[str, ...] = ()
+    ) -> None:
         # The writer's turn is a chain of round trips (one channel's writes take turns on it),
         # so a row nobody reads back rides on the next statement instead of costing one more.
-        self._riders.append((table, values))
+        self._riders.append((table, values, adding))
 
     async def flush(self) -> None:
         """Send the waiting rows, a statement each: before a statement they cannot ride on,
         or at the transaction's end."""
         riders, self._riders = self._riders, []
-        for table, values in riders:
-            await Connection.insert_later(self, table, values)
+        for table, values, adding in riders:
+            await Connection.insert_later(self, table, values, adding)
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
         if self._riders:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table, Update, bindparam, select
+from sqlalchemy import Insert, Table, UniqueConstraint, Update, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.util import find_tables
 
 T = TypeVar("T")
@@ -44,6 +45,26 @@ def insert(table: Table, columns: tuple[str, ...], returning: bool = False) -> I
     return statement
 
 
+def insert_adding(
+    table: Table, columns: tuple[str, ...], adding: tuple[str, ...], dialect: str
+) -> Any:
+    """INSERT of `columns` (sorted); where a row with the same unique key (the table's one
+    `UniqueConstraint`) is there already, each of `adding` is added to that row's instead."""
+    return once(
+        ("insert_adding", table.name, columns, adding, dialect),
+        lambda: _adding(table, _bound(table, columns), adding, dialect),
+    )
+
+
+def _adding(table: Table, bound: Mapping[str, Any], adding: tuple[str, ...], dialect: str) -> Any:
+    (key,) = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
+    insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(bound)
+    return insert.on_conflict_do_update(
+        index_elements=list(key.columns),
+        set_={c: table.c[c] + insert.excluded[c] for c in adding},
+    )
+
+
 def once(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     """The statement `build` makes, made on the first call with `key` only."""
     if key not in _BUILT:
@@ -53,7 +74,9 @@ def once(key: tuple[Any, ...], build: Callable[[], T]) -> T:
     return result
 
 
-Rider = tuple[Table, Mapping[str, Any]]  # an INSERT of these column values, nothing read back
+# An INSERT of these column values, nothing read back; where the third names columns, a row
+# whose unique key is there already adds those columns' values to it (`insert_adding`).
+Rider = tuple[Table, Mapping[str, Any], tuple[str, ...]]
 _TABLES_OF: dict[int, frozenset[str]] = {}
 
 
@@ -67,7 +90,7 @@ def may_carry(statement: Any, riders: list[Rider]) -> bool:
     if names is None:
         found = find_tables(statement, include_crud=True)  # CTEs, subqueries, joins too
         names = _TABLES_OF[id(statement)] = frozenset(t.name for t in found)
-    return not any(table.name in names for table, _ in riders)
+    return not any(table.name in names for table, _, _ in riders)
 
 
 def carrying(
@@ -77,18 +100,23 @@ def carrying(
     and its `given` parameters with the riders' (`r<n>_<column>`). PostgreSQL runs every such CTE
     to completion whatever the statement reads, so the rows are written in the same round trip.
     Built once per statement and riders' shape."""
-    shape = tuple((table.name, tuple(sorted(values))) for table, values in riders)
+    shape = tuple((table.name, tuple(sorted(values)), adding) for table, values, adding in riders)
 
     def build() -> Any:
         ctes = []
-        for n, (table, values) in enumerate(riders):
+        for n, (table, values, adding) in enumerate(riders):
             bound = _bound(table, sorted(values), f"r{n}_")
-            ctes.append(table.insert().values(bound).cte(f"rider_{n}"))
+            insert = (
+                _adding(table, bound, adding, "postgresql")
+                if adding
+                else table.insert().values(bound)
+            )
+            ctes.append(insert.cte(f"rider_{n}"))
         return statement.add_cte(*ctes)
 
     combined = once(("carrying", id(statement), shape), build)
     out = dict(given)
-    for n, (_, values) in enumerate(riders):
+    for n, (_, values, _) in enumerate(riders):
         out.update(params(values, f"r{n}_"))
     return combined, out
 
