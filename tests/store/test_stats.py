@@ -5,16 +5,24 @@ nothing of another account's service.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from alembic import command
 
 from chinwag import times
 from chinwag.model.errors import NotFound
+from chinwag.ops import stats as stats_module
 from chinwag.ops.actions import perform
-from chinwag.ops.stats import DAYS, HOURS, service_stats
+from chinwag.ops.stats import DAYS, HOURS, ServiceStats, service_stats
+from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
+from chinwag.settings import Settings
 from chinwag.store.accounts import Account
+from chinwag.store.db import Database
+from chinwag.store.migrate import config, upgrade
 from tests.store.test_deliveries import fail_all, hooked_service, other_account
 from tests.store.test_operations import op, run
 
@@ -39,12 +47,26 @@ async def channel(runtime: Runtime, account: Account, service: str, name: str) -
 
 async def message_at(
     runtime: Runtime, account: Account, service: str, channel_sid: str, when: datetime
-) -> None:
-    """A message dated `when` (a history import's DateCreated)."""
+) -> str:
+    """A message dated `when` (a history import's DateCreated); its SID."""
     path = f"/v2/Services/{service}/Channels/{channel_sid}/Messages"
     params = {"ServiceSid": service, "ChannelSid": channel_sid}
     form = {"Body": "hi", "DateCreated": times.render(when) or ""}
-    await perform(runtime, op(account, "message", "create", path, params, form))
+    made = await perform(runtime, op(account, "message", "create", path, params, form))
+    assert made.row is not None
+    return str(made.row["sid"])
+
+
+async def change(
+    runtime: Runtime, account: Account, name: str, action: Any, path: str, form: dict[str, str]
+) -> None:
+    """`action` on the v2 `path` of one row of resource `name` (path parameters from the path)."""
+    parts = path.strip("/").split("/")[1:]
+    keys = {"Services": "ServiceSid", "Channels": "ChannelSid", "Messages": "Sid"}
+    params = {keys[parts[i]]: parts[i + 1] for i in range(0, len(parts), 2)}
+    if name == "channel":
+        params["Sid"] = params.pop("ChannelSid")
+    await perform(runtime, op(account, name, action, path, params, form))
 
 
 def test_messages_per_hour_and_per_day(fresh_database: str) -> None:
@@ -110,6 +132,84 @@ def test_active_and_busiest_channels(fresh_database: str) -> None:
     run(fresh_database, test)
 
 
+def test_the_last_24_hours_are_the_hourly_charts(fresh_database: str) -> None:
+    """A channel is active today, and among the busiest, for a message in the hourly chart's
+    hours (the current one and the 23 before it): not for one earlier in the hour before."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, earlier = await hooked_service(runtime, account, "chat")
+        charted = await channel(runtime, account, service, "charted")
+        await message_at(runtime, account, service, charted, NOW - timedelta(hours=23, minutes=30))
+        await message_at(runtime, account, service, earlier, NOW - timedelta(hours=23, minutes=45))
+        stats = await service_stats(runtime, account, service, NOW)
+        assert stats.hourly[0] == (datetime(2026, 11, 29, 13, tzinfo=UTC), 1)
+        assert (stats.active_day, stats.active_week, stats.messages_day) == (1, 2, 1)
+        assert [c.sid for c in stats.busiest] == [charted]
+
+    run(fresh_database, test)
+
+
+def test_deleted_moved_and_gone_messages_leave_their_hours(fresh_database: str) -> None:
+    """The counts follow the messages: a deleted one leaves its hour, one whose DateCreated an
+    update moves counts in its new hour, and a deleted channel's leave with it."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, kept = await hooked_service(runtime, account, "chat")
+        doomed = await channel(runtime, account, service, "doomed")
+        deleted = await message_at(runtime, account, service, kept, NOW)
+        moved = await message_at(runtime, account, service, kept, NOW)
+        await message_at(runtime, account, service, doomed, NOW - timedelta(hours=2))
+        stats = await service_stats(runtime, account, service, NOW)
+        assert [n for _, n in stats.hourly[-3:]] == [1, 0, 2]
+        assert (stats.active_day, stats.messages_month) == (2, 3)
+
+        base = f"/v2/Services/{service}/Channels"
+        await change(runtime, account, "message", "delete", f"{base}/{kept}/Messages/{deleted}", {})
+        earlier = {"DateCreated": times.render(NOW - timedelta(hours=5)) or ""}
+        await change(
+            runtime, account, "message", "update", f"{base}/{kept}/Messages/{moved}", earlier
+        )
+        await change(runtime, account, "channel", "delete", f"{base}/{doomed}", {})
+
+        stats = await service_stats(runtime, account, service, NOW)
+        assert {hour.hour: n for hour, n in stats.hourly if n} == {7: 1}
+        assert (stats.channels, stats.active_day, stats.active_week) == (1, 1, 1)
+        assert [(c.sid, c.messages) for c in stats.busiest] == [(kept, 1)]
+        assert stats.messages_month == 1
+
+    run(fresh_database, test)
+
+
+def test_the_upgrade_counts_the_messages_already_there(fresh_database: str) -> None:
+    """Migration 0008 counts the messages written before it: after a downgrade to 0007 (the
+    counts gone) and the upgrade again, the dashboard reads the very same numbers."""
+    made: list[Any] = []
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, first = await hooked_service(runtime, account, "chat")
+        second = await channel(runtime, account, service, "second")
+        for when, where in [(NOW, first), (NOW, second), (NOW - timedelta(hours=3), first)]:
+            await message_at(runtime, account, service, where, when)
+        await message_at(runtime, account, service, second, NOW - timedelta(days=12))
+        made.extend([account, service, await service_stats(runtime, account, service, NOW)])
+
+    run(fresh_database, test)
+    command.downgrade(config(fresh_database), "0007")
+    upgrade(fresh_database)
+    account, service, before = made
+
+    async def again() -> ServiceStats:
+        runtime = Runtime(Settings(database=fresh_database), Database(fresh_database), TABLES)
+        try:
+            return await service_stats(runtime, account, service, NOW)
+        finally:
+            await runtime.db.close()
+
+    after = asyncio.run(again())
+    assert after == before
+    assert (after.messages_day, after.messages_month, after.active_day) == (3, 4, 2)
+
+
 def test_deliveries_by_outcome(fresh_database: str) -> None:
     """The service's deliveries counted as pending, failed and delivered (zeros included)."""
 
@@ -125,6 +225,32 @@ def test_deliveries_by_outcome(fresh_database: str) -> None:
         await fail_all(runtime)
         stats = await service_stats(runtime, account, service)
         assert stats.deliveries == {"pending": 0, "failed": 3, "delivered": 0}
+
+    run(fresh_database, test)
+
+
+def test_channels_and_deliveries_are_counted_up_to_a_bound(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past COUNTED the count stops (at COUNTED + 1, "more than"), so a service with millions
+    costs the dashboard no more; up to it the count is exact."""
+    monkeypatch.setattr(stats_module, "COUNTED", 2)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel_sid = await hooked_service(runtime, account, "many")
+        stats = await service_stats(runtime, account, service)
+        assert (stats.channels, stats_module.more_than(stats.channels)) == (1, False)
+        for n in range(3):
+            await channel(runtime, account, service, f"more {n}")
+        path = f"/v2/Services/{service}/Channels/{channel_sid}/Messages"
+        params = {"ServiceSid": service, "ChannelSid": channel_sid}
+        for n in range(4):
+            form = {"Body": f"m{n}", "From": "alice"}
+            await perform(runtime, op(account, "message", "create", path, params, form, "alice"))
+        stats = await service_stats(runtime, account, service)
+        assert (stats.channels, stats_module.more_than(stats.channels)) == (3, True)
+        assert stats.deliveries == {"pending": 3, "failed": 0, "delivered": 0}
+        assert stats_module.more_than(stats.deliveries["pending"])
 
     run(fresh_database, test)
 

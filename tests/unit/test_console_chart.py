@@ -1,4 +1,4 @@
-"""The console's SVG bar chart: well-formed, to scale, every label escaped."""
+"""The console's SVG bar chart: well-formed, to scale, every label escaped; the dashboard's counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from chinwag.console import dashboard
 from chinwag.console.chart import BOTTOM, HEIGHT, TOP, bar_chart, nice_ceiling
+from chinwag.ops.stats import COUNTED
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -65,3 +67,10 @@ def test_labels_and_title_are_escaped() -> None:
 def test_no_bars_draws_an_empty_chart() -> None:
     svg = parse(bar_chart([], title="Nothing"))
     assert svg.findall(f"{SVG}rect") == []
+
+
+def test_a_count_that_stopped_at_its_bound_reads_more_than() -> None:
+    """The dashboard's bounded counts (`ops.stats.COUNTED`): exact up to it, "more than" past."""
+    assert dashboard._count(0) == "0"
+    assert dashboard._count(COUNTED) == f"{COUNTED:,}"
+    assert dashboard._count(COUNTED + 1) == f"more than {COUNTED:,}"

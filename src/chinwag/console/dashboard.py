@@ -10,7 +10,7 @@ from chinwag.console.html import Html, join, render
 from chinwag.console.page import Page
 from chinwag.console.web import Visit, get, link
 from chinwag.model.params import Form
-from chinwag.ops.stats import ServiceStats, service_stats
+from chinwag.ops.stats import COUNTED, ServiceStats, more_than, service_stats
 from chinwag.resources.services import SERVICE
 
 SERVICES_SHOWN = 200
@@ -52,10 +52,15 @@ def _deliveries(stats: ServiceStats) -> Html:
             "<li class={status}><a href='{href}'>{status}</a>: <strong>{n}</strong></li>",
             status=status,
             href=link(f"/deliveries?status={status}&service={stats.service_sid}"),
-            n=n,
+            n=_count(n),
         )
         for status, n in stats.deliveries.items()
     )
+
+
+def _count(n: int) -> str:
+    """A count that stopped at its bound (`ops.stats.COUNTED`) reads "more than" it."""
+    return f"more than {COUNTED:,}" if more_than(n) else f"{n:,}"
 
 
 def _busiest(stats: ServiceStats) -> Html:
@@ -95,7 +100,7 @@ async def show_dashboard(visit: Visit) -> Response:
         sid=sid,
         day=stats.messages_day,
         month=stats.messages_month,
-        channels=stats.channels,
+        channels=_count(stats.channels),
         active_day=stats.active_day,
         active_week=stats.active_week,
         hourly=hourly,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from chinwag import times
 from chinwag.context import Context, Row
+from chinwag.domain import activity
 from chinwag.domain.counters import bump
 from chinwag.model.errors import ApiError
 from chinwag.model.resource import V2, VERSIONS, Action, Field, Resource, Rules
@@ -72,6 +73,7 @@ class MessageRules(Rules):
         values["index"] = counter - 1
 
     async def after_create(self, call: Context, row: Row) -> None:
+        await activity.count(call, row)
         if row["media_sid"]:
             media = call.tables["media"]
             claimed = await call.conn.execute(
@@ -88,8 +90,12 @@ class MessageRules(Rules):
         _check_body(changes.get("body"))
         if "body" in changes or "attributes" in changes:
             changes["was_edited"] = True
+        moved = changes.get("date_created")
+        if moved is not None:
+            await activity.move(call, row, moved)
 
     async def before_delete(self, call: Context, row: Row) -> None:
+        await activity.uncount(call, row)
         channels, messages = call.tables["channel"], call.tables["message"]
         await bump(call.conn, channels, row["channel_sid"], "messages_count", by=-1)
         if call.parent("channel")["last_message_sid"] == row["sid"]:
@@ -188,9 +194,6 @@ MESSAGE = Resource(
     },
     push={"create": "new_message"},
     sort_column="index",
-    # A service's messages by time, with their channel: the dashboard's counts and active
-    # channels are index-only range reads (ops/stats.py).
-    indexes=(("service_sid", "date_created", "channel_sid"),),
     rules=MessageRules(),
     fields=(
         Field("body", param="Body", create=True, update=True, required=True, optional_in=V2),

@@ -89,6 +89,26 @@ class Tables:
             Column("at", BigInteger, nullable=False),  # milliseconds since the epoch
             Index("ix_rate_actions_bucket_at", "bucket", "at"),
         )
+        self.message_hours = Table(
+            "message_hours",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            # A channel's messages per UTC hour (domain/activity.py): the dashboard reads these
+            # instead of the messages, so its cost follows channel-hours, not messages.
+            _sid("channel_sid", ForeignKey("channels.sid", ondelete="CASCADE"), nullable=False),
+            _sid("service_sid", nullable=False),
+            Column("hour", BigInteger, nullable=False),  # hours since the epoch
+            Column("messages", BigInteger, nullable=False),
+            UniqueConstraint("channel_sid", "hour"),
+            # Index-only reads of a service's hours: the charts, active and busiest channels.
+            Index(
+                "ix_message_hours_service_sid_hour",
+                "service_sid",
+                "hour",
+                "channel_sid",
+                "messages",
+            ),
+        )
         self.sync_objects, self.sync_items, self.sync_events = sync_tables(self.metadata)
         self.realtime_processes, self.realtime_connections, self.realtime_signals = presence_tables(
             self.metadata
