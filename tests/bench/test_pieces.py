@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import servers, sidebyside, webhooks
+from bench import dashboard, servers, sidebyside, webhooks
 from bench.client import Connection, form
 from bench.load import LoadResult
 from bench.scenarios import BARE_AUTH
+from chinwag.store.migrate import upgrade
 from tests.support.databases import KINDS, fresh
 from tests.support.servers import PG_ADMIN
 
@@ -146,3 +147,15 @@ def test_pace_comparison_runs_each_side_each_round(kind: str, tmp_path: Path) ->
         assert len(rounds) == 2
         assert [r["undelivered"] for r in rounds] == [0, 0]
         assert figures[tag]["means"]["creates_on_per_s"] > 0
+
+
+def test_dashboard_bench_times_each_size(database: str) -> None:
+    """`bench.dashboard` fills the month as asked and reads it back: every message it made
+    within the last 30 days is counted, at most one row per channel and hour."""
+    upgrade(database)
+    results = asyncio.run(dashboard.measure(database, [200, 2000], channels=2, tries=1))
+    assert [r["messages"] for r in results] == [200, 2000]
+    for r in results:
+        assert 0.9 * r["messages"] <= r["counted_in_month"] <= r["messages"]
+        assert r["hour_rows"] <= 2 * (30 * 24 + 1)
+        assert r["median_ms"] > 0

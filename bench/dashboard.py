@@ -1,0 +1,153 @@
+"""`python -m bench.dashboard`: what a service's dashboard costs as its month of messages grows.
+
+The dashboard (`ops/stats.py`) reads the service's messages per channel and hour
+(`message_hours`), never the messages, so its cost must stay flat while the messages grow: the
+non-negotiable "no request does work proportional to the size of the database". This fills
+one service's channels with messages spread evenly over the last 30 days (`bench/preload.py`,
+through chinwag's own tables) and times `service_stats` at each size, in process, median of
+`--tries`; JSON on stdout, a table on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bench.preload import preload
+from bench.servers import fresh_database, pg_reachable
+from chinwag import clock
+from chinwag.model.params import Form
+from chinwag.ops.actions import Operation, perform
+from chinwag.ops.stats import DAYS, service_stats
+from chinwag.resources import REGISTRY, TABLES
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store import accounts
+from chinwag.store.accounts import Account
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
+
+RESOURCES = {res.name: res for res in REGISTRY}
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _op(
+    account: Account, name: str, path: str, params: dict[str, str], form: dict[str, str]
+) -> Operation:
+    return Operation(
+        RESOURCES[name],
+        "create",
+        "v2",
+        account,
+        path,
+        params,
+        Form(form.items()),
+    )
+
+
+async def measure(
+    database: str, sizes: list[int], channels: int, tries: int
+) -> list[dict[str, Any]]:
+    runtime = Runtime(Settings(database=database), Database(database), TABLES)
+    try:
+        async with runtime.db.write() as conn:
+            account = await accounts.create_account(conn, TABLES)
+        service = await perform(
+            runtime, _op(account, "service", "/v2/Services", {}, {"FriendlyName": "dash"})
+        )
+        if service.row is None:
+            raise RuntimeError("the service was not made")
+        sid = str(service.row["sid"])
+        made = [
+            await perform(
+                runtime,
+                _op(
+                    account,
+                    "channel",
+                    f"/v2/Services/{sid}/Channels",
+                    {"ServiceSid": sid},
+                    {"FriendlyName": f"c{n}"},
+                ),
+            )
+            for n in range(channels)
+        ]
+        channel_sids = [str(c.row["sid"]) for c in made if c.row is not None]
+        now = clock.utcnow()
+        month = timedelta(days=DAYS).total_seconds()
+        results, have = [], 0
+        for size in sizes:
+            per_channel = (size - have) // channels
+            for channel_sid in channel_sids:  # each size's new messages spread over the month
+                step = month / per_channel
+
+                def dated(n: int, step: float = step) -> Any:
+                    return now - timedelta(seconds=month - n * step)
+
+                await preload(database, channel_sid, per_channel, set(), dated=dated)
+            have += per_channel * channels
+            times = []
+            for _ in range(tries):
+                began = time.perf_counter()
+                stats = await service_stats(runtime, account, sid)
+                times.append((time.perf_counter() - began) * 1000)
+            async with runtime.db.read() as conn:
+                hours = TABLES.message_hours
+                rows = (await conn.execute(select(func.count()).select_from(hours))).scalar()
+            results.append(
+                {
+                    "messages": have,
+                    "counted_in_month": stats.messages_month,
+                    "hour_rows": int(rows or 0),
+                    "median_ms": round(statistics.median(times), 2),
+                    "max_ms": round(max(times), 2),
+                }
+            )
+            say(
+                f"  {have:>9,} messages ({stats.messages_month:,} in the month, {rows:,} hour rows): dashboard {statistics.median(times):7.2f} ms"
+            )
+        return results
+    finally:
+        await runtime.db.close()
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--sizes", default="10000,100000,1000000", help="messages in the month, growing"
+    )
+    parser.add_argument("--channels", type=int, default=10)
+    parser.add_argument("--tries", type=int, default=7)
+    parser.add_argument("--pg", default=PG_ADMIN)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    out: dict[str, Any] = {"sizes": sizes, "channels": args.channels, "tries": args.tries}
+    with TemporaryDirectory() as work:
+        for kind in kinds:
+            if kind == "postgresql" and (why := pg_reachable(args.pg)) is not None:
+                say(f"[postgresql] skipped: {why}")
+                continue
+            with fresh_database(kind, Path(work), "dashboard", args.pg) as database:
+                upgrade(database)
+                say(f"[{kind}] {args.channels} channels, messages spread over the last {DAYS} days")
+                out[kind] = asyncio.run(measure(database, sizes, args.channels, args.tries))
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
