@@ -47,12 +47,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("pk", name=op.f("pk_message_hours")),
         sa.UniqueConstraint("channel_sid", "hour", name=op.f("uq_message_hours_channel_sid_hour")),
     )
-    with op.batch_alter_table("message_hours", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_message_hours_service_sid_hour",
-            ["service_sid", "hour", "channel_sid", "messages"],
-            unique=False,
-        )
+    # Plain CREATE / DROP INDEX (no batch: SQLite has both, and a batch may copy the table).
+    op.create_index(
+        "ix_message_hours_service_sid_hour",
+        "message_hours",
+        ["service_sid", "hour", "channel_sid", "messages"],
+        unique=False,
+    )
     hour = HOUR[op.get_bind().dialect.name]
     # `hour` is one of HOUR's two expressions: nothing from outside goes into the SQL.
     backfill = (
@@ -61,17 +62,15 @@ def upgrade() -> None:
         f"GROUP BY channel_sid, service_sid, {hour}"
     )
     op.execute(backfill)
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.drop_index("ix_messages_service_sid_date_created_channel_sid")
+    op.drop_index("ix_messages_service_sid_date_created_channel_sid", table_name="messages")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("messages", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_messages_service_sid_date_created_channel_sid",
-            ["service_sid", "date_created", "channel_sid"],
-            unique=False,
-        )
-    with op.batch_alter_table("message_hours", schema=None) as batch_op:
-        batch_op.drop_index("ix_message_hours_service_sid_hour")
+    op.create_index(
+        "ix_messages_service_sid_date_created_channel_sid",
+        "messages",
+        ["service_sid", "date_created", "channel_sid"],
+        unique=False,
+    )
+    op.drop_index("ix_message_hours_service_sid_hour", table_name="message_hours")
     op.drop_table("message_hours")
