@@ -3,8 +3,8 @@
 Every count is a range read of an index, never a scan of a table. Messages are counted per
 channel and UTC hour as they are written (`domain/activity.py`): the charts, the active and the
 busiest channels read the service's rows of the last 30 days through `(service_sid, hour,
-channel_sid, messages)` (index-only), at most one per channel and hour whatever the messages
-in it, never the messages themselves. Channels are counted through `(service_sid, pk)` and
+channel_sid)`, at most one per channel and hour whatever the messages in it, never the
+messages themselves. Channels are counted through `(service_sid, pk)` and
 deliveries through the outbox's `(service_sid, status, pk)`, each up to COUNTED entries (the
 dashboard says "more" past that). "The last 24 hours" are the hourly chart's buckets: the
 current hour and the 23 before it; "the week" the current hour and the 167 before it.

@@ -51,7 +51,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_message_hours_service_sid_hour",
         "message_hours",
-        ["service_sid", "hour", "channel_sid", "messages"],
+        ["service_sid", "hour", "channel_sid"],
         unique=False,
     )
     hour = HOUR[op.get_bind().dialect.name]
