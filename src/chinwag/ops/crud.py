@@ -160,11 +160,13 @@ async def delete(call: Context, form: Form) -> Result:
     return Result(204, row)
 
 
-async def list_(call: Context, form: Form) -> Result:
-    res = call.resource
+def _filters(
+    call: Context, res: Resource, form: Form, params: dict[str, Any]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The filtered columns (in declaration order, their values put in `params`) and the
+    (param, value) pairs as sent, for `meta`."""
     echoed: list[tuple[str, str]] = []
-    params: dict[str, Any] = {"l_scope": scope_sid(call, res)}
-    filtered: list[str] = []  # the filters' columns, in declaration order
+    filtered: list[str] = []
     for flt in res.filters:
         chosen = form.getlist(flt.param)
         for value in chosen:
@@ -172,9 +174,18 @@ async def list_(call: Context, form: Form) -> Result:
             echoed.append((flt.param, value))
         if not chosen and res.default_filter is not None:
             chosen = list(res.default_filter(call).get(flt.param, ()))
+        if flt.choices and set(flt.choices) <= set(chosen):
+            continue  # every row matches: the keyset's own index, not a filter's sorted union
         if chosen:
             filtered.append(flt.column)
-            params[f"l_f_{flt.column}"] = chosen
+            params[f"l_f_{flt.column}"] = sorted(set(chosen))
+    return filtered, echoed
+
+
+async def list_(call: Context, form: Form) -> Result:
+    res = call.resource
+    params: dict[str, Any] = {"l_scope": scope_sid(call, res)}
+    filtered, echoed = _filters(call, res, form, params)
     descending = False
     if res.sort_column != "pk":  # ordered lists (messages) take Order=asc|desc
         order = form.get("Order")

@@ -118,7 +118,8 @@ BINDING = Resource(
     extensions=frozenset({"create"}),
     page_size_max={"v2": 50},
     filters=(Filter("BindingType", "binding_type", BINDING_TYPES), Filter("Identity", "identity")),
-    indexes=(("user_sid", "pk"), ("endpoint",)),
+    # Identity=...: the service's bindings of those users, in keyset order, not a scan of all.
+    indexes=(("user_sid", "pk"), ("endpoint",), ("service_sid", "identity", "pk")),
     rules=BindingRules(),
     fields=BINDING_FIELDS,
     extra_columns=(Field("user_sid", "sid", references="users"),),

@@ -113,6 +113,9 @@ CHANNEL = Resource(
     unique=(Unique(("unique_name",), 50307, "Channel with provided unique name already exists"),),
     filters=(Filter("Type", "type", CHANNEL_TYPES),),
     default_filter=_public_only,
+    # A list of one type (public by default) reads its own index range in keyset order: a
+    # service of a million private channels lists its few public ones at once.
+    indexes=(("service_sid", "type", "pk"),),
     links=(
         Link("members", "Members"),
         Link("messages", "Messages"),
