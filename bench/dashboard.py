@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -23,36 +22,18 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.inprocess import PG_ADMIN, create, say
 from bench.preload import preload
 from bench.servers import fresh_database, pg_reachable
 from chinwag import clock
-from chinwag.model.params import Form
-from chinwag.ops.actions import Operation, perform
+from chinwag.ops.actions import perform
 from chinwag.ops.stats import DAYS, service_stats
-from chinwag.resources import REGISTRY, TABLES
+from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store import accounts
-from chinwag.store.accounts import Account
 from chinwag.store.db import Database
 from chinwag.store.migrate import upgrade
-
-RESOURCES = {res.name: res for res in REGISTRY}
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _op(
-    account: Account, name: str, path: str, params: dict[str, str], form: dict[str, str]
-) -> Operation:
-    return Operation(
-        RESOURCES[name],
-        "create",
-        "v2",
-        account,
-        path,
-        params,
-        Form(form.items()),
-    )
 
 
 async def measure(
@@ -63,7 +44,7 @@ async def measure(
         async with runtime.db.write() as conn:
             account = await accounts.create_account(conn, TABLES)
         service = await perform(
-            runtime, _op(account, "service", "/v2/Services", {}, {"FriendlyName": "dash"})
+            runtime, create(account, "service", "/v2/Services", {}, {"FriendlyName": "dash"})
         )
         if service.row is None:
             raise RuntimeError("the service was not made")
@@ -71,7 +52,7 @@ async def measure(
         made = [
             await perform(
                 runtime,
-                _op(
+                create(
                     account,
                     "channel",
                     f"/v2/Services/{sid}/Channels",
@@ -118,10 +99,6 @@ async def measure(
         return results
     finally:
         await runtime.db.close()
-
-
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dashboard, servers, sidebyside, webhooks
+from bench import dashboard, filters, servers, sidebyside, webhooks
 from bench.client import Connection, form
 from bench.load import LoadResult
 from bench.scenarios import BARE_AUTH
@@ -159,3 +159,15 @@ def test_dashboard_bench_times_each_size(database: str) -> None:
         assert 0.9 * r["messages"] <= r["counted_in_month"] <= r["messages"]
         assert r["hour_rows"] <= 2 * (30 * 24 + 1)
         assert r["median_ms"] > 0
+
+
+def test_filters_bench_times_each_filter_at_each_size(database: str) -> None:
+    """`bench.filters` adds the private channels asked for and lists a page with each filter:
+    the public ones alone by default, a full page otherwise."""
+    upgrade(database)
+    results = asyncio.run(filters.measure(database, [100, 300], tries=1))
+    assert [r["private_channels"] for r in results] == [100, 300]
+    for r, private in zip(results, [100, 300], strict=True):
+        assert r["default (public): rows"] == filters.PUBLIC
+        assert r["Type=private: rows"] == min(50, private)  # a page of the default size
+        assert r["Type=public&Type=private: rows"] == 50
