@@ -10,45 +10,27 @@ through chinwag's own tables) and times `service_stats` at each size, in process
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import statistics
 import time
 from datetime import timedelta
-from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.inprocess import PG_ADMIN, create, say
+from bench.inprocess import create, new_service, on_each_database, options, say
 from bench.preload import preload
-from bench.servers import fresh_database, pg_reachable
 from chinwag import clock
 from chinwag.ops.actions import perform
 from chinwag.ops.stats import DAYS, service_stats
 from chinwag.resources import TABLES
-from chinwag.runtime import Runtime
-from chinwag.settings import Settings
-from chinwag.store import accounts
-from chinwag.store.db import Database
-from chinwag.store.migrate import upgrade
 
 
 async def measure(
     database: str, sizes: list[int], channels: int, tries: int
 ) -> list[dict[str, Any]]:
-    runtime = Runtime(Settings(database=database), Database(database), TABLES)
-    try:
-        async with runtime.db.write() as conn:
-            account = await accounts.create_account(conn, TABLES)
-        service = await perform(
-            runtime, create(account, "service", "/v2/Services", {}, {"FriendlyName": "dash"})
-        )
-        if service.row is None:
-            raise RuntimeError("the service was not made")
-        sid = str(service.row["sid"])
+    """Per size (messages, growing): the dashboard's median and longest read, and what it read."""
+    async with new_service(database) as (runtime, account, sid):
         made = [
             await perform(
                 runtime,
@@ -97,33 +79,23 @@ async def measure(
                 f"  {have:>9,} messages ({stats.messages_month:,} in the month, {rows:,} hour rows): dashboard {statistics.median(times):7.2f} ms"
             )
         return results
-    finally:
-        await runtime.db.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument(
-        "--sizes", default="10000,100000,1000000", help="messages in the month, growing"
+    args = options(
+        "python -m bench.dashboard",
+        __doc__,
+        "10000,100000,1000000",
+        "messages in the month",
+        lambda parser: parser.add_argument("--channels", type=int, default=10),
     )
-    parser.add_argument("--channels", type=int, default=10)
-    parser.add_argument("--tries", type=int, default=7)
-    parser.add_argument("--pg", default=PG_ADMIN)
-    args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    out: dict[str, Any] = {"sizes": sizes, "channels": args.channels, "tries": args.tries}
-    with TemporaryDirectory() as work:
-        for kind in kinds:
-            if kind == "postgresql" and (why := pg_reachable(args.pg)) is not None:
-                say(f"[postgresql] skipped: {why}")
-                continue
-            with fresh_database(kind, Path(work), "dashboard", args.pg) as database:
-                upgrade(database)
-                say(f"[{kind}] {args.channels} channels, messages spread over the last {DAYS} days")
-                out[kind] = asyncio.run(measure(database, sizes, args.channels, args.tries))
-    print(json.dumps(out, indent=2))
+    heading = f"{args.channels} channels, messages spread over the last {DAYS} days"
+
+    def measured(database: str) -> Any:
+        return measure(database, args.sizes, args.channels, args.tries)
+
+    out = {"sizes": args.sizes, "channels": args.channels, "tries": args.tries}
+    print(json.dumps({**out, **on_each_database(args, heading, measured)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -10,30 +10,21 @@ written straight into chinwag's table, as `bench/preload.py` writes messages. JS
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import statistics
 import time
-from pathlib import Path
-from tempfile import TemporaryDirectory
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.inprocess import PG_ADMIN, RESOURCES, create, say
-from bench.servers import fresh_database, pg_reachable
+from bench.inprocess import RESOURCES, create, new_service, on_each_database, options, say
 from chinwag import times
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, perform
 from chinwag.resources import TABLES
-from chinwag.runtime import Runtime
-from chinwag.settings import Settings
 from chinwag.sids import new_sid
-from chinwag.store import accounts
-from chinwag.store.db import Database, async_url
-from chinwag.store.migrate import upgrade
+from chinwag.store.db import async_url
 
 PUBLIC = 10  # public channels among the private ones
 FILTERS = {
@@ -72,17 +63,8 @@ async def _add_private(database: str, account_sid: str, service_sid: str, count:
 
 
 async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str, Any]]:
-    """Per size (private channels, growing): each filter's page time, median ms."""
-    runtime = Runtime(Settings(database=database), Database(database), TABLES)
-    try:
-        async with runtime.db.write() as conn:
-            account = await accounts.create_account(conn, TABLES)
-        made = await perform(
-            runtime, create(account, "service", "/v2/Services", {}, {"FriendlyName": "filters"})
-        )
-        if made.row is None:
-            raise RuntimeError("the service was not made")
-        sid = str(made.row["sid"])
+    """Per size (private channels, growing): each filter's page time, median ms, and rows."""
+    async with new_service(database) as (runtime, account, sid):
         path = f"/v2/Services/{sid}/Channels"
         for _ in range(PUBLIC):
             await perform(runtime, create(account, "channel", path, {"ServiceSid": sid}, {}))
@@ -111,30 +93,17 @@ async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str,
             results.append(row)
             say(f"  {size:>9,} private channels: " + ", ".join(f"{k} {row[k]} ms" for k in FILTERS))
         return results
-    finally:
-        await runtime.db.close()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.filters", description=__doc__)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--sizes", default="1000,100000,1000000", help="private channels, growing")
-    parser.add_argument("--tries", type=int, default=7)
-    parser.add_argument("--pg", default=PG_ADMIN)
-    args = parser.parse_args()
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    out: dict[str, Any] = {"sizes": sizes, "public_channels": PUBLIC, "tries": args.tries}
-    with TemporaryDirectory() as work:
-        for kind in kinds:
-            if kind == "postgresql" and (why := pg_reachable(args.pg)) is not None:
-                say(f"[postgresql] skipped: {why}")
-                continue
-            with fresh_database(kind, Path(work), "filters", args.pg) as database:
-                upgrade(database)
-                say(f"[{kind}] {PUBLIC} public channels among the private ones")
-                out[kind] = asyncio.run(measure(database, sizes, args.tries))
-    print(json.dumps(out, indent=2))
+    args = options("python -m bench.filters", __doc__, "1000,100000,1000000", "private channels")
+
+    def measured(database: str) -> Any:
+        return measure(database, args.sizes, args.tries)
+
+    heading = f"{PUBLIC} public channels among the private ones"
+    out = {"sizes": args.sizes, "public_channels": PUBLIC, "tries": args.tries}
+    print(json.dumps({**out, **on_each_database(args, heading, measured)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -57,6 +57,18 @@ async def message_at(
     return str(made.row["sid"])
 
 
+async def alice_sends(
+    runtime: Runtime, account: Account, service: str, channel_sid: str, count: int
+) -> None:
+    """`count` messages from alice, a client of the hooked service: each an onMessageSent
+    delivery."""
+    path = f"/v2/Services/{service}/Channels/{channel_sid}/Messages"
+    params = {"ServiceSid": service, "ChannelSid": channel_sid}
+    for n in range(count):
+        form = {"Body": f"m{n}", "From": "alice"}
+        await perform(runtime, op(account, "message", "create", path, params, form, "alice"))
+
+
 async def change(
     runtime: Runtime, account: Account, name: str, action: Any, path: str, form: dict[str, str]
 ) -> None:
@@ -215,11 +227,7 @@ def test_deliveries_by_outcome(fresh_database: str) -> None:
 
     async def test(runtime: Runtime, account: Account) -> None:
         service, channel_sid = await hooked_service(runtime, account, "hooked")
-        path = f"/v2/Services/{service}/Channels/{channel_sid}/Messages"
-        params = {"ServiceSid": service, "ChannelSid": channel_sid}
-        for n in range(3):
-            form = {"Body": f"m{n}", "From": "alice"}
-            await perform(runtime, op(account, "message", "create", path, params, form, "alice"))
+        await alice_sends(runtime, account, service, channel_sid, 3)
         stats = await service_stats(runtime, account, service)
         assert stats.deliveries == {"pending": 3, "failed": 0, "delivered": 0}
         await fail_all(runtime)
@@ -242,11 +250,7 @@ def test_channels_and_deliveries_are_counted_up_to_a_bound(
         assert (stats.channels, stats_module.more_than(stats.channels)) == (1, False)
         for n in range(3):
             await channel(runtime, account, service, f"more {n}")
-        path = f"/v2/Services/{service}/Channels/{channel_sid}/Messages"
-        params = {"ServiceSid": service, "ChannelSid": channel_sid}
-        for n in range(4):
-            form = {"Body": f"m{n}", "From": "alice"}
-            await perform(runtime, op(account, "message", "create", path, params, form, "alice"))
+        await alice_sends(runtime, account, service, channel_sid, 4)
         stats = await service_stats(runtime, account, service)
         assert (stats.channels, stats_module.more_than(stats.channels)) == (3, True)
         assert stats.deliveries == {"pending": 3, "failed": 0, "delivered": 0}
