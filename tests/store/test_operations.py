@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from chinwag.context import Context, Row
 from chinwag.model.errors import ApiError
 from chinwag.model.params import Form
+from chinwag.ops import media
 from chinwag.ops.actions import Operation, Outcome, perform
 from chinwag.ops.locate import Credentials
 from chinwag.resources import REGISTRY, TABLES
@@ -270,6 +274,32 @@ def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
         assert [r["sid"] for r in listed.listing.rows] == [channel]
         assert calls[1] == channel
         assert len(calls) == 2
+
+    run(fresh_database, test)
+
+
+def test_a_media_row_the_database_refuses_is_a_400_and_keeps_no_file(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    """The same net under a media upload, which writes outside `perform` (its file first): a
+    value the database refuses (a size past 64 bits) answers 400 / 20001, leaves no row and
+    removes the uploaded file."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        runtime.settings = replace(runtime.settings, media_dir=str(tmp_path / "media"))
+        (tmp_path / "media").mkdir()
+        service, _ = await chat(runtime, account)
+        upload = tmp_path / "media" / "upload"
+        upload.write_bytes(b"picture")
+        path = f"/v2/Services/{service}/Media"
+        create = op(account, "media", "create", path, {"ServiceSid": service})
+        with pytest.raises(ApiError) as refused:
+            await media.store(runtime, create, upload, 2**64, "big.png", "image/png")
+        assert (refused.value.status, refused.value.code) == (400, 20001)
+        assert list((tmp_path / "media").iterdir()) == []
+        async with runtime.db.read() as conn:
+            rows = await conn.execute(select(runtime.tables["media"].c.sid))
+            assert rows.all() == []
 
     run(fresh_database, test)
 

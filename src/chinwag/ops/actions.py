@@ -106,12 +106,18 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
         context, result = await _transaction(runtime, op, form)
     except IntegrityError:
         raise lost_race(op.resource) from None
-    except Refused as exc:  # an input no front door refused first: say which, for a fix
-        log.warning("the database refused a value of %s %s: %s", op.action, op.path, exc)
-        raise Unstorable from None
+    except Refused as exc:
+        raise unstorable(op, exc) from None
     if context.delivered_later and runtime.deliverer is not None:
         runtime.deliverer.notify()
     return Outcome(context, result)
+
+
+def unstorable(op: Operation, refused: Refused) -> Unstorable:
+    """The 400 for a value the database refused that no front door refused first; what the
+    database said is logged, so the missing check can be added."""
+    log.warning("the database refused a value of %s %s: %s", op.action, op.path, refused)
+    return Unstorable()
 
 
 async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:

@@ -23,11 +23,12 @@ from sqlalchemy import select
 
 from chinwag import clock, times
 from chinwag.model.errors import ApiError, InvalidParameter
-from chinwag.ops.actions import Operation, Outcome, open_context
+from chinwag.ops.actions import Operation, Outcome, open_context, unstorable
 from chinwag.ops.crud import Result
 from chinwag.runtime import Runtime
 from chinwag.sids import is_sid, new_sid
 from chinwag.store.accounts import Account
+from chinwag.store.errors import Refused
 
 CONTENT_URL_LIFETIME = 300  # seconds a temporary content URL serves the bytes (Twilio: minutes)
 CONTENT_TYPE_MAX = 255  # characters: a type and a subtype of 127 each (RFC 6838), parameters
@@ -82,8 +83,10 @@ async def store(
             insert = table.insert().values(**values).returning(*table.c)
             row = (await conn.execute(insert)).mappings().one()
             os.replace(temp, directory / sid)  # before the commit: a committed row has its file
-    except BaseException:
+    except BaseException as exc:
         _discard(temp, directory / sid)
+        if isinstance(exc, Refused):
+            raise unstorable(op, exc) from None
         raise
     return Outcome(call, Result(201, row))
 
