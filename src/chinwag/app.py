@@ -91,7 +91,7 @@ async def metrics(request: Request) -> Response:
     for name, count in runtime.db.commit_stats().items():
         gauges[f"chinwag_db_{name}_committed"] = float(count)
     try:
-        async with runtime.db.read() as conn:
+        async with runtime.db.read_aside() as conn:  # the backlog's size: off the loop
             gauges["chinwag_outbox_depth"] = float(await outbox.depth(conn, runtime.tables))
     except (DatabaseError, OSError):
         gauges["chinwag_database_up"] = 0.0

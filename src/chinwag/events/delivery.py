@@ -123,7 +123,7 @@ class Deliverer:
     async def _report_depth(self) -> None:
         """Log how many deliveries wait, while any do (also in /metrics)."""
         try:
-            async with self.db.read() as conn:
+            async with self.db.read_aside() as conn:  # the backlog's size: off the loop
                 waiting = await outbox.depth(conn, self.tables)
         except (DatabaseError, OSError, TimeoutError):
             return

@@ -251,7 +251,8 @@ def _by_pks(conn: Connection, o: Table, change: str) -> Any:
 
 
 async def depth(conn: Connection, tables: Tables) -> int:
-    """Deliveries not yet delivered or failed."""
+    """Deliveries not yet delivered or failed: a count that grows with the backlog (a receiver
+    down for a day), so its callers read it aside (`Database.read_aside`)."""
     o = tables.outbox
     query = select(func.count()).select_from(o).where(o.c.status.in_(ACTIVE))
     return int((await conn.execute(query)).scalar() or 0)
