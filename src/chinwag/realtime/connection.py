@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chinwag import times
 from chinwag.domain.permissions import visible
@@ -31,6 +29,7 @@ from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
 from chinwag.store import accounts
 from chinwag.store.db import Database
+from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
 from chinwag.sync.chat import UserObjects, ensure_user_objects
 from chinwag.sync.live import Hub
@@ -272,21 +271,17 @@ class Session:
         conn: Any, u: Any, grant: tokens.Grant, service: dict[str, Any]
     ) -> dict[str, Any]:
         """The identity's User, created on first connect with the service's default role."""
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        await conn.execute(
-            insert(u)
-            .values(
-                sid=new_sid("US"),
-                account_sid=grant.account_sid,
-                service_sid=grant.service_sid,
-                identity=grant.identity,
-                role_sid=service["default_service_role_sid"],
-                attributes="{}",
-                joined_channels_count=0,
-                date_created=times.now(),
-            )
-            .on_conflict_do_nothing()
-        )
+        values = {
+            "sid": new_sid("US"),
+            "account_sid": grant.account_sid,
+            "service_sid": grant.service_sid,
+            "identity": grant.identity,
+            "role_sid": service["default_service_role_sid"],
+            "attributes": "{}",
+            "joined_channels_count": 0,
+            "date_created": times.now(),
+        }
+        await conn.execute(insert_ignoring_conflicts(conn, u, values))
         where = and_(u.c.service_sid == grant.service_sid, u.c.identity == grant.identity)
         row = (await conn.execute(select(u).where(where))).first()
         return dict(row._mapping)

@@ -56,9 +56,14 @@ def insert_adding(
     )
 
 
+def dialect_insert(table: Table, dialect: str) -> Any:
+    """The dialect's own INSERT into `table`: the one that takes an ON CONFLICT clause."""
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 def _adding(table: Table, bound: Mapping[str, Any], adding: tuple[str, ...], dialect: str) -> Any:
     (key,) = [c for c in table.constraints if isinstance(c, UniqueConstraint)]
-    insert: Any = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(bound)
+    insert = dialect_insert(table, dialect).values(bound)
     return insert.on_conflict_do_update(
         index_elements=list(key.columns),
         set_={c: table.c[c] + insert.excluded[c] for c in adding},

@@ -20,13 +20,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Row, ScalarSelect, Select, Table, and_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from chinwag import times
 from chinwag.sids import new_sid
 from chinwag.store import statements
 from chinwag.store.db import Connection
+from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
 from chinwag.sync import fused
 
@@ -145,9 +144,8 @@ async def ensure(
     row = (await conn.execute(_by_name(t), named)).first()
     if row is not None:
         return SyncObject.of(row)
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     # Two first connects of one user may race: the unique name decides, neither fails.
-    await conn.execute(insert(t).values(**values).on_conflict_do_nothing())
+    await conn.execute(insert_ignoring_conflicts(conn, t, values))
     row = (await conn.execute(_by_name(t), named)).first()
     assert row is not None  # noqa: S101  (inserted or already there, in this transaction)
     return SyncObject.of(row)
