@@ -89,13 +89,9 @@ async def preload(
                     }
                 )
             per_hour = Counter(hour_of(row["date_created"]) for row in rows)
+            scope = {"channel_sid": channel_sid, "service_sid": channel["service_sid"]}
             counts = [
-                {
-                    "v_channel_sid": channel_sid,
-                    "v_service_sid": channel["service_sid"],
-                    "v_hour": hour,
-                    "v_messages": n,
-                }
+                statements.params({**scope, "hour": hour, "messages": n})
                 for hour, n in per_hour.items()
             ]
             async with engine.begin() as conn:
