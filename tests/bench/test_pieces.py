@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dashboard, filters, servers, sidebyside, webhooks
+from bench import dashboard, filters, outbox, servers, sidebyside, webhooks
 from bench.client import Connection, form
 from bench.load import LoadResult
 from bench.scenarios import BARE_AUTH
@@ -171,3 +171,12 @@ def test_filters_bench_times_each_filter_at_each_size(database: str) -> None:
         assert r["default (public): rows"] == filters.PUBLIC
         assert r["Type=private: rows"] == min(50, private)  # a page of the default size
         assert r["Type=public&Type=private: rows"] == 50
+
+
+def test_outbox_bench_claims_the_healthy_queues_at_each_size(database: str) -> None:
+    """`bench.outbox` puts the backlog behind a waiting head and times claims that take the
+    healthy queues' heads and nothing of the stalled queue (it raises otherwise)."""
+    upgrade(database)
+    results = asyncio.run(outbox.measure(database, [200, 1000], tries=2))
+    assert [r["pending"] for r in results] == [200, 1000]
+    assert all(r["claim_ms"] > 0 for r in results)

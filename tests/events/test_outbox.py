@@ -220,3 +220,84 @@ def test_rows_left_sending_by_an_older_version_go_again(database: str) -> None:
         assert [s for _, s, _ in await statuses(db)] == ["delivered"] * 2
 
     run(database, work)
+
+
+def test_a_claim_looks_at_visit_queues_and_goes_on_from_there(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With more queues than a claim looks at (VISIT), the deliverer's claims go round them in
+    name order: stalled queues take up a look but hold back no other queue for good, and after
+    the last queue the rotation starts over."""
+    monkeypatch.setattr(outbox, "VISIT", 3)
+
+    async def work(db: Database) -> None:
+        for queue in "abcd":
+            await enqueue(db, queue, 2)
+        o, later = TABLES.outbox, clock.utcnow() + timedelta(seconds=60)
+        async with db.write() as conn:  # waiting for a retry
+            await conn.execute(o.update().values(attempts=1, next_attempt_at=later))
+        for queue in "ef":
+            await enqueue(db, queue, 1)
+        rotation = outbox.Rotation()
+
+        async def turn() -> list[str]:
+            async with db.write() as conn:
+                got = await outbox.claim(conn, TABLES, 8, 10, LEASE, rotation)
+            return sorted(param(b[0], "Queue") for b in got)
+
+        assert await turn() == [], "a, b and c wait for their retries"
+        assert rotation.after == "c"
+        assert rotation.more
+        assert await turn() == ["e", "f"]
+        assert rotation.after == "f", "three queues looked at: there may be more"
+        assert await turn() == []
+        assert rotation.after == "", "past the last: from the first"
+        assert not rotation.more
+        await enqueue(db, "e", 1)  # behind e's head, which is still out
+        assert await turn() == []
+
+    run(database, work)
+
+
+def test_a_backlog_behind_a_waiting_head_is_not_claimed(database: str) -> None:
+    """A queue whose head waits for a retry keeps every delivery behind it, however many, and
+    the claim takes the other queues' heads: oldest first, as many as asked."""
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 300)
+        (batch,) = await claim(db, per_queue=1)
+        await record(db, [Attempt(batch[0], "pending", "HTTP 503", retry_in=60)])
+        for queue in "dcb":
+            await enqueue(db, queue, 2)
+        got = await claim(db, queues=2, per_queue=5)
+        assert [(param(b[0], "Queue"), indexes(b)) for b in got] == [
+            ("d", ["0", "1"]),
+            ("c", ["0", "1"]),
+        ]
+
+    run(database, work)
+
+
+def test_sqlite_claims_read_the_active_queue_index(tmp_path: Path) -> None:
+    """SQLite's planner would read the (status, pk) index, every undelivered row, for the skip
+    scan: the claim's statements name the partial (queue, pk) index, and seek it."""
+    import sqlite3
+
+    from sqlalchemy.dialects import sqlite
+
+    path = tmp_path / "plan.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        for query in (
+            outbox._heads_query(TABLES.outbox, "sqlite"),
+            outbox._run_query(TABLES.outbox),
+        ):
+            compiled = query.compile(dialect=sqlite.dialect())
+            values = [None] * len(compiled.positiontup or [])
+            plan = [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + str(compiled), values)]
+            scans = [
+                s for s in plan if s.startswith("SCAN") and s not in ("SCAN v", "SCAN CONSTANT ROW")
+            ]
+            assert not scans, plan
+            assert not [step for step in plan if "status_pk" in step], plan
+            assert any("ix_outbox_active_queue" in step for step in plan), plan

@@ -81,6 +81,7 @@ class Deliverer:
         self._loop_task: asyncio.Task[None] | None = None
         self._attempts: list[Attempt] = []  # sent, to record in the next cycle
         self._released: list[Delivery] = []  # claimed, not sent: to give back
+        self._rotation = outbox.Rotation()  # where the next claim goes on looking
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="chinwag-deliverer")
@@ -116,6 +117,8 @@ class Deliverer:
                 task = self._sender.send(batch, tokens)
                 self._inflight.add(task)
                 task.add_done_callback(self._done)
+            if self._rotation.more and len(self._inflight) < self.concurrency:
+                self._wake.set()  # queues not looked at yet: on at the next cycle, not the poll
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
             await asyncio.sleep(max(0.0, began + self.gather - time.monotonic()))
@@ -178,7 +181,9 @@ class Deliverer:
                 await outbox.record(conn, self.tables, attempts, released)
                 if free <= 0:
                     return []
-                batches = await outbox.claim(conn, self.tables, free, self.batch, self.lease)
+                batches = await outbox.claim(
+                    conn, self.tables, free, self.batch, self.lease, self._rotation
+                )
                 sids = {d.account_sid for batch in batches for d in batch}
                 tokens = await self._auth_tokens(conn, sids)
         except (DatabaseError, OSError, TimeoutError) as exc:

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
+    Integer,
     Table,
     and_,
     any_,
@@ -26,9 +27,11 @@ from sqlalchemy import (
     case,
     column,
     func,
+    literal_column,
     not_,
     or_,
     select,
+    text,
 )
 
 from chinwag import clock
@@ -105,73 +108,196 @@ def _due(o: Table, now: Any) -> ColumnElement[bool]:
     )
 
 
-# What a claim reads of each row: a `Delivery`'s fields, in its order, then the row's queue.
-_SENT = (*Delivery._fields, "queue")
-_QUEUE = len(Delivery._fields)
+# What a claim reads of each row: a `Delivery`'s fields, in its order.
+_SENT = Delivery._fields
+VISIT = 256  # queues a claim looks at, at most: its cost, whatever the backlog
+# The partial indexes' own predicate, spelled as they are (SQLite uses a partial index only
+# for a query whose WHERE names its predicate's very terms: not bound parameters).
+_ACTIVE_SQL = "status IN ('pending', 'sending')"
 
 
-def _claim_query(o: Table, locking: bool) -> Any:
-    """The claim's ranking query (see `claim`), built once per table: the deliverer runs it
-    every cycle. Parameters: `now`, `per_queue`, `limit`."""
+def _active(t: Any) -> ColumnElement[bool]:
+    """`t`'s row is undelivered, spelled as the partial indexes' predicate."""
+    column: ColumnElement[str] = t.c.status
+    return column.in_([literal_column(f"'{status}'") for status in ACTIVE])
+
+
+class Rotation:
+    """Where a deliverer's claims go on looking: the name of the last queue the claim before
+    looked at, when more queues were there than it could look at (VISIT), else "" (from the
+    first). One per deliverer."""
+
+    __slots__ = ("after",)
+
+    def __init__(self) -> None:
+        self.after = ""
+
+    @property
+    def more(self) -> bool:
+        return self.after != ""
+
+
+# Up to `visit` queues that have undelivered rows, in name order after `after`, each with its
+# head (its oldest undelivered row) and whether that is due: a skip scan of the partial index
+# on (queue, pk), one seek per queue however many rows wait behind a head. SQLite's planner
+# would rather read (status, pk), every undelivered row: {by_queue} names the index there.
+_HEADS_SQL = f"""
+WITH RECURSIVE visited(queue, n) AS (
+    SELECT (
+        SELECT p.queue FROM outbox AS p {{by_queue}}
+        WHERE p.{_ACTIVE_SQL} AND p.queue > :after ORDER BY p.queue LIMIT 1
+    ), 1
+    UNION ALL
+    SELECT (
+        SELECT p.queue FROM outbox AS p {{by_queue}}
+        WHERE p.{_ACTIVE_SQL} AND p.queue > v.queue ORDER BY p.queue LIMIT 1
+    ), v.n + 1
+    FROM visited AS v
+    WHERE v.queue IS NOT NULL AND v.n < :visit
+)
+SELECT v.queue, o.pk, o.next_attempt_at, CASE WHEN {{due_o}} THEN 1 ELSE 0 END AS due
+FROM visited AS v
+LEFT JOIN outbox AS o ON o.pk = (
+    SELECT h.pk FROM outbox AS h
+    WHERE h.{_ACTIVE_SQL} AND h.queue = v.queue ORDER BY h.pk LIMIT 1
+)
+WHERE v.queue IS NOT NULL
+ORDER BY v.n
+"""  # noqa: S608 (constants and bound parameters only)
+
+
+def _due_sql(alias: str) -> str:
+    """`_due` as SQL text, of the row `alias` names, at `:now`."""
+    return (
+        f"({alias}.lease_until IS NULL OR {alias}.lease_until < :now) AND "
+        f"(({alias}.status = 'pending' AND {alias}.next_attempt_at <= :now) "
+        f"OR {alias}.status = 'sending')"
+    )
+
+
+def _heads_query(o: Table, dialect: str) -> Any:
+    """`_HEADS_SQL` for `dialect`. Parameters: `after`, `visit`, `now`."""
+
+    def build() -> Any:
+        by_queue = "INDEXED BY ix_outbox_active_queue" if dialect == "sqlite" else ""
+        sql = _HEADS_SQL.format(by_queue=by_queue, due_o=_due_sql("o"))
+        return text(sql).bindparams(
+            bindparam("now", type_=o.c.next_attempt_at.type),
+            bindparam("after", type_=o.c.queue.type),
+            bindparam("visit", type_=Integer()),
+        )
+
+    return statements.once(("outbox.heads", id(o), dialect), build)
+
+
+def _run_query(o: Table) -> Any:
+    """SQLite: the first `per_queue` undelivered rows of queue `q`, in order, each with whether
+    it is due. Parameters: `q`, `per_queue`, `now`."""
 
     def build() -> Any:
         now = bindparam("now", type_=o.c.next_attempt_at.type)
-        due = _due(o, now)
-        ranked = (
-            select(
-                o.c.pk.label("ranked_pk"),
-                func.row_number().over(partition_by=o.c.queue, order_by=o.c.pk).label("rank"),
-                func.sum(case((due, 0), else_=1))
-                .over(partition_by=o.c.queue, order_by=o.c.pk)
-                .label("stalled"),
-            )
-            .where(o.c.status.in_(ACTIVE))
-            .subquery("ranked")
+        return (
+            select(*(o.c[name] for name in _SENT), case((_due(o, now), 1), else_=0))
+            .where(_active(o), o.c.queue == bindparam("q"))
+            .order_by(o.c.pk)
+            .limit(bindparam("per_queue"))
         )
-        query = (
-            select(*(o.c[name] for name in _SENT), ranked.c.rank)
-            .join(ranked, ranked.c.ranked_pk == o.c.pk)
-            .where(ranked.c.rank <= bindparam("per_queue"), ranked.c.stalled == 0, due)
-            .order_by(ranked.c.rank, o.c.next_attempt_at, o.c.pk)
-            .limit(bindparam("limit"))
-        )
-        return query.with_for_update(skip_locked=True, of=o) if locking else query
 
-    return statements.once(("outbox.claim", id(o), locking), build)
+    return statements.once(("outbox.run", id(o)), build)
+
+
+# PostgreSQL: the due run at the head of each queue in `queues`, every row locked, those
+# another worker holds skipped (a gap ends the batch: see `claim`). Only the first `per_queue`
+# rows of a queue are ranked (the innermost LIMIT), and a row is taken only while no row before
+# it waits (`stalled`). The outer WHERE tests the row again once it is locked.
+_RUNS_SQL = f"""
+SELECT {", ".join(f"o.{name}" for name in _SENT)}, r.rank, r.queue
+FROM unnest(CAST(:queues AS TEXT[])) AS q(queue)
+CROSS JOIN LATERAL (
+    SELECT f.pk, f.queue,
+           row_number() OVER (ORDER BY f.pk) AS rank,
+           sum(f.waits) OVER (ORDER BY f.pk) AS stalled
+    FROM (
+        SELECT p.pk, p.queue, CASE WHEN {{due_p}} THEN 0 ELSE 1 END AS waits
+        FROM outbox AS p
+        WHERE p.{_ACTIVE_SQL} AND p.queue = q.queue
+        ORDER BY p.pk
+        LIMIT :per_queue
+    ) AS f
+) AS r
+JOIN outbox AS o ON o.pk = r.pk
+WHERE r.stalled = 0 AND {{due_o}}
+ORDER BY r.queue, r.rank
+FOR UPDATE OF o SKIP LOCKED
+"""  # noqa: S608 (constants and bound parameters only)
+
+
+def _runs_query(o: Table) -> Any:
+    def build() -> Any:
+        sql = _RUNS_SQL.format(due_p=_due_sql("p"), due_o=_due_sql("o"))
+        return text(sql).bindparams(
+            bindparam("now", type_=o.c.next_attempt_at.type),
+            bindparam("queues", type_=ARRAY(o.c.queue.type)),
+            bindparam("per_queue", type_=Integer()),
+        )
+
+    return statements.once(("outbox.runs", id(o)), build)
 
 
 async def claim(
-    conn: Connection, tables: Tables, queues: int, per_queue: int, lease: float
+    conn: Connection,
+    tables: Tables,
+    queues: int,
+    per_queue: int,
+    lease: float,
+    rotation: Rotation | None = None,
 ) -> list[list[Delivery]]:
     """Take the due head of up to `queues` queues, each with up to `per_queue - 1` deliveries
     that follow it in its queue, oldest heads first; one list per queue, in queue order.
 
     A queue's batch is the unbroken run of due deliveries at its head: it stops before the first
-    one that waits for a retry. One statement ranks every undelivered row within its queue; on
-    PostgreSQL the rows are locked and those another worker holds are skipped, and a batch keeps
-    only the rows that follow its head without a gap, so two workers never hold the same row.
+    one that waits for a retry. The claim looks at VISIT queues at most (those after
+    `rotation.after`, which it moves on), one index seek each, and at `per_queue` rows of the
+    queues it takes: a backlog of a million deliveries behind a receiver that is down costs it
+    no more than one. On PostgreSQL the rows are locked and those another worker holds are
+    skipped, and a batch keeps only the rows that follow its head without a gap, so two workers
+    never hold the same row.
     """
     o = tables.outbox
     now = clock.utcnow()
-    query = _claim_query(o, conn.dialect.name == "postgresql")
-    params = {"now": now, "per_queue": per_queue, "limit": queues * per_queue}
-    batches: dict[str, list[Delivery]] = {}
-    for r in await conn.execute(query, params):
-        queue, rank = r[_QUEUE], r[_QUEUE + 1]
-        batch = batches.get(queue)
-        if batch is None:
-            if rank != 1 or len(batches) >= queues:
-                continue  # a head another worker holds, or no room for another queue
-            batch = batches[queue] = []
-        if rank == len(batch) + 1:  # no gap since the head
-            batch.append(Delivery._make(r[:_QUEUE]))
-    taken = [d.pk for batch in batches.values() for d in batch]
+    after = rotation.after if rotation is not None else ""
+    heads = _heads_query(o, conn.dialect.name)
+    visited = list(await conn.execute(heads, {"after": after, "visit": VISIT, "now": now}))
+    if rotation is not None:
+        rotation.after = visited[-1][0] if len(visited) == VISIT else ""
+    due = sorted((r for r in visited if r[3]), key=lambda r: (r[2], r[1]))
+    names = [r[0] for r in due[:queues]]
+    if not names:
+        return []
+    if conn.dialect.name == "postgresql":
+        params = {"queues": names, "per_queue": per_queue, "now": now}
+        runs: dict[str, list[Delivery]] = {name: [] for name in names}
+        for r in await conn.execute(_runs_query(o), params):
+            run = runs[r[-1]]
+            if r[-2] == len(run) + 1:  # no gap since the head
+                run.append(Delivery._make(r[: len(_SENT)]))
+    else:  # one writer: nothing is held by another, each queue's rows read in place
+        runs = {}
+        for name in names:
+            params = {"q": name, "per_queue": per_queue, "now": now}
+            run = runs[name] = []
+            for r in await conn.execute(_run_query(o), params):
+                if not r[-1]:
+                    break
+                run.append(Delivery._make(r[: len(_SENT)]))
+    batches = [runs[name] for name in names if runs[name]]
+    taken = [d.pk for batch in batches for d in batch]
     if taken:
         held = _by_pks(conn, o, "taken")
         until = now + timedelta(seconds=lease)
         params = {"w_pks": _pk_list(conn, taken), "w_until": until, "w_now": now}
         await conn.execute(held, params)
-    return list(batches.values())
+    return batches
 
 
 async def record(
