@@ -21,9 +21,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.inprocess import new_service, on_each_database, options, say
 from chinwag import times
 from chinwag.events import outbox
+from chinwag.ops import deliveries
+from chinwag.ops.deliveries import DeliveryFilter
+from chinwag.ops.paging import PageRequest
 from chinwag.resources import TABLES
 from chinwag.store.db import async_url
 
+# The console's deliveries pages (`ops.deliveries`), newest first, 50 a page.
+LISTINGS = {
+    "list_pending": DeliveryFilter("pending"),
+    "list_pending_one_event": DeliveryFilter("pending", event="onMessageSent"),
+    "list_pending_other_event": DeliveryFilter("pending", event="onChannelAdded"),
+    "list_failed": DeliveryFilter("failed"),
+}
 HEALTHY = 10  # queues with one due delivery each, beside the stalled one
 BATCH = 10_000
 
@@ -90,6 +100,16 @@ async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str,
             async with runtime.db.write() as conn:  # delivered: the next size has its own
                 await conn.execute(update(o).where(o.c.pk.in_(taken)).values(status="delivered"))
             row = {"pending": size, "claim_ms": round(statistics.median(spent), 2)}
+            for name, which in LISTINGS.items():
+                times_ms = []
+                for _ in range(tries):
+                    began = time.perf_counter()
+                    page = await deliveries.list_deliveries(
+                        runtime, account, which, PageRequest(50, 0)
+                    )
+                    times_ms.append((time.perf_counter() - began) * 1000)
+                row[f"{name}_ms"] = round(statistics.median(times_ms), 2)
+                row[f"{name}_rows"] = len(page.rows)
             say(f"  {row}")
             results.append(row)
         return results

@@ -16,6 +16,7 @@ from chinwag import clock
 from chinwag.events import outbox
 from chinwag.events.sending import Attempt
 from chinwag.model.errors import InvalidParameter
+from chinwag.ops import paging
 from chinwag.ops.actions import perform
 from chinwag.ops.deliveries import (
     DeliveryFilter,
@@ -292,5 +293,70 @@ def test_finished_deliveries_are_pruned_after_their_retention(
         async with runtime.db.write() as conn:
             assert await outbox.prune(conn, TABLES, "delivered", kept) == 0
         assert (await _count(runtime, "delivered"), await _count(runtime, "pending")) == (1, 1)
+
+    run(fresh_database, test)
+
+
+def test_an_event_filter_reads_a_bounded_window_and_goes_on_from_its_end(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event is in no index: a page reads at most `paging.WINDOW` of the status's rows
+    from its position (newest first), and its links go on from where the window ended, both
+    ways, so a rare event costs the same beside any number of others."""
+    monkeypatch.setattr(paging, "WINDOW", 3)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        async with runtime.db.write() as conn:
+            for n in range(10):  # the event at 1, 5 and 6
+                await outbox.enqueue(
+                    conn,
+                    TABLES,
+                    account_sid=account.sid,
+                    service_sid=None,
+                    queue=f"q{n}",
+                    kind="webhook",
+                    event="onMessageSent" if n in (1, 5, 6) else "onChannelAdded",
+                    url=HOOK,
+                    method="POST",
+                    params={"N": n},
+                    retry_limit=1,
+                )
+        which = DeliveryFilter("pending", event="onMessageSent")
+
+        async def page(request: PageRequest) -> tuple[list[int], int | None, int | None]:
+            found = await list_deliveries(runtime, account, which, request)
+            numbers = []
+            for row in found.rows:
+                full = await get_delivery(runtime, account, row["pk"])
+                assert full is not None
+                numbers.append(full["params"]["N"])
+            rows = found.rows
+            last = (
+                found.next_key if found.next_key is not None else rows[-1]["pk"] if rows else None
+            )
+            first = found.previous_key
+            first = rows[0]["pk"] if first is None and rows else first
+            return numbers, last if found.has_next else None, first if found.has_previous else None
+
+        forward: list[list[int]] = []
+        request = PageRequest(2, 0)
+        back_from_one = None
+        while True:
+            numbers, after, before = await page(request)
+            forward.append(numbers)
+            back_from_one = before if numbers == [1] else back_from_one
+            if after is None:
+                break
+            request = PageRequest(2, request.page + 1, after=after, token=f"PA{after}")
+        # newest first, windows of three: 9-7 none (an empty page that goes on), 6-4 two, 3-1
+        # one, 0 none (the window reached the end)
+        assert forward == [[], [6, 5], [1], []]
+        backward: list[list[int]] = []
+        while back_from_one is not None:
+            back = PageRequest(2, 1, before=back_from_one, token=f"PB{back_from_one}")
+            numbers, _, back_from_one = await page(back)
+            backward.append(numbers)
+        # back from the page of 1: 2-4 none, 5-7 two, 8-9 none (the end)
+        assert backward == [[], [6, 5], []]
 
     run(fresh_database, test)

@@ -1,4 +1,4 @@
-"""The console's searches (ops/search.py) on both databases: a page reads at most SCAN rows of
+"""The console's searches (ops/search.py) on both databases: a page reads at most `paging.WINDOW` rows of
 the service, so a rare match costs the same on a service of any size, and its links go on from
 where the window ended, both ways, until the whole service has been read."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chinwag.model.params import Form
-from chinwag.ops import search
+from chinwag.ops import paging, search
 from chinwag.ops.actions import perform
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account
@@ -31,7 +31,7 @@ async def service_with(runtime: Runtime, account: Account, names: list[str]) -> 
 def test_a_search_reads_a_bounded_window_and_goes_on_from_its_end(
     fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "SCAN", 4)
+    monkeypatch.setattr(paging, "WINDOW", 4)
 
     async def test(runtime: Runtime, account: Account) -> None:
         # needles at 1, 6, 7 and 10, in windows of four rows
@@ -79,7 +79,7 @@ def test_a_search_reads_a_bounded_window_and_goes_on_from_its_end(
 def test_without_a_match_a_page_is_a_plain_keyset_page(
     fresh_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(search, "SCAN", 2)
+    monkeypatch.setattr(paging, "WINDOW", 2)
 
     async def test(runtime: Runtime, account: Account) -> None:
         service = await service_with(runtime, account, [f"c{n}" for n in range(5)])

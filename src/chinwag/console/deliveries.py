@@ -138,14 +138,20 @@ def _row(visit: Visit, row: Mapping[str, Any], services: Mapping[str, str]) -> H
 
 
 def _pager(which: DeliveryFilter, request: PageRequest, rows: RowsPage) -> Html:
-    """Newer/older links with the REST API's keyset tokens (newest first: PB goes back)."""
+    """Newer/older links with the REST API's keyset tokens (newest first: PB goes back); a
+    page filtered by event may name where the next one starts, even with no rows."""
     size = str(request.size)
+    first = rows.previous_key if rows.previous_key is not None else None
+    last = rows.next_key if rows.next_key is not None else None
+    if rows.rows:
+        first = rows.rows[0]["pk"] if first is None else first
+        last = rows.rows[-1]["pk"] if last is None else last
     links = []
-    if rows.has_previous and rows.rows:
-        href = _href(which, PageSize=size, PageToken=f"PB{rows.rows[0]['pk']}")
+    if rows.has_previous and first is not None:
+        href = _href(which, PageSize=size, PageToken=f"PB{first}")
         links.append(render("<a rel=prev href='{href}'>← Newer</a>", href=href))
-    if rows.has_next and rows.rows:
-        href = _href(which, PageSize=size, PageToken=f"PA{rows.rows[-1]['pk']}")
+    if rows.has_next and last is not None:
+        href = _href(which, PageSize=size, PageToken=f"PA{last}")
         links.append(render("<a rel=next href='{href}'>Older →</a>", href=href))
     return render("<nav class=pager>{links}</nav>", links=join(links))
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select
 
 from chinwag.events import outbox
 from chinwag.model.errors import InvalidParameter
-from chinwag.ops.paging import Page, PageRequest, fetch_page
+from chinwag.ops.paging import Page, PageRequest, fetch_window
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account
 
@@ -65,9 +65,10 @@ async def list_deliveries(
     """A page of the account's deliveries of `which`, newest first, keyset-paged on `pk`
     (their parameters left out: `get_delivery` has them)."""
     o = runtime.tables.outbox
-    query = select(*(o.c[name] for name in COLUMNS)).where(*_where(runtime, account, which))
+    query = select(*(o.c[name] for name in COLUMNS))
+    scope, matches = _where(runtime, account, which), _events(runtime, which)
     async with runtime.db.read() as conn:
-        return await fetch_page(conn, query, o.c.pk, page, descending=True)
+        return await fetch_window(conn, query, o.c.pk, scope, matches, page, descending=True)
 
 
 async def get_delivery(runtime: Runtime, account: Account, pk: int) -> Mapping[str, Any] | None:
@@ -97,19 +98,23 @@ async def retry_failed(runtime: Runtime, account: Account, which: DeliveryFilter
     """Send again every failed delivery of the account that `which` names (its status aside:
     only failed ones are retried); how many."""
     failed = DeliveryFilter("failed", which.service_sid, which.event)
-    return await _requeue(runtime, *_where(runtime, account, failed))
+    return await _requeue(runtime, *_where(runtime, account, failed), *_events(runtime, failed))
 
 
 def _where(runtime: Runtime, account: Account, which: DeliveryFilter) -> list[ColumnElement[bool]]:
-    """The rows of `which`, always within the account (read through the index
-    `(account_sid, status, pk)`, or `(service_sid, status, pk)` with a service)."""
+    """The rows of `which`'s status and service, always within the account (read through the
+    index `(account_sid, status, pk)`, or `(service_sid, status, pk)` with a service)."""
     o = runtime.tables.outbox
     where = [o.c.account_sid == account.sid, o.c.status.in_(STATUSES[which.status])]
     if which.service_sid:
         where.append(o.c.service_sid == which.service_sid)
-    if which.event:
-        where.append(o.c.event == which.event)
     return where
+
+
+def _events(runtime: Runtime, which: DeliveryFilter) -> list[ColumnElement[bool]]:
+    """`which`'s event, if named: in no index (a page reads a bounded window for it)."""
+    o = runtime.tables.outbox
+    return [o.c.event == which.event] if which.event else []
 
 
 async def _requeue(runtime: Runtime, *where: ColumnElement[bool]) -> int:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, select
 
 from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import INT_RE, Form
@@ -21,6 +21,7 @@ from chinwag.store import statements
 from chinwag.store.db import Connection
 
 DEFAULT_SIZE = 50
+WINDOW = 2000  # rows of its scope a page filtered beyond an index reads at most (fetch_window)
 TOKEN_RE = re.compile(r"\AP([AB])([0-9]{1,18})\Z")  # ASCII digits, nothing after them
 
 
@@ -80,6 +81,43 @@ async def fetch_page(
     query = positioned(query, key, request, descending, request.after, request.before)
     rows = (await conn.execute(query.limit(request.size + 1))).mappings()
     return _page(list(rows), request)
+
+
+async def fetch_window(
+    conn: Connection,
+    query: Select[Any],
+    key: ColumnElement[Any],
+    scope: Sequence[ColumnElement[bool]],
+    matches: Sequence[ColumnElement[bool]],
+    request: PageRequest,
+    descending: bool = False,
+) -> Page:
+    """A page of `query`'s rows within `scope` (which an index on `(..., key)` serves) that
+    meet `matches` (which no index serves), among at most WINDOW rows of the scope from the
+    request's position: its cost is bounded whatever the scope's size. When the window holds
+    fewer matches than a page, the page is shorter and its next (previous) link goes on from
+    the window's far end. No match asked: a plain page of the scope."""
+    query = query.where(*scope)
+    if not matches:
+        return await fetch_page(conn, query, key, request, descending)
+    scoped = select(key.label("k")).where(*scope)
+    window = positioned(scoped, key, request, descending, request.after, request.before)
+    read = window.limit(WINDOW).subquery()
+    found = query.where(and_(*matches), key.in_(select(read.c.k)))
+    page = await fetch_page(conn, found, key, request, descending)
+    backwards = request.before is not None
+    if page.has_previous if backwards else page.has_next:
+        return page  # a full page: its edge row is where the next one starts
+    count, highest, lowest = (  # the window again, only when the page came up short
+        await conn.execute(select(func.count(), func.max(read.c.k), func.min(read.c.k)))
+    ).one()
+    if count < WINDOW:  # the window reached the end of the scope: the page is exact
+        return page
+    # The window's far end, in the order it was read: up the keys or down them.
+    far = int(lowest) if backwards != descending else int(highest)
+    if backwards:
+        return replace(page, has_previous=True, previous_key=far)
+    return replace(page, has_next=True, next_key=far)
 
 
 async def fetch_keyset_page(
