@@ -193,9 +193,14 @@ def test_a_failure_shows_its_last_status_and_is_retried(fresh_database: str) -> 
     run(fresh_database, test)
 
 
-def test_retry_all_failed_of_a_filter(fresh_database: str) -> None:
+@pytest.mark.parametrize("batch", [1000, 2], ids=["one-batch", "batches-of-two"])
+def test_retry_all_failed_of_a_filter(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch, batch: int
+) -> None:
     """Retrying all failed of a service requeues those and no others: not another service's,
-    not another account's, not the ones already delivered."""
+    not another account's, not the ones already delivered; in batches of any size (one
+    transaction each)."""
+    monkeypatch.setattr(outbox, "REQUEUE_BATCH", batch)
 
     async def test(runtime: Runtime, account: Account) -> None:
         a_service, a_channel = await hooked_service(runtime, account, "a")
@@ -208,6 +213,8 @@ def test_retry_all_failed_of_a_filter(fresh_database: str) -> None:
         await send(runtime, other, o_service, o_channel, "o0")
         await fail_all(runtime)
 
+        other_event = DeliveryFilter("failed", event="onChannelAdded")
+        assert await retry_failed(runtime, account, other_event) == 0, "an event none has"
         requeued = await retry_failed(runtime, account, DeliveryFilter("failed", a_service))
         assert requeued == 3
         assert await bodies(runtime, account, DeliveryFilter("pending")) == ["a2", "a1", "a0"]
@@ -358,5 +365,42 @@ def test_an_event_filter_reads_a_bounded_window_and_goes_on_from_its_end(
             backward.append(numbers)
         # back from the page of 1: 2-4 none, 5-7 two, 8-9 none (the end)
         assert backward == [[], [6, 5], []]
+
+    run(fresh_database, test)
+
+
+def test_pending_merges_both_statuses_range_by_range(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Pending" is two statuses (`sending` left by older versions): each one's rows are read
+    as their own index range and merged, so pages walk them all once, newest first, in both
+    directions, with windows smaller than the list."""
+    monkeypatch.setattr(paging, "WINDOW", 3)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await hooked_service(runtime, account, "merged")
+        for n in range(7):
+            await send(runtime, account, service, channel, f"m{n}")
+        o = TABLES.outbox
+        async with runtime.db.write() as conn:
+            rows = await conn.execute(select(o.c.pk).order_by(o.c.pk))
+            legacy = [pk for n, (pk,) in enumerate(rows) if n in (0, 2, 3, 6)]
+            await conn.execute(o.update().where(o.c.pk.in_(legacy)).values(status="sending"))
+        which = DeliveryFilter("pending")
+        seen: list[int] = []
+        request = PageRequest(2, 0)
+        while True:
+            page = await list_deliveries(runtime, account, which, request)
+            seen += [r["pk"] for r in page.rows]
+            if not page.has_next:
+                break
+            after = page.rows[-1]["pk"]
+            request = PageRequest(2, request.page + 1, after=after, token=f"PA{after}")
+        assert len(seen) == 7
+        assert seen == sorted(seen, reverse=True)
+        back = PageRequest(2, 1, before=seen[5], token=f"PB{seen[5]}")
+        page = await list_deliveries(runtime, account, which, back)
+        assert [r["pk"] for r in page.rows] == seen[3:5]
+        assert page.has_previous
 
     run(fresh_database, test)

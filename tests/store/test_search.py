@@ -92,3 +92,37 @@ def test_without_a_match_a_page_is_a_plain_keyset_page(
         assert found.next_key is None
 
     run(fresh_database, test)
+
+
+def test_values_written_into_the_sql_are_quoted(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL a window's values are written into its SQL (`paging._planned`): quotes,
+    backslashes and SQL in a search stay text, found as such (on both databases)."""
+    monkeypatch.setattr(paging, "WINDOW", 2)
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        names = ["O'Brien", "back\\slash", "x'); DROP TABLE channels; --", "plain"]
+        service = await service_with(runtime, account, names)
+        for text, expected in [
+            ("o'b", ["O'Brien"]),
+            ("k\\s", ["back\\slash"]),
+            ("'); drop", ["x'); DROP TABLE channels; --"]),
+            ("%", []),
+        ]:
+            found: list[str] = []
+            token: str | None = None
+            while True:
+                query = [("q", text), ("PageSize", "5"), *([("PageToken", token)] if token else [])]
+                async with runtime.db.read() as conn:
+                    page, _ = await search.channels(
+                        conn, runtime.tables, account.sid, service, Form(query)
+                    )
+                found += [str(r["friendly_name"]) for r in page.rows]
+                if not page.has_next:
+                    break
+                last = page.next_key if page.next_key is not None else page.rows[-1]["pk"]
+                token = f"PA{last}"
+            assert found == expected, text
+
+    run(fresh_database, test)

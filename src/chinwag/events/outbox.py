@@ -141,6 +141,7 @@ class Rotation:
 # head (its oldest undelivered row) and whether that is due: a skip scan of the partial index
 # on (queue, pk), one seek per queue however many rows wait behind a head. SQLite's planner
 # would rather read (status, pk), every undelivered row: {by_queue} names the index there.
+_BY_QUEUE = "INDEXED BY ix_outbox_active_queue"
 _HEADS_SQL = f"""
 WITH RECURSIVE visited(queue, n) AS (
     SELECT (
@@ -166,6 +167,33 @@ ORDER BY v.n
 """  # noqa: S608 (constants and bound parameters only)
 
 
+# PostgreSQL's: each step of the skip scan reads the next index entry in (queue, pk) order, which
+# is the next queue's head itself. Ordered by both columns (a range on the first), no plan can
+# read it from another index: a head looked up by `queue = $1 ORDER BY pk`, planned once for
+# any queue, was read by scanning the primary key for the queue's first row (7.5 s beside a
+# million deliveries of another queue).
+_HEADS_PG_SQL = f"""
+WITH RECURSIVE visited(queue, pk, n) AS (
+    (
+        SELECT p.queue, p.pk, 1 FROM outbox AS p
+        WHERE p.{_ACTIVE_SQL} AND p.queue > :after ORDER BY p.queue, p.pk LIMIT 1
+    )
+    UNION ALL
+    SELECT following.queue, following.pk, v.n + 1
+    FROM visited AS v
+    CROSS JOIN LATERAL (
+        SELECT p.queue, p.pk FROM outbox AS p
+        WHERE p.{_ACTIVE_SQL} AND p.queue > v.queue ORDER BY p.queue, p.pk LIMIT 1
+    ) AS following
+    WHERE v.n < :visit
+)
+SELECT v.queue, o.pk, o.next_attempt_at, CASE WHEN {{due_o}} THEN 1 ELSE 0 END AS due
+FROM visited AS v
+JOIN outbox AS o ON o.pk = v.pk
+ORDER BY v.n
+"""  # noqa: S608 (constants and bound parameters only)
+
+
 def _due_sql(alias: str) -> str:
     """`_due` as SQL text, of the row `alias` names, at `:now`."""
     return (
@@ -179,8 +207,10 @@ def _heads_query(o: Table, dialect: str) -> Any:
     """`_HEADS_SQL` for `dialect`. Parameters: `after`, `visit`, `now`."""
 
     def build() -> Any:
-        by_queue = "INDEXED BY ix_outbox_active_queue" if dialect == "sqlite" else ""
-        sql = _HEADS_SQL.format(by_queue=by_queue, due_o=_due_sql("o"))
+        if dialect == "postgresql":
+            sql = _HEADS_PG_SQL.format(due_o=_due_sql("o"))
+        else:
+            sql = _HEADS_SQL.format(by_queue=_BY_QUEUE, due_o=_due_sql("o"))
         return text(sql).bindparams(
             bindparam("now", type_=o.c.next_attempt_at.type),
             bindparam("after", type_=o.c.queue.type),
@@ -209,7 +239,9 @@ def _run_query(o: Table) -> Any:
 # PostgreSQL: the due run at the head of each queue in `queues`, every row locked, those
 # another worker holds skipped (a gap ends the batch: see `claim`). Only the first `per_queue`
 # rows of a queue are ranked (the innermost LIMIT), and a row is taken only while no row before
-# it waits (`stalled`). The outer WHERE tests the row again once it is locked.
+# it waits (`stalled`). The outer WHERE tests the row again once it is locked. The queue is
+# named as a range of one, ordered by (queue, pk): as `queue = q.queue ORDER BY pk` a plan made
+# once for any queue may read the primary key in order for the queue's rows (see above).
 _RUNS_SQL = f"""
 SELECT {", ".join(f"o.{name}" for name in _SENT)}, r.rank, r.queue
 FROM unnest(CAST(:queues AS TEXT[])) AS q(queue)
@@ -220,8 +252,8 @@ CROSS JOIN LATERAL (
     FROM (
         SELECT p.pk, p.queue, CASE WHEN {{due_p}} THEN 0 ELSE 1 END AS waits
         FROM outbox AS p
-        WHERE p.{_ACTIVE_SQL} AND p.queue = q.queue
-        ORDER BY p.pk
+        WHERE p.{_ACTIVE_SQL} AND p.queue >= q.queue AND p.queue <= q.queue
+        ORDER BY p.queue, p.pk
         LIMIT :per_queue
     ) AS f
 ) AS r
@@ -433,6 +465,35 @@ async def requeue(conn: Connection, tables: Tables, *where: ColumnElement[bool])
         statement.values(status="pending", attempts=0, next_attempt_at=now, date_updated=now)
     )
     return int(result.rowcount)
+
+
+REQUEUE_BATCH = 1000  # failed deliveries a bulk retry reads per transaction
+
+
+async def requeue_batch(
+    conn: Connection,
+    tables: Tables,
+    scope: Sequence[ColumnElement[bool]],
+    matches: Sequence[ColumnElement[bool]],
+    after: int,
+) -> tuple[int, int | None]:
+    """One transaction of a bulk retry: of the next REQUEUE_BATCH failed deliveries of
+    `scope` after pk `after` (a range of an index on `(..., status, pk)`), those that meet
+    `matches` go back to the queue (`requeue`). How many did, and the pk the next batch goes on
+    after (None: the range is done). Each batch holds the write lock for a bounded time, so a
+    retry of a million failed deliveries never stops the server's other writes."""
+    o = tables.outbox
+    read = (
+        select(o.c.pk)
+        .where(*scope, o.c.status == "failed", o.c.pk > after)
+        .order_by(o.c.pk)
+        .limit(REQUEUE_BATCH)
+    )
+    pks = [pk for (pk,) in await conn.execute(read)]
+    if not pks:
+        return 0, None
+    count = await requeue(conn, tables, o.c.pk.in_(pks), *matches)
+    return count, pks[-1] if len(pks) == REQUEUE_BATCH else None
 
 
 # How long finished deliveries stay visible (the console's lists and counts) before `prune`

@@ -66,9 +66,12 @@ async def list_deliveries(
     (their parameters left out: `get_delivery` has them)."""
     o = runtime.tables.outbox
     query = select(*(o.c[name] for name in COLUMNS))
-    scope, matches = _where(runtime, account, which), _events(runtime, which)
+    scope, matches = _scope(runtime, account, which), _events(runtime, which)
+    statuses = (o.c.status, STATUSES[which.status])
     async with runtime.db.read() as conn:
-        return await fetch_window(conn, query, o.c.pk, scope, matches, page, descending=True)
+        return await fetch_window(
+            conn, query, o.c.pk, scope, matches, page, descending=True, among=statuses
+        )
 
 
 async def get_delivery(runtime: Runtime, account: Account, pk: int) -> Mapping[str, Any] | None:
@@ -98,14 +101,25 @@ async def retry_failed(runtime: Runtime, account: Account, which: DeliveryFilter
     """Send again every failed delivery of the account that `which` names (its status aside:
     only failed ones are retried); how many."""
     failed = DeliveryFilter("failed", which.service_sid, which.event)
-    return await _requeue(runtime, *_where(runtime, account, failed), *_events(runtime, failed))
+    scope, matches = _scope(runtime, account, failed), _events(runtime, failed)
+    total, after = 0, 0
+    while True:  # a bounded batch per transaction (outbox.requeue_batch)
+        async with runtime.db.write() as conn:
+            count, more = await outbox.requeue_batch(conn, runtime.tables, scope, matches, after)
+        total += count
+        if count and runtime.deliverer is not None:
+            runtime.deliverer.notify()  # the batches done go out meanwhile
+        if more is None:
+            return total
+        after = more
 
 
-def _where(runtime: Runtime, account: Account, which: DeliveryFilter) -> list[ColumnElement[bool]]:
-    """The rows of `which`'s status and service, always within the account (read through the
-    index `(account_sid, status, pk)`, or `(service_sid, status, pk)` with a service)."""
+def _scope(runtime: Runtime, account: Account, which: DeliveryFilter) -> list[ColumnElement[bool]]:
+    """The rows of `which`'s service, always within the account: with each of the status's
+    values, a range of the index `(account_sid, status, pk)`, or `(service_sid, status, pk)`
+    with a service."""
     o = runtime.tables.outbox
-    where = [o.c.account_sid == account.sid, o.c.status.in_(STATUSES[which.status])]
+    where = [o.c.account_sid == account.sid]
     if which.service_sid:
         where.append(o.c.service_sid == which.service_sid)
     return where
