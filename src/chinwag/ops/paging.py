@@ -112,7 +112,9 @@ async def fetch_window(
         scope, among = [*scope, among[0] == among[1][0]], None
     if not matches and among is None:
         return await fetch_page(conn, query.where(*scope), key, request, descending)
-    read = _window(key, scope, among, request, descending)
+    # Without a match to look for, the window is the page itself.
+    size = WINDOW if matches else request.size + 1
+    read = _window(key, scope, among, request, descending, size)
     # The window is the scope: naming the scope again here would let SQLite's planner read
     # all of it through its index instead of the window's few keys.
     found = query.where(*matches, key.in_(select(read.c.k)))
@@ -124,7 +126,7 @@ async def fetch_window(
         return page  # a full page: its edge row is where the next one starts
     edges = select(func.count(), func.max(read.c.k), func.min(read.c.k))
     count, highest, lowest = (await conn.execute(_planned(conn, edges))).one()  # when short
-    if count < WINDOW:  # the window reached the end of the scope: the page is exact
+    if count < size:  # the window reached the end of the scope: the page is exact
         return page
     # The window's far end, in the order it was read: up the keys or down them.
     far = int(lowest) if backwards != descending else int(highest)
@@ -161,8 +163,9 @@ def _window(
     among: Among | None,
     request: PageRequest,
     descending: bool,
+    size: int,
 ) -> Subquery:
-    """The keys of the first WINDOW rows of the scope from the request's position, in the
+    """The keys of the first `size` rows of the scope from the request's position, in the
     order a page reads them (`k`)."""
 
     def ranged(*narrower: ColumnElement[bool]) -> Select[Any]:
@@ -170,13 +173,13 @@ def _window(
         return positioned(scoped, key, request, descending, request.after, request.before)
 
     if among is None:
-        return ranged().limit(WINDOW).subquery()
+        return ranged().limit(size).subquery()
     column, values = among
-    parts = [ranged(column == value).limit(WINDOW).subquery() for value in values]
+    parts = [ranged(column == value).limit(size).subquery() for value in values]
     merged = union_all(*(select(part.c.k) for part in parts)).subquery()
     ascending = (request.before is None) != descending
     order = merged.c.k.asc() if ascending else merged.c.k.desc()
-    return select(merged.c.k).order_by(order).limit(WINDOW).subquery()
+    return select(merged.c.k).order_by(order).limit(size).subquery()
 
 
 async def fetch_keyset_page(
