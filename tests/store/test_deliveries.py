@@ -97,6 +97,19 @@ async def bodies(runtime: Runtime, account: Account, which: DeliveryFilter) -> l
     return found
 
 
+async def walk(runtime: Runtime, account: Account, which: DeliveryFilter) -> list[int]:
+    """Every delivery of `which`, following the pages of two from the first."""
+    seen: list[int] = []
+    request = PageRequest(2, 0)
+    while True:
+        page = await list_deliveries(runtime, account, which, request)
+        seen += [r["pk"] for r in page.rows]
+        if not page.has_next:
+            return seen
+        after = page.rows[-1]["pk"]
+        request = PageRequest(2, request.page + 1, after=after, token=f"PA{after}")
+
+
 async def other_account(runtime: Runtime) -> Account:
     async with runtime.db.write() as conn:
         return await accounts.create_account(conn, TABLES)
@@ -145,14 +158,7 @@ def test_pages_follow_the_keyset(fresh_database: str) -> None:
         for n in range(5):
             await send(runtime, account, service, channel, f"m{n}")
         which = DeliveryFilter("pending")
-        seen: list[int] = []
-        request = PageRequest(2, 0)
-        while True:
-            page = await list_deliveries(runtime, account, which, request)
-            seen += [r["pk"] for r in page.rows]
-            if not page.has_next:
-                break
-            request = PageRequest(2, request.page + 1, after=page.rows[-1]["pk"])
+        seen = await walk(runtime, account, which)
         assert len(seen) == 5
         assert seen == sorted(seen, reverse=True)
         back = await list_deliveries(runtime, account, which, PageRequest(2, 1, before=seen[4]))
@@ -387,15 +393,7 @@ def test_pending_merges_both_statuses_range_by_range(
             legacy = [pk for n, (pk,) in enumerate(rows) if n in (0, 2, 3, 6)]
             await conn.execute(o.update().where(o.c.pk.in_(legacy)).values(status="sending"))
         which = DeliveryFilter("pending")
-        seen: list[int] = []
-        request = PageRequest(2, 0)
-        while True:
-            page = await list_deliveries(runtime, account, which, request)
-            seen += [r["pk"] for r in page.rows]
-            if not page.has_next:
-                break
-            after = page.rows[-1]["pk"]
-            request = PageRequest(2, request.page + 1, after=after, token=f"PA{after}")
+        seen = await walk(runtime, account, which)
         assert len(seen) == 7
         assert seen == sorted(seen, reverse=True)
         back = PageRequest(2, 1, before=seen[5], token=f"PB{seen[5]}")

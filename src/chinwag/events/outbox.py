@@ -204,7 +204,8 @@ def _due_sql(alias: str) -> str:
 
 
 def _heads_query(o: Table, dialect: str) -> Any:
-    """`_HEADS_SQL` for `dialect`. Parameters: `after`, `visit`, `now`."""
+    """The skip scan for `dialect` (`_HEADS_PG_SQL` or `_HEADS_SQL`). Parameters: `after`,
+    `visit`, `now`. Rows: queue, head pk, head's next attempt, whether it is due."""
 
     def build() -> Any:
         if dialect == "postgresql":
