@@ -41,20 +41,29 @@ DatabaseOption = Annotated[
 ]
 
 
-def _with_db(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
-    """Migrate, then run `work` in one write transaction."""
+def _with_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Migrate, then run `work` on the database."""
     upgrade(url)
 
     async def run() -> T:
         db = Database(url)
         try:
             await db.measure_clock()  # what a command writes is dated as the servers date it
-            async with db.write() as conn:
-                return await work(conn)
+            return await work(db)
         finally:
             await db.close()
 
     return asyncio.run(run())
+
+
+def _with_db(url: str, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Migrate, then run `work` in one write transaction."""
+
+    async def run(db: Database) -> T:
+        async with db.write() as conn:
+            return await work(conn)
+
+    return _with_database(url, run)
 
 
 def _or_exit(work: Callable[[], T]) -> T:
@@ -394,7 +403,11 @@ def events_retry(
     """Send failed deliveries again (a running server picks them up within a second)."""
     if event_id is None and not failed:
         raise typer.BadParameter("give an ID or --failed")
-    count = _with_db(database, lambda c: outbox.retry(c, TABLES, event_id, all_failed=failed))
+    if failed:  # a batch a transaction: a running server's writes go on meanwhile
+        count = _with_database(database, lambda db: outbox.requeue_failed(db, TABLES))
+    else:
+        o = TABLES.outbox
+        count = _with_db(database, lambda c: outbox.requeue(c, TABLES, o.c.pk == event_id))
     typer.echo(f"requeued {count}")
     if count == 0 and not failed:
         raise typer.Exit(code=1)

@@ -11,7 +11,7 @@ idempotency token lets a receiver drop repeats). Outcomes are recorded a batch a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +38,7 @@ from chinwag import clock
 from chinwag.events.sending import Attempt, Delivery
 from chinwag.sids import ordered_hex
 from chinwag.store import statements
-from chinwag.store.db import Connection
+from chinwag.store.db import Connection, Database
 from chinwag.store.tables import Tables
 
 ACTIVE = ("pending", "sending")
@@ -448,14 +448,6 @@ async def listing(
     return rows
 
 
-async def retry(
-    conn: Connection, tables: Tables, pk: int | None = None, all_failed: bool = False
-) -> int:
-    """Send failed deliveries again (their attempts start over); how many were requeued."""
-    o = tables.outbox
-    return await requeue(conn, tables, *([] if all_failed else [o.c.pk == pk]))
-
-
 async def requeue(conn: Connection, tables: Tables, *where: ColumnElement[bool]) -> int:
     """Failed deliveries matching `where` go back to the queue, due now, their attempts
     starting over (the last error stays until the next attempt); how many did."""
@@ -471,30 +463,36 @@ async def requeue(conn: Connection, tables: Tables, *where: ColumnElement[bool])
 REQUEUE_BATCH = 1000  # failed deliveries a bulk retry reads per transaction
 
 
-async def requeue_batch(
-    conn: Connection,
+async def requeue_failed(
+    db: Database,
     tables: Tables,
-    scope: Sequence[ColumnElement[bool]],
-    matches: Sequence[ColumnElement[bool]],
-    after: int,
-) -> tuple[int, int | None]:
-    """One transaction of a bulk retry: of the next REQUEUE_BATCH failed deliveries of
-    `scope` after pk `after` (a range of an index on `(..., status, pk)`), those that meet
-    `matches` go back to the queue (`requeue`). How many did, and the pk the next batch goes on
-    after (None: the range is done). Each batch holds the write lock for a bounded time, so a
-    retry of a million failed deliveries never stops the server's other writes."""
+    scope: Sequence[ColumnElement[bool]] = (),
+    matches: Sequence[ColumnElement[bool]] = (),
+    requeued: Callable[[], None] | None = None,
+) -> int:
+    """Send again every failed delivery of `scope` (a range of an index on `(..., status,
+    pk)`) that meets `matches`; how many. REQUEUE_BATCH of the range a write transaction, so a
+    retry of a million failed deliveries holds the write lock for a bounded time at once and
+    never stops the server's other writes; `requeued` is called after each batch that moved any
+    (the deliverer can start on them meanwhile)."""
     o = tables.outbox
-    read = (
-        select(o.c.pk)
-        .where(*scope, o.c.status == "failed", o.c.pk > after)
-        .order_by(o.c.pk)
-        .limit(REQUEUE_BATCH)
-    )
-    pks = [pk for (pk,) in await conn.execute(read)]
-    if not pks:
-        return 0, None
-    count = await requeue(conn, tables, o.c.pk.in_(pks), *matches)
-    return count, pks[-1] if len(pks) == REQUEUE_BATCH else None
+    total, after = 0, 0
+    while True:
+        read = (
+            select(o.c.pk)
+            .where(*scope, o.c.status == "failed", o.c.pk > after)
+            .order_by(o.c.pk)
+            .limit(REQUEUE_BATCH)
+        )
+        async with db.write() as conn:
+            pks = [pk for (pk,) in await conn.execute(read)]
+            count = await requeue(conn, tables, o.c.pk.in_(pks), *matches) if pks else 0
+        total += count
+        if count and requeued is not None:
+            requeued()
+        if len(pks) < REQUEUE_BATCH:
+            return total
+        after = pks[-1]
 
 
 # How long finished deliveries stay visible (the console's lists and counts) before `prune`

@@ -102,16 +102,9 @@ async def retry_failed(runtime: Runtime, account: Account, which: DeliveryFilter
     only failed ones are retried); how many."""
     failed = DeliveryFilter("failed", which.service_sid, which.event)
     scope, matches = _scope(runtime, account, failed), _events(runtime, failed)
-    total, after = 0, 0
-    while True:  # a bounded batch per transaction (outbox.requeue_batch)
-        async with runtime.db.write() as conn:
-            count, more = await outbox.requeue_batch(conn, runtime.tables, scope, matches, after)
-        total += count
-        if count and runtime.deliverer is not None:
-            runtime.deliverer.notify()  # the batches done go out meanwhile
-        if more is None:
-            return total
-        after = more
+    deliverer = runtime.deliverer
+    requeued = deliverer.notify if deliverer is not None else None
+    return await outbox.requeue_failed(runtime.db, runtime.tables, scope, matches, requeued)
 
 
 def _scope(runtime: Runtime, account: Account, which: DeliveryFilter) -> list[ColumnElement[bool]]:
