@@ -1,11 +1,15 @@
 """`python -m bench.filters`: a filtered list page as the rows it skips grow.
 
-A service of many private channels and a few public ones: the default channel list (Type
-public) and `Type=private`, `Type=public&Type=private`, no filter, each timed through the
-operations layer at each size (median of `--tries`). With the filter's own index range in
-keyset order (`(service_sid, type, pk)`, migration 0009) a page reads its rows and stops; a scan
-of the keyset index would read every private channel to find the public ones. Channels are
-written straight into chinwag's table, as `bench/preload.py` writes messages. JSON on stdout.
+A service of many private channels and a few public ones, and of many bindings of one type
+(`gcm`, one user's) beside a few of two others (`apn`, `fcm`, two users'). Each filter's first
+page is timed through the operations layer at each size (median of `--tries`): the default
+channel list (Type public), `Type=private`, `Type=public&Type=private`, `BindingType=apn`,
+`BindingType=apn&BindingType=fcm` and two identities. With a filter's own index range in keyset
+order (`(service_sid, type, pk)`, `(service_sid, binding_type, pk)`, `(service_sid, identity,
+pk)`) a page reads its rows and stops, each value's range merged when a filter has several; a
+scan of the keyset index would read every row of the crowd to find the few. The crowd's rows
+are written straight into chinwag's tables, as `bench/preload.py` writes messages. JSON on
+stdout.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
@@ -23,86 +28,156 @@ from chinwag import times
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, perform
 from chinwag.resources import TABLES
+from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
+from chinwag.store.accounts import Account
 from chinwag.store.db import async_url
 
-PUBLIC = 10  # public channels among the private ones
-FILTERS = {
+FEW = 10  # public channels among the private ones; apn and fcm bindings among the gcm ones
+CHANNEL_FILTERS = {
     "default (public)": [],
     "Type=private": [("Type", "private")],
     "Type=public&Type=private": [("Type", "public"), ("Type", "private")],
 }
+BINDING_FILTERS = {
+    "BindingType=apn": [("BindingType", "apn")],
+    "BindingType=apn&BindingType=fcm": [("BindingType", "apn"), ("BindingType", "fcm")],
+    "Identity=apple&Identity=fig": [("Identity", "apple"), ("Identity", "fig")],
+}
+FILTERS = {**CHANNEL_FILTERS, **BINDING_FILTERS}
 BATCH = 10_000
 
 
-async def _add_private(database: str, account_sid: str, service_sid: str, count: int) -> None:
+def _channel(account_sid: str, service_sid: str, now: Any) -> dict[str, Any]:
+    return {
+        "sid": new_sid("CH"),
+        "account_sid": account_sid,
+        "service_sid": service_sid,
+        "type": "private",
+        "members_count": 0,
+        "messages_count": 0,
+        "message_counter": 0,
+        "date_created": now,
+        "date_updated": now,
+    }
+
+
+def _binding(account_sid: str, service_sid: str, user_sid: str, now: Any) -> dict[str, Any]:
+    sid = new_sid("BS")
+    return {
+        "sid": sid,
+        "account_sid": account_sid,
+        "service_sid": service_sid,
+        "endpoint": sid,
+        "identity": "crowd",
+        "binding_type": "gcm",
+        "message_types": "[]",
+        "address": sid,
+        "user_sid": user_sid,
+        "date_created": now,
+        "date_updated": now,
+    }
+
+
+async def _add_crowd(
+    database: str, resource: str, make: Callable[[Any], dict[str, Any]], count: int
+) -> None:
+    """`count` more rows of the crowd of `resource`, straight into its table, then the table
+    analysed."""
     engine = create_async_engine(async_url(database))
-    now = times.now()
+    table = TABLES[resource]
     try:
         for start in range(0, count, BATCH):
-            rows = [
-                {
-                    "sid": new_sid("CH"),
-                    "account_sid": account_sid,
-                    "service_sid": service_sid,
-                    "type": "private",
-                    "members_count": 0,
-                    "messages_count": 0,
-                    "message_counter": 0,
-                    "date_created": now,
-                    "date_updated": now,
-                }
-                for _ in range(min(BATCH, count - start))
-            ]
+            now = times.now()
+            rows = [make(now) for _ in range(min(BATCH, count - start))]
             async with engine.begin() as conn:
-                await conn.execute(TABLES["channel"].insert(), rows)
+                await conn.execute(table.insert(), rows)
         async with engine.begin() as conn:  # the statistics autovacuum would gather by now
-            await conn.execute(text("ANALYZE channels"))
+            await conn.execute(text(f"ANALYZE {table.name}"))
     finally:
         await engine.dispose()
 
 
+async def _the_few(runtime: Runtime, account: Account, sid: str) -> str:
+    """The public channels and the apn and fcm bindings; the crowd's user's SID."""
+    params = {"ServiceSid": sid}
+    for _ in range(FEW):
+        await perform(
+            runtime, create(account, "channel", f"/v2/Services/{sid}/Channels", params, {})
+        )
+    bindings = f"/v2/Services/{sid}/Bindings"
+    for n in range(FEW):
+        for identity, kind in (("apple", "apn"), ("fig", "fcm")):
+            form = {"Endpoint": f"{kind}{n}", "Identity": identity, "BindingType": kind}
+            await perform(
+                runtime, create(account, "binding", bindings, params, {**form, "Address": "a"})
+            )
+    crowd = await perform(
+        runtime, create(account, "user", f"/v2/Services/{sid}/Users", params, {"Identity": "crowd"})
+    )
+    assert crowd.row is not None  # noqa: S101  (made just now)
+    return str(crowd.row["sid"])
+
+
+async def _timed(runtime: Runtime, op: Operation, tries: int) -> tuple[float, int]:
+    """The median ms of `tries` lists, and the rows of a page."""
+    spent, rows = [], 0
+    for _ in range(tries):
+        began = time.perf_counter()
+        listed = await perform(runtime, op)
+        spent.append((time.perf_counter() - began) * 1000)
+        rows = len(listed.listing.rows) if listed.listing else 0
+    return round(statistics.median(spent), 2), rows
+
+
 async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str, Any]]:
-    """Per size (private channels, growing): each filter's page time, median ms, and rows."""
+    """Per size (private channels and gcm bindings each, growing): each filter's page time,
+    median ms, and rows."""
     async with new_service(database) as (runtime, account, sid):
-        path = f"/v2/Services/{sid}/Channels"
-        for _ in range(PUBLIC):
-            await perform(runtime, create(account, "channel", path, {"ServiceSid": sid}, {}))
+        crowd_user = await _the_few(runtime, account, sid)
+        paths = {
+            "channel": f"/v2/Services/{sid}/Channels",
+            "binding": f"/v2/Services/{sid}/Bindings",
+        }
         results, have = [], 0
         for size in sizes:
-            await _add_private(database, account.sid, sid, size - have)
+            more = size - have
+            await _add_crowd(database, "channel", lambda now: _channel(account.sid, sid, now), more)
+            await _add_crowd(
+                database, "binding", lambda now: _binding(account.sid, sid, crowd_user, now), more
+            )
             have = size
-            row: dict[str, Any] = {"private_channels": size}
+            row: dict[str, Any] = {"crowd": size}
             for name, pairs in FILTERS.items():
-                spent = []
-                for _ in range(tries):
-                    op = Operation(
-                        RESOURCES["channel"],
-                        "list",
-                        "v2",
-                        account,
-                        path,
-                        {"ServiceSid": sid},
-                        Form(pairs),
-                    )
-                    began = time.perf_counter()
-                    listed = await perform(runtime, op)
-                    spent.append((time.perf_counter() - began) * 1000)
-                row[name] = round(statistics.median(spent), 2)
-                row[f"{name}: rows"] = len(listed.listing.rows) if listed.listing else 0
+                resource = "channel" if name in CHANNEL_FILTERS else "binding"
+                op = Operation(
+                    RESOURCES[resource],
+                    "list",
+                    "v2",
+                    account,
+                    paths[resource],
+                    {"ServiceSid": sid},
+                    Form(pairs),
+                )
+                row[name], row[f"{name}: rows"] = await _timed(runtime, op, tries)
             results.append(row)
-            say(f"  {size:>9,} private channels: " + ", ".join(f"{k} {row[k]} ms" for k in FILTERS))
+            say(f"  {size:>9,} of each crowd: " + ", ".join(f"{k} {row[k]} ms" for k in FILTERS))
         return results
 
 
 def main() -> None:
-    args = options("python -m bench.filters", __doc__, "1000,100000,1000000", "private channels")
+    args = options(
+        "python -m bench.filters",
+        __doc__,
+        "1000,100000,1000000",
+        "private channels, and gcm bindings",
+    )
 
     def measured(database: str) -> Any:
         return measure(database, args.sizes, args.tries)
 
-    heading = f"{PUBLIC} public channels among the private ones"
-    out = {"sizes": args.sizes, "public_channels": PUBLIC, "tries": args.tries}
+    heading = f"{FEW} public channels among the private ones, {FEW} apn and {FEW} fcm among gcm"
+    out = {"sizes": args.sizes, "few": FEW, "tries": args.tries}
     print(json.dumps({**out, **on_each_database(args, heading, measured)}, indent=2))
 
 

@@ -162,15 +162,18 @@ def test_dashboard_bench_times_each_size(database: str) -> None:
 
 
 def test_filters_bench_times_each_filter_at_each_size(database: str) -> None:
-    """`bench.filters` adds the private channels asked for and lists a page with each filter:
-    the public ones alone by default, a full page otherwise."""
+    """`bench.filters` adds the crowd asked for and lists a page with each filter: the few
+    public channels by default, a full page otherwise; each binding filter finds the few."""
     upgrade(database)
     results = asyncio.run(filters.measure(database, [100, 300], tries=1))
-    assert [r["private_channels"] for r in results] == [100, 300]
-    for r, private in zip(results, [100, 300], strict=True):
-        assert r["default (public): rows"] == filters.PUBLIC
-        assert r["Type=private: rows"] == min(50, private)  # a page of the default size
+    assert [r["crowd"] for r in results] == [100, 300]
+    for r, crowd in zip(results, [100, 300], strict=True):
+        assert r["default (public): rows"] == filters.FEW
+        assert r["Type=private: rows"] == min(50, crowd)  # a page of the default size
         assert r["Type=public&Type=private: rows"] == 50
+        assert r["BindingType=apn: rows"] == filters.FEW
+        assert r["BindingType=apn&BindingType=fcm: rows"] == 2 * filters.FEW
+        assert r["Identity=apple&Identity=fig: rows"] == 2 * filters.FEW
 
 
 def test_outbox_bench_claims_the_healthy_queues_at_each_size(database: str) -> None:

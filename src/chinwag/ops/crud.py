@@ -23,11 +23,12 @@ from chinwag.model.errors import ApiError, Conflict
 from chinwag.model.params import Form, check_filter, parse
 from chinwag.model.resource import Action, Field, Resource
 from chinwag.ops.lookup import scope, scope_column, scope_sid, table, target
-from chinwag.ops.paging import Page, PageRequest, fetch_keyset_page, page_request
+from chinwag.ops.paging import Page, PageRequest, Split, fetch_keyset_page, page_request
 from chinwag.sids import new_sid
 from chinwag.store import statements
 
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
+MERGED_MAX = 20  # values of one filter a page reads as ranges and merges; more are an IN
 
 
 def stored(f: Field, value: Any) -> Any:
@@ -182,6 +183,26 @@ def _filters(
     return filtered, echoed
 
 
+def _split(
+    call: Context, res: Resource, filtered: list[str], params: dict[str, Any]
+) -> Split | None:
+    """The filtered column whose values a page reads as ranges and merges (`paging.Split`):
+    one with several values and an index `(scope, column, key)`, a free-valued one (Identity:
+    few rows each) before one of a few choices. None when an indexed filter has one value (its
+    range serves the page), when no filter has an index, or past MERGED_MAX values."""
+    scope = scope_column(res, table(call)).name
+    indexed = [c for c in filtered if (scope, c, res.sort_column) in res.indexes]
+    if not indexed or any(len(params[f"l_f_{c}"]) == 1 for c in indexed):
+        return None
+    chosen = {f.column: bool(f.choices) for f in res.filters}
+    column = min(indexed, key=lambda c: (chosen[c], len(params[f"l_f_{c}"])))
+    if len(params[f"l_f_{column}"]) > MERGED_MAX:
+        return None
+    values = params.pop(f"l_f_{column}")
+    params.update((f"l_s_{i}", value) for i, value in enumerate(values))
+    return Split(column, len(values), "l_s_")
+
+
 async def list_(call: Context, form: Form) -> Result:
     res = call.resource
     params: dict[str, Any] = {"l_scope": scope_sid(call, res)}
@@ -195,16 +216,18 @@ async def list_(call: Context, form: Form) -> Result:
             echoed.append(("Order", order))
         descending = order == "desc"
     request = page_request(form, res.page_size_max[call.version])
+    split = _split(call, res, filtered, params)
 
     def build() -> tuple[Select[Any], ColumnElement[Any]]:
         query, key = _list_query(call, res)
         for column in filtered:
-            values: BindParameter[Any] = bindparam(f"l_f_{column}", expanding=True)
-            query = query.where(query.selected_columns[column].in_(values))
+            if split is None or column != split.column:
+                values: BindParameter[Any] = bindparam(f"l_f_{column}", expanding=True)
+                query = query.where(query.selected_columns[column].in_(values))
         return query, key
 
     shape = ("list", res.name, id(call.tables.of(res)), tuple(filtered))
-    page = await fetch_keyset_page(call.conn, shape, build, params, request, descending)
+    page = await fetch_keyset_page(call.conn, shape, build, params, request, descending, split)
     return Result(200, listing=Listing(list(page.rows), page, request, echoed))
 
 

@@ -177,9 +177,24 @@ def _window(
     column, values = among
     parts = [ranged(column == value).limit(size).subquery() for value in values]
     merged = union_all(*(select(part.c.k) for part in parts)).subquery()
-    ascending = (request.before is None) != descending
-    order = merged.c.k.asc() if ascending else merged.c.k.desc()
-    return select(merged.c.k).order_by(order).limit(size).subquery()
+    return (
+        select(merged.c.k)
+        .order_by(_in_order(merged.c.k, request, descending))
+        .limit(size)
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """A filter on one more column of an index `(scope, column, key)` with several values,
+    bound as `{prefix}0`, `{prefix}1`, ...: each value's rows are a range of that index in key
+    order, so a page reads at most a page and one row of each and merges them, where `column IN
+    (...)` would read every row of the scope, or every row of those values, to sort them."""
+
+    column: str
+    count: int
+    prefix: str
 
 
 async def fetch_keyset_page(
@@ -189,6 +204,7 @@ async def fetch_keyset_page(
     params: Mapping[str, Any],
     request: PageRequest,
     descending: bool = False,
+    split: Split | None = None,
 ) -> Page:
     """`fetch_page` of a query with bound parameters (`params`) only, so that its statement is
     built once per `shape` (which names everything `build` depends on) and position: a list
@@ -197,11 +213,24 @@ async def fetch_keyset_page(
     def paged() -> Select[Any]:
         query, key = build()
         after, before = bindparam("k_after", type_=key.type), bindparam("k_before", type_=key.type)
-        query = positioned(query, key, request, descending, after, before)
-        return query.limit(bindparam("k_limit", type_=Integer))
+        limit = bindparam("k_limit", type_=Integer)
+
+        def read(rows: Select[Any]) -> Select[Any]:
+            return positioned(rows, key, request, descending, after, before).limit(limit)
+
+        if split is None:
+            return read(query)
+        column = query.selected_columns[split.column]
+        arms = [
+            read(query.where(column == bindparam(f"{split.prefix}{i}"))).subquery()
+            for i in range(split.count)
+        ]
+        merged = union_all(*(select(*arm.c) for arm in arms)).subquery()
+        merged_key = merged.c[str(key.key)]  # the key column, as the arms name it
+        return select(*merged.c).order_by(_in_order(merged_key, request, descending)).limit(limit)
 
     position = (request.after is not None, request.before is not None, descending)
-    statement = statements.once(("page", shape, *position), paged)
+    statement = statements.once(("page", shape, split, *position), paged)
     values = {**params, "k_limit": request.size + 1}
     if request.after is not None:
         values["k_after"] = request.after
@@ -224,8 +253,13 @@ def positioned(
         query = query.where(key < after if descending else key > after)
     if request.before is not None:
         query = query.where(key > before if descending else key < before)
-    ascending = (request.before is None) != descending  # a PB page is read backwards
-    return query.order_by(key.asc() if ascending else key.desc())
+    return query.order_by(_in_order(key, request, descending))
+
+
+def _in_order(key: ColumnElement[Any], request: PageRequest, descending: bool) -> Any:
+    """`key`'s order for reading the requested page: a PB page is read backwards."""
+    ascending = (request.before is None) != descending
+    return key.asc() if ascending else key.desc()
 
 
 def _page(rows: list[Mapping[str, Any]], request: PageRequest) -> Page:

@@ -118,8 +118,14 @@ BINDING = Resource(
     extensions=frozenset({"create"}),
     page_size_max={"v2": 50},
     filters=(Filter("BindingType", "binding_type", BINDING_TYPES), Filter("Identity", "identity")),
-    # Identity=...: the service's bindings of those users, in keyset order, not a scan of all.
-    indexes=(("user_sid", "pk"), ("endpoint",), ("service_sid", "identity", "pk")),
+    # Identity=..., BindingType=...: the service's bindings of those users or types, each
+    # value's range in keyset order (merged when several), not a scan of all.
+    indexes=(
+        ("user_sid", "pk"),
+        ("endpoint",),
+        ("service_sid", "identity", "pk"),
+        ("service_sid", "binding_type", "pk"),
+    ),
     rules=BindingRules(),
     fields=BINDING_FIELDS,
     extra_columns=(Field("user_sid", "sid", references="users"),),

@@ -238,6 +238,45 @@ class TestServiceBindings:
         assert self.sids(found) == [registered["alice-apn"]["sid"]]
         assert svc2.bindings.list(binding_type=["gcm"], identity=[registered["alice"]]) == []
 
+    def test_several_values_page_by_page(self, svc2: Any, registered: dict[str, Any]) -> None:
+        """Several values of a filter (each value's rows read in order and merged) page one
+        row at a time in registration order, alone or with the other filter."""
+        names = {
+            ("apn", "gcm"): ["alice-apn", "bob-gcm", "bob-apn"],
+            ("fcm", "gcm"): ["alice-fcm", "bob-gcm"],
+        }
+        for types, expected in names.items():
+            listed = svc2.bindings.list(binding_type=list(types), page_size=1)
+            assert self.sids(listed) == [registered[n]["sid"] for n in expected]
+        people = [registered["bob"], registered["alice"]]
+        everyone = svc2.bindings.list(identity=people, page_size=1)
+        assert self.sids(everyone) == self.sids(svc2.bindings.list())
+        narrowed = svc2.bindings.list(identity=people, binding_type=["apn", "fcm"], page_size=1)
+        expected = ["alice-apn", "alice-fcm", "bob-apn"]
+        assert self.sids(narrowed) == [registered[n]["sid"] for n in expected]
+
+    def test_several_values_page_back(
+        self, server: Server, auth: Any, service2: Any, registered: dict[str, Any]
+    ) -> None:
+        """From the last page of a merged filter, previous pages lead back to the first, each
+        holding the row before (PB tokens read the ranges backwards)."""
+        url: str | None = f"{server.url}/v2/Services/{service2.sid}/Bindings"
+        params: Any = [("BindingType", "apn"), ("BindingType", "gcm"), ("PageSize", "1")]
+        forward: list[str] = []
+        last: dict[str, Any] = {}
+        while url:
+            last = requests.get(url, params=params, auth=auth, timeout=30).json()
+            forward += [b["sid"] for b in last["bindings"]]
+            url, params = last["meta"]["next_page_url"], None
+        assert forward == [registered[n]["sid"] for n in ("alice-apn", "bob-gcm", "bob-apn")]
+        backward = [b["sid"] for b in last["bindings"]]
+        back: str | None = last["meta"]["previous_page_url"]
+        while back:
+            page = requests.get(back, auth=auth, timeout=30).json()
+            backward = [b["sid"] for b in page["bindings"]] + backward
+            back = page["meta"]["previous_page_url"]
+        assert backward == forward
+
     def test_bad_type_filter(self, svc2: Any, registered: dict[str, Any]) -> None:
         """A BindingType filter that is not a binding type is 400."""
         list_rejected(lambda: svc2.bindings.list(binding_type=["sms"]), 400)
