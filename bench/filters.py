@@ -4,10 +4,11 @@ A service of many private channels and a few public ones, and of many bindings o
 (`gcm`, one user's) beside a few of two others (`apn`, `fcm`, two users'). Each filter's first
 page is timed through the operations layer at each size (median of `--tries`): the default
 channel list (Type public), `Type=private`, `Type=public&Type=private`, `BindingType=apn`,
-`BindingType=apn&BindingType=fcm` and two identities. With a filter's own index range in keyset
-order (`(service_sid, type, pk)`, `(service_sid, binding_type, pk)`, `(service_sid, identity,
-pk)`) a page reads its rows and stops, each value's range merged when a filter has several; a
-scan of the keyset index would read every row of the crowd to find the few. The crowd's rows
+`BindingType=apn&BindingType=fcm`, two identities, and an identity with the crowd's type (none
+of its bindings). With a filter's own index range in keyset order (`(service_sid, type, pk)`,
+`(service_sid, binding_type, pk)`, `(service_sid, identity, pk)`) a page reads its rows and
+stops, each value's range merged when a filter has several; a scan of the keyset index, or of
+the crowd's type's range, would read every row of the crowd to find the few. The crowd's rows
 are written straight into chinwag's tables, as `bench/preload.py` writes messages. JSON on
 stdout.
 """
@@ -43,6 +44,7 @@ BINDING_FILTERS = {
     "BindingType=apn": [("BindingType", "apn")],
     "BindingType=apn&BindingType=fcm": [("BindingType", "apn"), ("BindingType", "fcm")],
     "Identity=apple&Identity=fig": [("Identity", "apple"), ("Identity", "fig")],
+    "Identity=apple&BindingType=gcm": [("Identity", "apple"), ("BindingType", "gcm")],
 }
 FILTERS = {**CHANNEL_FILTERS, **BINDING_FILTERS}
 BATCH = 10_000

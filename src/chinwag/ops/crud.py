@@ -183,24 +183,37 @@ def _filters(
     return filtered, echoed
 
 
-def _split(
+@dataclass(frozen=True)
+class _Driver:
+    """The filter whose own index `(scope, column, key)` a filtered page reads: its range in
+    key order, or each value's range merged (`split`). Another indexed filter is matched on
+    each row read, never read by its index: SQLite's planner, without statistics, took the
+    newer of two equal-looking indexes (`Identity=ann&BindingType=apn` read every apn binding
+    of the service to find ann's)."""
+
+    column: str
+    split: Split | None
+    bypassed: tuple[str, ...]  # the other indexed filters, matched without their index
+
+
+def _driver(
     call: Context, res: Resource, filtered: list[str], params: dict[str, Any]
-) -> Split | None:
-    """The filtered column whose values a page reads as ranges and merges (`paging.Split`):
-    one with several values and an index `(scope, column, key)`, a free-valued one (Identity:
-    few rows each) before one of a few choices. None when an indexed filter has one value (its
-    range serves the page), when no filter has an index, or past MERGED_MAX values."""
+) -> _Driver | None:
+    """A free-valued filter (Identity: few rows a value) before one of a few choices, then the
+    one with fewer values; its values split into ranges when there are several, up to
+    MERGED_MAX. None when no filtered column has an index."""
     scope = scope_column(res, table(call)).name
     indexed = [c for c in filtered if (scope, c, res.sort_column) in res.indexes]
-    if not indexed or any(len(params[f"l_f_{c}"]) == 1 for c in indexed):
+    if not indexed:
         return None
     chosen = {f.column: bool(f.choices) for f in res.filters}
     column = min(indexed, key=lambda c: (chosen[c], len(params[f"l_f_{c}"])))
-    if len(params[f"l_f_{column}"]) > MERGED_MAX:
-        return None
+    bypassed = tuple(c for c in indexed if c != column)
+    if not 1 < len(params[f"l_f_{column}"]) <= MERGED_MAX:
+        return _Driver(column, None, bypassed)
     values = params.pop(f"l_f_{column}")
     params.update((f"l_s_{i}", value) for i, value in enumerate(values))
-    return Split(column, len(values), "l_s_")
+    return _Driver(column, Split(column, len(values), "l_s_"), bypassed)
 
 
 async def list_(call: Context, form: Form) -> Result:
@@ -216,17 +229,22 @@ async def list_(call: Context, form: Form) -> Result:
             echoed.append(("Order", order))
         descending = order == "desc"
     request = page_request(form, res.page_size_max[call.version])
-    split = _split(call, res, filtered, params)
+    driver = _driver(call, res, filtered, params)
+    split = driver.split if driver else None
 
     def build() -> tuple[Select[Any], ColumnElement[Any]]:
         query, key = _list_query(call, res)
         for column in filtered:
-            if split is None or column != split.column:
-                values: BindParameter[Any] = bindparam(f"l_f_{column}", expanding=True)
-                query = query.where(query.selected_columns[column].in_(values))
+            if split is not None and column == split.column:
+                continue  # each arm of the merged page names one of its values
+            matched: ColumnElement[Any] = query.selected_columns[column]
+            if driver and column in driver.bypassed:
+                matched = matched.concat("")  # an expression: no index serves it
+            values: BindParameter[Any] = bindparam(f"l_f_{column}", expanding=True)
+            query = query.where(matched.in_(values))
         return query, key
 
-    shape = ("list", res.name, id(call.tables.of(res)), tuple(filtered))
+    shape = ("list", res.name, id(call.tables.of(res)), tuple(filtered), driver)
     page = await fetch_keyset_page(call.conn, shape, build, params, request, descending, split)
     return Result(200, listing=Listing(list(page.rows), page, request, echoed))
 
