@@ -92,11 +92,13 @@ async def metrics(request: Request) -> Response:
         gauges[f"chinwag_db_{name}_committed"] = float(count)
     try:
         async with runtime.db.read_aside() as conn:  # the backlog's size: off the loop
-            gauges["chinwag_outbox_depth"] = float(await outbox.depth(conn, runtime.tables))
+            waiting = await outbox.depth(conn, runtime.tables)
     except (DatabaseError, OSError):
         gauges["chinwag_database_up"] = 0.0
     else:
         gauges["chinwag_database_up"] = 1.0
+        gauges["chinwag_outbox_depth"] = float(min(waiting, outbox.DEPTH_COUNTED))
+        gauges["chinwag_outbox_depth_exceeded"] = float(waiting > outbox.DEPTH_COUNTED)
     body = runtime.metrics.render(gauges)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 

@@ -301,3 +301,25 @@ def test_sqlite_claims_read_the_active_queue_index(tmp_path: Path) -> None:
             assert not scans, plan
             assert not [step for step in plan if "status_pk" in step], plan
             assert any("ix_outbox_active_queue" in step for step in plan), plan
+
+
+def test_the_depth_counts_up_to_its_bound(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`depth` counts the undelivered (claimed ones too, not the finished) up to DEPTH_COUNTED
+    and one more, which reads "more than": a backlog of millions costs a scrape no more."""
+    monkeypatch.setattr(outbox, "DEPTH_COUNTED", 4)
+
+    async def depth(db: Database) -> int:
+        async with db.read() as conn:
+            return await outbox.depth(conn, TABLES)
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", 3)
+        assert await depth(db) == 3
+        (batch,) = await claim(db, per_queue=1)  # under a lease: still undelivered
+        assert await depth(db) == 3
+        await record(db, [Attempt(batch[0], "delivered", None)])
+        assert await depth(db) == 2
+        await enqueue(db, "b", 9)
+        assert await depth(db) == 5  # 11 undelivered: more than 4
+
+    run(database, work)

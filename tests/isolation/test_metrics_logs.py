@@ -174,6 +174,7 @@ class TestMetrics:
         _, types, samples = scrape(server)
         for name in (
             "chinwag_outbox_depth",
+            "chinwag_outbox_depth_exceeded",
             "chinwag_database_up",
             "chinwag_db_pool_writer_size",
             "chinwag_db_pool_writer_checked_out",
@@ -184,6 +185,7 @@ class TestMetrics:
             assert (name, ()) in samples, name
         assert samples[("chinwag_database_up", ())] == 1
         assert samples[("chinwag_outbox_depth", ())] >= 0
+        assert samples[("chinwag_outbox_depth_exceeded", ())] == 0  # a few, not 100,000
         assert samples[("chinwag_db_pool_writer_size", ())] >= 1
 
 

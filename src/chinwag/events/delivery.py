@@ -132,8 +132,9 @@ class Deliverer:
             return
         if waiting:
             log.info(
-                "outbox: %d deliveries pending, %d queues in flight here",
-                waiting,
+                "outbox: %s%d deliveries pending, %d queues in flight here",
+                "more than " if waiting > outbox.DEPTH_COUNTED else "",
+                min(waiting, outbox.DEPTH_COUNTED),
                 len(self._inflight),
             )
 

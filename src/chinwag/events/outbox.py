@@ -409,11 +409,16 @@ def _by_pks(conn: Connection, o: Table, change: str) -> Any:
     return statements.once(("outbox.by_pks", id(o), conn.dialect.name, change), build)
 
 
+DEPTH_COUNTED = 100_000  # undelivered rows `depth` counts at most: a few ms of index
+
+
 async def depth(conn: Connection, tables: Tables) -> int:
-    """Deliveries not yet delivered or failed: a count that grows with the backlog (a receiver
-    down for a day), so its callers read it aside (`Database.read_aside`)."""
+    """Deliveries not yet delivered or failed, counted up to DEPTH_COUNTED + 1 (which reads
+    "more than DEPTH_COUNTED"): a receiver down for a day leaves millions, and a count of them
+    all (every /metrics scrape) would grow with them. Read aside (`Database.read_aside`)."""
     o = tables.outbox
-    query = select(func.count()).select_from(o).where(o.c.status.in_(ACTIVE))
+    undelivered = select(o.c.pk).where(o.c.status.in_(ACTIVE)).limit(DEPTH_COUNTED + 1)
+    query = select(func.count()).select_from(undelivered.subquery())
     return int((await conn.execute(query)).scalar() or 0)
 
 
