@@ -6,7 +6,8 @@ At each size the claim the deliverer runs every cycle (`events.outbox.claim`, in
 transaction, as `Deliverer._cycle` runs it) is timed (median of `--tries`), and checked to
 have taken the healthy queues' heads and nothing of the stalled queue; then the console's
 deliveries pages (`ops.deliveries.list_deliveries`: the pending tab, filtered by an event all
-of them have and by one none has, and the failed tab). On PostgreSQL the table is analysed
+of them have and by one none has, and the failed tab), and the backlog's count that
+`/metrics` reads (`outbox.depth`, bounded). On PostgreSQL the table is analysed
 after each fill, as autovacuum would have by then: a plan cached while the table was small
 would otherwise be timed at its new size. JSON on stdout.
 """
@@ -117,6 +118,13 @@ async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str,
                     times_ms.append((time.perf_counter() - began) * 1000)
                 row[f"{name}_ms"] = round(statistics.median(times_ms), 2)
                 row[f"{name}_rows"] = len(page.rows)
+            counts_ms = []
+            for _ in range(tries):  # /metrics' chinwag_outbox_depth
+                began = time.perf_counter()
+                async with runtime.db.read_aside() as conn:
+                    row["depth"] = await outbox.depth(conn, TABLES)
+                counts_ms.append((time.perf_counter() - began) * 1000)
+            row["depth_ms"] = round(statistics.median(counts_ms), 2)
             say(f"  {row}")
             results.append(row)
         return results

@@ -184,3 +184,4 @@ def test_outbox_bench_claims_the_healthy_queues_at_each_size(database: str) -> N
     results = asyncio.run(outbox.measure(database, [200, 1000], tries=2))
     assert [r["pending"] for r in results] == [200, 1000]
     assert all(r["claim_ms"] > 0 for r in results)
+    assert [r["depth"] for r in results] == [200, 1000]  # the stalled queue; the rest delivered
