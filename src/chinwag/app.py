@@ -34,8 +34,10 @@ from chinwag.realtime.route import wsconnect
 from chinwag.resources import REGISTRY, TABLES
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
+from chinwag.store import sweeper
 from chinwag.store.db import Database
 from chinwag.store.errors import DatabaseError
+from chinwag.store.sweeper import Sweeper
 from chinwag.sync.live import Hub
 from chinwag.sync.projection import project
 
@@ -93,12 +95,14 @@ async def metrics(request: Request) -> Response:
     try:
         async with runtime.db.read_aside() as conn:  # the backlog's size: off the loop
             waiting = await outbox.depth(conn, runtime.tables)
+            sweeps = await sweeper.pending(conn, runtime.tables)
     except (DatabaseError, OSError):
         gauges["chinwag_database_up"] = 0.0
     else:
         gauges["chinwag_database_up"] = 1.0
         gauges["chinwag_outbox_depth"] = float(min(waiting, outbox.DEPTH_COUNTED))
         gauges["chinwag_outbox_depth_exceeded"] = float(waiting > outbox.DEPTH_COUNTED)
+        gauges["chinwag_sweeps_pending"] = float(sweeps)
     body = runtime.metrics.render(gauges)
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -173,6 +177,8 @@ def build_app(settings: Settings) -> Starlette:
             log_format=settings.log_format,
         )
         runtime.deliverer.start()
+        runtime.sweeper = Sweeper(runtime.db, runtime.tables)
+        runtime.sweeper.start()
         hub.start()
         if settings.console:
             end_streams_on_exit()  # the console's live streams end at once on SIGTERM
@@ -185,6 +191,7 @@ def build_app(settings: Settings) -> Starlette:
             await clock_task
         await presence.stop()
         await hub.stop()
+        await runtime.sweeper.stop()
         await runtime.deliverer.stop()
         await runtime.db.close()
         log.info("chinwag stopped cleanly")

@@ -1,4 +1,4 @@
-"""What every operation shares: settings, the database and its tables, the deliverer."""
+"""What every operation shares: settings, the database and its tables, the background workers."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from chinwag.store.tables import Tables
 
 if TYPE_CHECKING:
     from chinwag.events.delivery import Deliverer
+    from chinwag.store.sweeper import Sweeper
 
 
 @dataclass
@@ -21,5 +22,6 @@ class Runtime:
     db: Database
     tables: Tables
     deliverer: Deliverer | None = None  # set while the app runs
+    sweeper: Sweeper | None = None  # set while the app runs
     metrics: Metrics = field(default_factory=Metrics)
     observers: list[WriteObserver] = field(default_factory=list)  # see context.WriteObserver

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from chinwag.resources import TABLES
+from chinwag.store.db import Database
 from tests.api.fixtures_v1 import UNKNOWN, auth, list_rejected, new_channel, rejected
 from tests.support.servers import Server
 
@@ -258,6 +263,26 @@ class TestDelete:
         assert svc.users(invitee.sid).user_channels.list() == []
         assert svc.users(member.identity).user_channels.list() == []
 
+    def test_messages_are_swept_after_the_delete(
+        self, svc: Any, unique: Callable[[str], str], database_url: str, server: Server
+    ) -> None:
+        """The delete answers at once; the server's sweeper then removes the channel's messages
+        from the database (a batch at a time), and /metrics shows no sweep left."""
+        room = new_channel(svc, unique)
+        for n in range(5):
+            svc.channels(room.sid).messages.create(body=f"m{n}")
+        assert svc.channels(room.sid).delete() is True
+        deadline = time.monotonic() + 30
+        while _messages_of(database_url, room.sid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _messages_of(database_url, room.sid) == 0
+        while time.monotonic() < deadline:
+            scraped = requests.get(f"{server.url}/metrics", timeout=10).text
+            if "\nchinwag_sweeps_pending 0\n" in scraped:
+                break
+            time.sleep(0.1)
+        assert "\nchinwag_sweeps_pending 0\n" in scraped
+
     def test_users_leave(self, svc: Any, unique: Callable[[str], str]) -> None:
         """Deleting a channel drops joined_channels_count of each of its members' users."""
         doomed, kept = new_channel(svc, unique), new_channel(svc, unique)
@@ -283,6 +308,22 @@ class TestDelete:
         assert (fetched.members_count, fetched.messages_count) == (1, 1)
         assert [m.identity for m in svc.channels(kept.sid).members.list()] == [identity]
         assert [m.body for m in svc.channels(kept.sid).messages.list()] == ["hi"]
+
+
+def _messages_of(url: str, channel_sid: str) -> int:
+    """How many rows of the channel's messages the server's database holds."""
+    messages = TABLES["message"]
+
+    async def count() -> int:
+        db = Database(url)
+        try:
+            async with db.read() as conn:
+                query = select(func.count()).where(messages.c.channel_sid == channel_sid)
+                return int((await conn.execute(query)).scalar())
+        finally:
+            await db.close()
+
+    return asyncio.run(count())
 
 
 class TestList:

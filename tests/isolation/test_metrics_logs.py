@@ -170,11 +170,12 @@ class TestMetrics:
         assert samples[("chinwag_request_duration_seconds_count", route)] >= 1
 
     def test_gauges(self, server: Server) -> None:
-        """Database pool, database-up and outbox-depth gauges are exposed, typed gauge."""
+        """Database pool, database-up, outbox-depth and sweeps gauges are exposed, typed gauge."""
         _, types, samples = scrape(server)
         for name in (
             "chinwag_outbox_depth",
             "chinwag_outbox_depth_exceeded",
+            "chinwag_sweeps_pending",
             "chinwag_database_up",
             "chinwag_db_pool_writer_size",
             "chinwag_db_pool_writer_checked_out",
@@ -187,6 +188,7 @@ class TestMetrics:
         assert samples[("chinwag_outbox_depth", ())] >= 0
         assert samples[("chinwag_outbox_depth_exceeded", ())] == 0  # a few, not 100,000
         assert samples[("chinwag_db_pool_writer_size", ())] >= 1
+        assert samples[("chinwag_sweeps_pending", ())] >= 0
 
 
 class SplitServer(Server):

@@ -214,6 +214,9 @@ class Resource:
     table_of: str = ""  # the resource whose table holds its rows, when not its own
     instance_param: str = "Sid"  # the path parameter naming one row
     import_dates: bool = False  # v2 accepts DateCreated/DateUpdated (history imports)
+    # Rows that may number millions a parent (a channel's messages): deleting the parent leaves
+    # them to be removed in bounded batches afterwards, never in the delete's own transaction.
+    swept: bool = False
     extensions: frozenset[Action] = frozenset()  # actions chinwag adds to Twilio's API
     webhook_header: frozenset[Action] = frozenset()  # actions taking X-Twilio-Webhook-Enabled
     # The Twilio events an action raises: {"create": ("onChannelAdd", "onChannelAdded")}.

@@ -110,6 +110,8 @@ async def perform(runtime: Runtime, op: Operation) -> Outcome:
         raise unstorable(op, exc) from None
     if context.delivered_later and runtime.deliverer is not None:
         runtime.deliverer.notify()
+    if op.action == "delete" and runtime.sweeper is not None:
+        runtime.sweeper.notify()  # it may have left rows to sweep (a channel's messages)
     return Outcome(context, result)
 
 

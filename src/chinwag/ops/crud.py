@@ -25,7 +25,7 @@ from chinwag.model.resource import Action, Field, Resource
 from chinwag.ops.lookup import scope, scope_column, scope_sid, table, target
 from chinwag.ops.paging import Page, PageRequest, Split, fetch_keyset_page, page_request
 from chinwag.sids import new_sid
-from chinwag.store import statements
+from chinwag.store import statements, sweeper
 
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
 MERGED_MAX = 20  # values of one filter a page reads as ranges and merges; more are an IN
@@ -153,6 +153,7 @@ async def delete(call: Context, form: Form) -> Result:
     await res.rules.before_delete(call, row)
     await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
     t = table(call)
+    await sweeper.leave(call.conn, call.tables, t, row["sid"])  # a channel's messages: later
     statement = t.delete().where(t.c.pk == row["pk"])
     if call.tables.cascades(t):  # a channel's messages, a service's everything: off the loop
         await call.conn.execute_aside(statement)

@@ -194,6 +194,7 @@ MESSAGE = Resource(
     },
     push={"create": "new_message"},
     sort_column="index",
+    swept=True,
     rules=MessageRules(),
     fields=(
         Field("body", param="Body", create=True, update=True, required=True, optional_in=V2),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -35,6 +36,17 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Rows removed in batches after their owner went (`store/sweeper.py`): `table`'s rows
+    whose `owner` column names it, taken in the order of `key` (unique within an owner)."""
+
+    table: Table
+    owner: Column[Any]
+    key: Column[Any]
+    owner_table: Table  # whose delete leaves them
 
 
 def _sid(name: str, *args: ForeignKey, nullable: bool = False, unique: bool = False) -> Column[str]:
@@ -104,14 +116,33 @@ class Tables:
             # a count moving changes no index (on PostgreSQL a HOT update, in the page).
             Index("ix_message_hours_service_sid_hour", "service_sid", "hour", "channel_sid"),
         )
+        # What deleting a channel (or removing a Sync object) left to remove, a batch at a time.
+        self.sweeps = Table(
+            "sweeps",
+            self.metadata,
+            Column("pk", KEY, primary_key=True, autoincrement=True),
+            Column("kind", String(32), nullable=False),  # a key of `Tables.swept`
+            _sid("owner_sid", nullable=False),  # whose rows
+            Column("after", BigInteger, nullable=True),  # the last key removed: on from there
+            Column("date_created", DateTime(timezone=True), nullable=False),
+        )
         self.sync_objects, self.sync_items, self.sync_events = sync_tables(self.metadata)
         self.realtime_processes, self.realtime_connections, self.realtime_signals = presence_tables(
             self.metadata
         )
         self.by_name: dict[str, Table] = {}
+        self.swept: dict[str, Sweep] = {}
         for res in resources:
             if res.has_table and not res.table_of:
-                self.by_name[res.name] = self._table_for(res)
+                table = self.by_name[res.name] = self._table_for(res)
+                if res.swept and res.parent is not None:
+                    owner = self.by_name[res.parent.name]
+                    self.swept[table.name] = Sweep(
+                        table, table.c[res.parent.ref_column], table.c[res.sort_column], owner
+                    )
+        # A removed Sync object keeps its row (a tombstone); its items go (a channel's messages).
+        i = self.sync_items
+        self.swept["sync_items"] = Sweep(i, i.c.object_sid, i.c.last_event_id, self.sync_objects)
 
     def _outbox(self) -> Table:
         """Deliveries (webhooks, push) written in the transaction of the change they report."""
@@ -191,7 +222,8 @@ class Tables:
             _sid("account_sid", *account, nullable=False),
         ]
         for anc in res.ancestors:
-            fk = [ForeignKey(f"{anc.list_key}.sid", ondelete="CASCADE")] if anc is owner else []
+            owned = anc is owner and not res.swept  # swept rows outlive their owner a while
+            fk = [ForeignKey(f"{anc.list_key}.sid", ondelete="CASCADE")] if owned else []
             columns.append(_sid(anc.ref_column, *fk, nullable=False))
         for f in (*res.fields, *res.extra_columns):
             if f.stored:

@@ -23,7 +23,7 @@ from sqlalchemy import Row, ScalarSelect, Select, Table, and_, bindparam, func, 
 
 from chinwag import times
 from chinwag.sids import new_sid
-from chinwag.store import statements
+from chinwag.store import statements, sweeper
 from chinwag.store.db import Connection
 from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
@@ -607,8 +607,8 @@ async def remove_object(conn: Connection, tables: Tables, sid: str) -> int:
     """Remove an object: its items go, a tombstone and its `*_removed` event stay."""
     row = await _advance(conn, tables, sid)
     kind, event_id = str(row.kind), int(row.last_event_id)
-    t, i = tables.sync_objects, tables.sync_items
-    await conn.execute_aside(i.delete().where(i.c.object_sid == sid))  # a whole history, maybe
+    t = tables.sync_objects
+    await sweeper.enqueue(conn, tables, "sync_items", sid)  # maybe a whole history: later
     await conn.execute(t.update().where(t.c.sid == sid).values(date_removed=times.now()))
     await _log(conn, tables, sid, event_id, f"{kind}_removed", {f"{kind}_sid": sid})
     return event_id

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select
 
 from chinwag import times
 from chinwag.context import Context, Row
-from chinwag.store import statements
+from chinwag.store import statements, sweeper
 from chinwag.sync import engine, fused, reachability
 from chinwag.sync.chat import (
     channel_names,
@@ -388,7 +388,23 @@ async def on_binding(call: Context, before: Row | None, after: Row | None) -> No
     await reachability.publish(call.conn, call.tables, row["service_sid"], row["user_sid"])
 
 
+async def on_service(call: Context, before: Row | None, after: Row | None) -> None:
+    """A deleted service's Sync objects are unreachable (every request names the service):
+    their items (a message list's, one a message) are left to the sweeper, as a removed
+    object's are. The objects themselves are a few rows a channel or user."""
+    if after is not None or before is None:
+        return
+    t = call.tables.sync_objects
+    await sweeper.leave_each(
+        call.conn,
+        call.tables,
+        "sync_items",
+        select(t.c.sid).where(t.c.service_sid == before["sid"]),
+    )
+
+
 PROJECTIONS = {
+    "service": on_service,
     "channel": on_channel,
     "member": on_member,
     "user_channel": on_user_channel,
