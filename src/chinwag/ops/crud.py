@@ -155,7 +155,7 @@ async def delete(call: Context, form: Form) -> Result:
     t = table(call)
     await sweeper.leave(call.conn, call.tables, t, row["sid"])  # a channel's messages: later
     statement = t.delete().where(t.c.pk == row["pk"])
-    if call.tables.cascades(t):  # a channel's messages, a service's everything: off the loop
+    if call.tables.cascades(t):  # a channel's members, a service's channels: off the loop
         await call.conn.execute_aside(statement)
     else:
         await call.conn.execute(statement)

@@ -45,7 +45,8 @@ class ChannelRules(Rules):
         _check_names(call, changes)
 
     async def before_delete(self, call: Context, row: Row) -> None:
-        """Members, messages and invites go by cascade; their users leave one channel each."""
+        """Members and invites go by cascade (messages later, `store/sweeper.py`); their users
+        leave one channel each."""
         members = call.tables["member"]
         seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
         await release(call.conn, call.tables["user"], "joined_channels_count", seated)

@@ -51,7 +51,7 @@ class Connection:
 
     async def execute_aside(self, statement: Executable, params: Params | None = None) -> Result:
         """As `execute`, for a statement whose cost grows with the rows it touches (a delete
-        that cascades to a channel's messages): it never holds up the event loop. SQLite's
+        that cascades to a service's channels): it never holds up the event loop. SQLite's
         writer runs it on its thread (its other statements run on the loop, see
         `engine_sqlite`); elsewhere the database server does the work anyway."""
         return await self.execute(statement, params)

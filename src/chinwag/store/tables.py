@@ -140,7 +140,7 @@ class Tables:
                     self.swept[table.name] = Sweep(
                         table, table.c[res.parent.ref_column], table.c[res.sort_column], owner
                     )
-        # A removed Sync object keeps its row (a tombstone); its items go (a channel's messages).
+        # A removed Sync object keeps its row (a tombstone); its items go (a message list's: many).
         i = self.sync_items
         self.swept["sync_items"] = Sweep(i, i.c.object_sid, i.c.last_event_id, self.sync_objects)
 
@@ -203,7 +203,7 @@ class Tables:
 
     def cascades(self, table: Table) -> bool:
         """Whether deleting a row of `table` deletes rows of other tables (their foreign keys
-        cascade): a delete whose cost grows with what the row owns (a channel's messages)."""
+        cascade): a delete whose cost grows with what the row owns (a service's channels)."""
         return table.name in self._owners
 
     def of(self, res: Resource) -> Table:
