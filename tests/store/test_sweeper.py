@@ -11,6 +11,7 @@ from chinwag.ops.actions import Operation, perform
 from chinwag.runtime import Runtime
 from chinwag.store import sweeper
 from chinwag.store.accounts import Account
+from chinwag.store.db import Database
 from chinwag.store.sweeper import Sweeper
 from chinwag.sync.projection import channel_names, project
 from tests.store.test_operations import op, run
@@ -195,3 +196,34 @@ def test_the_sweeper_works_through_what_a_delete_left(fresh_database: str) -> No
             assert await sweeper.pending(conn, runtime.tables) == 1
 
     run(fresh_database, test)
+
+
+def test_two_servers_never_sweep_the_same_owner(fresh_postgres: str) -> None:
+    """Servers sharing one PostgreSQL database: a sweep being worked on by one (its row
+    locked in that one's transaction) is skipped by another, which takes the next."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service = await _service(runtime, account)
+        first, second = [await _channel(runtime, account, service, 3) for _ in range(2)]
+        s = runtime.tables.sweeps
+        async with runtime.db.write() as conn:
+            await conn.execute(s.delete())  # the Sync objects' sweeps: only the two below
+            for channel in (first, second):
+                await sweeper.enqueue(conn, runtime.tables, "messages", channel)
+        other = Database(fresh_postgres)
+        try:
+            async with runtime.db.write() as conn:
+                assert await sweeper.sweep_once(conn, runtime.tables, batch=2)
+                async with other.write() as elsewhere:
+                    assert await sweeper.sweep_once(elsewhere, runtime.tables, batch=2)
+                async with other.read() as seen:
+                    after = select(s.c.owner_sid, s.c.after)
+                    progress = {row.owner_sid: row.after for row in await seen.execute(after)}
+                assert progress[second] is not None  # the other server took the second
+                assert progress[first] is None  # not committed here yet
+        finally:
+            await other.close()
+        assert await _count(runtime, "messages", channel_sid=first) == 1
+        assert await _count(runtime, "messages", channel_sid=second) == 1
+
+    run(fresh_postgres, test)
