@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import dashboard, filters, outbox, servers, sidebyside, webhooks
+from bench import dashboard, filters, outbox, servers, sidebyside, sweeps, webhooks
 from bench.client import Connection, form
 from bench.load import LoadResult
 from bench.scenarios import BARE_AUTH
@@ -185,3 +185,15 @@ def test_outbox_bench_claims_the_healthy_queues_at_each_size(database: str) -> N
     assert [r["pending"] for r in results] == [200, 1000]
     assert all(r["claim_ms"] > 0 for r in results)
     assert [r["depth"] for r in results] == [200, 1000]  # the stalled queue; the rest delivered
+
+
+def test_sweeps_bench_deletes_a_channel_at_each_size(database: str) -> None:
+    """`bench.sweeps` fills each channel as asked, deletes it while the probe creates
+    elsewhere, and waits until the sweeper has removed every message (it raises otherwise)."""
+    upgrade(database)
+    results = asyncio.run(sweeps.measure(database, [50, 300]))
+    assert [r["messages"] for r in results] == [50, 300]
+    for r in results:
+        assert r["status"] == 204
+        assert r["sweep_s"] > 0  # the sweeper, not the delete, removed them
+        assert r["probe_creates"] >= 1
