@@ -173,6 +173,18 @@ def _invites_after(token: str) -> int | None:
     return int(token[2:])
 
 
+def _user_sid(session: Session, service_sid: str, identity: str) -> Any:
+    """The user's SID, for its memberships' and invites' own index `(user_sid, pk)`: by
+    service and identity, neither of which they have an index for, a page read every
+    membership of every account from the page's position."""
+    u = session.tables["user"]
+    return (
+        select(u.c.sid)
+        .where(and_(u.c.service_sid == service_sid, u.c.identity == identity))
+        .scalar_subquery()
+    )
+
+
 async def _joined(
     session: Session, conn: Connection, service_sid: str, identity: str, after: int
 ) -> Sequence[Any]:
@@ -185,7 +197,7 @@ async def _joined(
             m.c.notification_level,
         )
         .join(m, m.c.channel_sid == c.c.sid)
-        .where(and_(m.c.service_sid == service_sid, m.c.identity == identity, m.c.pk > after))
+        .where(and_(m.c.user_sid == _user_sid(session, service_sid, identity), m.c.pk > after))
         .order_by(m.c.pk)
         .limit(PAGE + 1)
     )
@@ -199,7 +211,7 @@ async def _invited(
     query = (
         select(c, i.c.pk.label("invite_pk"))
         .join(i, i.c.channel_sid == c.c.sid)
-        .where(and_(i.c.service_sid == service_sid, i.c.identity == identity, i.c.pk > after))
+        .where(and_(i.c.user_sid == _user_sid(session, service_sid, identity), i.c.pk > after))
         .order_by(i.c.pk)
         .limit(room + 1)
     )
