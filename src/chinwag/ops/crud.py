@@ -152,6 +152,8 @@ async def delete(call: Context, form: Form) -> Result:
     row = await target(call)
     await res.rules.before_delete(call, row)
     await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
+    if row.get("pk") is None:  # a view's row that is no row of its table (a user's invitation)
+        return Result(204, row)
     t = table(call)
     await sweeper.leave(call.conn, call.tables, t, row["sid"])  # a channel's messages: later
     statement = t.delete().where(t.c.pk == row["pk"])
