@@ -90,6 +90,7 @@ class Tables:
             # NULL for keys made before chinwag kept it: those cannot sign tokens.
             Column("secret", Text, nullable=True),
             Column("date_created", DateTime(timezone=True), nullable=False),
+            Index("ix_api_keys_account_sid_pk", "account_sid", "pk"),  # an account's keys
         )
         self.outbox = self._outbox()
         # Writes of the last seconds per channel or service, under --rate-limits twilio.
