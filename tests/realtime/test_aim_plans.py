@@ -21,8 +21,9 @@ from chinwag.store.migrate import upgrade
 class Recording:
     """A connection that notes each statement and finds nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, dialect: str = "sqlite") -> None:
         self.statements: list[Any] = []
+        self.dialect = SimpleNamespace(name=dialect)
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
         self.statements.append(statement)
@@ -42,8 +43,8 @@ def test_a_users_channels_page_seeks_its_memberships_and_invites(tmp_path: Path)
     conn = Recording()
 
     async def pages() -> None:
-        await aim._joined(session, conn, "IS" + "1" * 32, "ann", 100)  # type: ignore[arg-type]
-        await aim._invited(session, conn, "IS" + "1" * 32, "ann", 100, 50)  # type: ignore[arg-type]
+        await aim._joined(session, conn, "US" + "1" * 32, 100)
+        await aim._invited(session, conn, "US" + "1" * 32, 100, 50)
 
     asyncio.run(pages())
     joined, invited = (plan(path, statement) for statement in conn.statements)

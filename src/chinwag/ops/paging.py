@@ -119,13 +119,13 @@ async def fetch_window(
     # all of it through its index instead of the window's few keys.
     found = query.where(*matches, key.in_(select(read.c.k)))
     found = positioned(found, key, request, descending, request.after, request.before)
-    rows = (await conn.execute(_planned(conn, found.limit(request.size + 1)))).mappings()
+    rows = (await conn.execute(planned(conn, found.limit(request.size + 1)))).mappings()
     page = _page(list(rows), request)
     backwards = request.before is not None
     if page.has_previous if backwards else page.has_next:
         return page  # a full page: its edge row is where the next one starts
     edges = select(func.count(), func.max(read.c.k), func.min(read.c.k))
-    count, highest, lowest = (await conn.execute(_planned(conn, edges))).one()  # when short
+    count, highest, lowest = (await conn.execute(planned(conn, edges))).one()  # when short
     if count < size:  # the window reached the end of the scope: the page is exact
         return page
     # The window's far end, in the order it was read: up the keys or down them.
@@ -135,13 +135,14 @@ async def fetch_window(
     return replace(page, has_next=True, next_key=far)
 
 
-def _planned(conn: Connection, statement: Any) -> Executable:
+def planned(conn: Connection, statement: Any) -> Executable:
     """`statement`, on PostgreSQL with its values written into its SQL when it runs, so that
     it is planned for them each time: a generic plan, made once for any values, scans the
     table by key for a rare value it takes for a common one (a window's arm of a status no row
-    has: 77 ms beside 300,000 deliveries, growing with them). These reads are the console's,
-    few; SQLAlchemy writes each value as the dialect's quoted literal. SQLite plans no
-    statement for its values."""
+    has: 77 ms beside 300,000 deliveries, growing with them). These reads are few (the
+    console's; the client SDK's list of a user's channels, as it connects), so planning each
+    costs little; SQLAlchemy writes each value as the dialect's quoted literal. SQLite plans
+    no statement for its values."""
     if conn.dialect.name != "postgresql":
         assert isinstance(statement, Executable)  # noqa: S101  (a SELECT)
         return statement

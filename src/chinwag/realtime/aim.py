@@ -19,6 +19,7 @@ from chinwag import times
 from chinwag.domain import reachability
 from chinwag.domain.permissions import hidden, visible
 from chinwag.model.errors import ApiError
+from chinwag.ops.paging import planned
 from chinwag.realtime.upstream import ROUTER, Reply, Request
 from chinwag.store.db import Connection
 from chinwag.sync.chat import channel_names, ensure_user_objects, user_info_name
@@ -141,8 +142,9 @@ async def my_channels(session: Session, request: Request, match: re.Match[str]) 
     items: list[dict[str, Any]] = []
     next_token = None
     async with session.db.read() as conn:
+        user_sid = await _user_sid(session, conn, service_sid, identity)
         if invites_from is None:
-            rows = await _joined(session, conn, service_sid, identity, _page_after(request))
+            rows = await _joined(session, conn, user_sid, _page_after(request))
             for row in rows[:PAGE]:
                 body = channel_json(session, row)
                 body["status"] = "joined"
@@ -153,7 +155,7 @@ async def my_channels(session: Session, request: Request, match: re.Match[str]) 
             invites_from = 0
         if next_token is None:  # the memberships are all listed: invites fill the page
             room = PAGE - len(items)
-            rows = await _invited(session, conn, service_sid, identity, invites_from, room)
+            rows = await _invited(session, conn, user_sid, invites_from, room)
             for row in rows[:room]:
                 body = channel_json(session, row)
                 body.update(status="invited", last_consumed_message_index=None)
@@ -173,21 +175,29 @@ def _invites_after(token: str) -> int | None:
     return int(token[2:])
 
 
-def _user_sid(session: Session, service_sid: str, identity: str) -> Any:
+async def _user_sid(
+    session: Session, conn: Connection, service_sid: str, identity: str
+) -> str | None:
     """The user's SID, for its memberships' and invites' own index `(user_sid, pk)`: by
     service and identity, neither of which they have an index for, a page read every
     membership of every account from the page's position."""
     u = session.tables["user"]
-    return (
-        select(u.c.sid)
-        .where(and_(u.c.service_sid == service_sid, u.c.identity == identity))
-        .scalar_subquery()
-    )
+    which = and_(u.c.service_sid == service_sid, u.c.identity == identity)
+    row = (await conn.execute(select(u.c.sid).where(which))).first()
+    return None if row is None else str(row.sid)
+
+
+# The pages below are planned for their user on PostgreSQL (`paging.planned`): planned for any
+# user, it took one as holding its share of every membership (beside a user of 1,000,000 it
+# expects 500,000 a user) and read the primary key in order for the few of a user who has
+# some (161 ms a page there).
 
 
 async def _joined(
-    session: Session, conn: Connection, service_sid: str, identity: str, after: int
+    session: Session, conn: Connection, user_sid: str | None, after: int
 ) -> Sequence[Any]:
+    if user_sid is None:
+        return []
     c, m = session.tables["channel"], session.tables["member"]
     query = (
         select(
@@ -197,25 +207,27 @@ async def _joined(
             m.c.notification_level,
         )
         .join(m, m.c.channel_sid == c.c.sid)
-        .where(and_(m.c.user_sid == _user_sid(session, service_sid, identity), m.c.pk > after))
+        .where(and_(m.c.user_sid == user_sid, m.c.pk > after))
         .order_by(m.c.pk)
         .limit(PAGE + 1)
     )
-    return (await conn.execute(query)).all()
+    return (await conn.execute(planned(conn, query))).all()
 
 
 async def _invited(
-    session: Session, conn: Connection, service_sid: str, identity: str, after: int, room: int
+    session: Session, conn: Connection, user_sid: str | None, after: int, room: int
 ) -> Sequence[Any]:
+    if user_sid is None:
+        return []
     c, i = session.tables["channel"], session.tables["invite"]
     query = (
         select(c, i.c.pk.label("invite_pk"))
         .join(i, i.c.channel_sid == c.c.sid)
-        .where(and_(i.c.user_sid == _user_sid(session, service_sid, identity), i.c.pk > after))
+        .where(and_(i.c.user_sid == user_sid, i.c.pk > after))
         .order_by(i.c.pk)
         .limit(room + 1)
     )
-    return (await conn.execute(query)).all()
+    return (await conn.execute(planned(conn, query))).all()
 
 
 @ROUTER.add("GET", SERVICE + r"/Conversations")
