@@ -5,7 +5,9 @@ A service of many private channels and a few public ones, and of many bindings o
 page is timed through the operations layer at each size (median of `--tries`): the default
 channel list (Type public), `Type=private`, `Type=public&Type=private`, `BindingType=apn`,
 `BindingType=apn&BindingType=fcm`, two identities, and an identity with the crowd's type (none
-of its bindings). With a filter's own index range in keyset order (`(service_sid, type, pk)`,
+of its bindings); and the client SDK's first page of a user's channels (`my_conversations`:
+its memberships, then its invites) for a user in the few public channels, beside the crowd's
+user's membership of every private channel. With a filter's own index range in keyset order (`(service_sid, type, pk)`,
 `(service_sid, binding_type, pk)`, `(service_sid, identity, pk)`) a page reads its rows and
 stops, each value's range merged when a filter has several; a scan of the keyset index, or of
 the crowd's type's range, would read every row of the crowd to find the few. The crowd's rows
@@ -19,6 +21,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import text
@@ -28,6 +31,7 @@ from bench.inprocess import RESOURCES, create, new_service, on_each_database, op
 from chinwag import times
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, perform
+from chinwag.realtime import aim
 from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
 from chinwag.sids import new_sid
@@ -47,6 +51,7 @@ BINDING_FILTERS = {
     "Identity=apple&BindingType=gcm": [("Identity", "apple"), ("BindingType", "gcm")],
 }
 FILTERS = {**CHANNEL_FILTERS, **BINDING_FILTERS}
+SDK = "SDK: apple's channels"
 BATCH = 10_000
 
 
@@ -59,6 +64,22 @@ def _channel(account_sid: str, service_sid: str, now: Any) -> dict[str, Any]:
         "members_count": 0,
         "messages_count": 0,
         "message_counter": 0,
+        "date_created": now,
+        "date_updated": now,
+    }
+
+
+def _member(
+    account_sid: str, service_sid: str, user_sid: str, channels: list[str], now: Any
+) -> dict[str, Any]:
+    """The crowd's user's membership of the next crowd channel."""
+    return {
+        "sid": new_sid("MB"),
+        "account_sid": account_sid,
+        "service_sid": service_sid,
+        "channel_sid": channels.pop(),
+        "identity": "crowd",
+        "user_sid": user_sid,
         "date_created": now,
         "date_updated": now,
     }
@@ -101,12 +122,17 @@ async def _add_crowd(
 
 
 async def _the_few(runtime: Runtime, account: Account, sid: str) -> str:
-    """The public channels and the apn and fcm bindings; the crowd's user's SID."""
+    """The public channels (apple a member of each) and the apn and fcm bindings; the crowd's
+    user's SID."""
     params = {"ServiceSid": sid}
     for _ in range(FEW):
-        await perform(
+        made = await perform(
             runtime, create(account, "channel", f"/v2/Services/{sid}/Channels", params, {})
         )
+        assert made.row is not None  # noqa: S101  (made just now)
+        members = f"/v2/Services/{sid}/Channels/{made.row['sid']}/Members"
+        at = {**params, "ChannelSid": str(made.row["sid"])}
+        await perform(runtime, create(account, "member", members, at, {"Identity": "apple"}))
     bindings = f"/v2/Services/{sid}/Bindings"
     for n in range(FEW):
         for identity, kind in (("apple", "apn"), ("fig", "fcm")):
@@ -132,6 +158,21 @@ async def _timed(runtime: Runtime, op: Operation, tries: int) -> tuple[float, in
     return round(statistics.median(spent), 2), rows
 
 
+async def _sdk_channels(runtime: Runtime, sid: str, tries: int) -> tuple[float, int]:
+    """The median ms of `tries` first pages of apple's channels as the SDK reads them."""
+    session: Any = SimpleNamespace(tables=TABLES)
+    spent, rows = [], 0
+    for _ in range(tries):
+        began = time.perf_counter()
+        async with runtime.db.read() as conn:
+            user = await aim._user_sid(session, conn, sid, "apple")
+            joined = await aim._joined(session, conn, user, 0)
+            invited = await aim._invited(session, conn, user, 0, aim.PAGE - len(joined))
+        spent.append((time.perf_counter() - began) * 1000)
+        rows = len(joined) + len(invited)
+    return round(statistics.median(spent), 2), rows
+
+
 async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str, Any]]:
     """Per size (private channels and gcm bindings each, growing): each filter's page time,
     median ms, and rows."""
@@ -142,9 +183,22 @@ async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str,
             "binding": f"/v2/Services/{sid}/Bindings",
         }
         results, have = [], 0
+        made: list[str] = []  # the crowd channels made, for their members
+
+        def private(now: Any) -> dict[str, Any]:
+            row = _channel(account.sid, sid, now)
+            made.append(row["sid"])
+            return row
+
         for size in sizes:
             more = size - have
-            await _add_crowd(database, "channel", lambda now: _channel(account.sid, sid, now), more)
+            await _add_crowd(database, "channel", private, more)
+            await _add_crowd(
+                database,
+                "member",
+                lambda now: _member(account.sid, sid, crowd_user, made, now),
+                more,
+            )
             await _add_crowd(
                 database, "binding", lambda now: _binding(account.sid, sid, crowd_user, now), more
             )
@@ -162,8 +216,12 @@ async def measure(database: str, sizes: list[int], tries: int) -> list[dict[str,
                     Form(pairs),
                 )
                 row[name], row[f"{name}: rows"] = await _timed(runtime, op, tries)
+            row[SDK], row[f"{SDK}: rows"] = await _sdk_channels(runtime, sid, tries)
             results.append(row)
-            say(f"  {size:>9,} of each crowd: " + ", ".join(f"{k} {row[k]} ms" for k in FILTERS))
+            say(
+                f"  {size:>9,} of each crowd: "
+                + ", ".join(f"{k} {row[k]} ms" for k in (*FILTERS, SDK))
+            )
         return results
 
 

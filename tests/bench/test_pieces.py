@@ -175,6 +175,7 @@ def test_filters_bench_times_each_filter_at_each_size(database: str) -> None:
         assert r["BindingType=apn&BindingType=fcm: rows"] == 2 * filters.FEW
         assert r["Identity=apple&Identity=fig: rows"] == 2 * filters.FEW
         assert r["Identity=apple&BindingType=gcm: rows"] == 0
+        assert r[f"{filters.SDK}: rows"] == filters.FEW  # apple's, none of the crowd's
 
 
 def test_outbox_bench_claims_the_healthy_queues_at_each_size(database: str) -> None:
