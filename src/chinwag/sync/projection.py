@@ -391,7 +391,8 @@ async def on_binding(call: Context, before: Row | None, after: Row | None) -> No
 async def on_service(call: Context, before: Row | None, after: Row | None) -> None:
     """A deleted service's Sync objects are unreachable (every request names the service):
     their items (a message list's, one a message) are left to the sweeper, as a removed
-    object's are. The objects themselves are a few rows a channel or user."""
+    object's are (a removed one's are swept already). The objects themselves are a few rows a
+    channel or user."""
     if after is not None or before is None:
         return
     t = call.tables.sync_objects
@@ -399,7 +400,7 @@ async def on_service(call: Context, before: Row | None, after: Row | None) -> No
         call.conn,
         call.tables,
         "sync_items",
-        select(t.c.sid).where(t.c.service_sid == before["sid"]),
+        select(t.c.sid).where(t.c.service_sid == before["sid"], t.c.date_removed.is_(None)),
     )
 
 
