@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -10,11 +9,9 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import func, select
 
-from chinwag.resources import TABLES
-from chinwag.store.db import Database
 from tests.api.fixtures_v1 import UNKNOWN, auth, list_rejected, new_channel, rejected
+from tests.support.databases import messages_of
 from tests.support.servers import Server
 
 
@@ -273,9 +270,9 @@ class TestDelete:
             svc.channels(room.sid).messages.create(body=f"m{n}")
         assert svc.channels(room.sid).delete() is True
         deadline = time.monotonic() + 30
-        while _messages_of(database_url, room.sid) and time.monotonic() < deadline:
+        while messages_of(database_url, room.sid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _messages_of(database_url, room.sid) == 0
+        assert messages_of(database_url, room.sid) == 0
         while time.monotonic() < deadline:
             scraped = requests.get(f"{server.url}/metrics", timeout=10).text
             if "\nchinwag_sweeps_pending 0\n" in scraped:
@@ -308,22 +305,6 @@ class TestDelete:
         assert (fetched.members_count, fetched.messages_count) == (1, 1)
         assert [m.identity for m in svc.channels(kept.sid).members.list()] == [identity]
         assert [m.body for m in svc.channels(kept.sid).messages.list()] == ["hi"]
-
-
-def _messages_of(url: str, channel_sid: str) -> int:
-    """How many rows of the channel's messages the server's database holds."""
-    messages = TABLES["message"]
-
-    async def count() -> int:
-        db = Database(url)
-        try:
-            async with db.read() as conn:
-                query = select(func.count()).where(messages.c.channel_sid == channel_sid)
-                return int((await conn.execute(query)).scalar())
-        finally:
-            await db.close()
-
-    return asyncio.run(count())
 
 
 class TestList:

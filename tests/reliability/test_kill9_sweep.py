@@ -15,32 +15,15 @@ import time
 from pathlib import Path
 
 import requests
-from sqlalchemy import func, select
 
 from bench.preload import preload
-from chinwag.resources import TABLES
-from chinwag.store.db import Database
 from tests.conftest import make_client
 from tests.reliability.helpers import wait_until
+from tests.support.databases import messages_of
 from tests.support.errors import rejected
 from tests.support.servers import Server
 
 MESSAGES = 100_000
-
-
-def _left(url: str, channel_sid: str) -> int:
-    messages = TABLES["message"]
-
-    async def count() -> int:
-        db = Database(url)
-        try:
-            async with db.read() as conn:
-                query = select(func.count()).where(messages.c.channel_sid == channel_sid)
-                return int((await conn.execute(query)).scalar())
-        finally:
-            await db.close()
-
-    return asyncio.run(count())
 
 
 def _nothing_to_sweep(server: Server) -> bool:
@@ -51,6 +34,8 @@ def _nothing_to_sweep(server: Server) -> bool:
 def test_a_sweep_cut_by_kill9_is_finished_after_the_restart(
     fresh_database: str, tmp_path: Path, servers: list[Server]
 ) -> None:
+    """SIGKILL lands with part of the channel's messages swept; the next server sweeps the
+    rest, and the channel is gone for it too."""
     first = Server(fresh_database)
     servers.append(first)
     first.start(tmp_path / "first.log")
@@ -58,14 +43,14 @@ def test_a_sweep_cut_by_kill9_is_finished_after_the_restart(
     service = chat.services.create(friendly_name="swept")
     room = chat.services(service.sid).channels.create(friendly_name="doomed")
     asyncio.run(preload(fresh_database, room.sid, MESSAGES, set()))
-    assert _left(fresh_database, room.sid) == MESSAGES
+    assert messages_of(fresh_database, room.sid) == MESSAGES
 
     assert chat.services(service.sid).channels(room.sid).delete() is True
     began = time.monotonic()
-    while _left(fresh_database, room.sid) == MESSAGES and time.monotonic() - began < 30:
+    while messages_of(fresh_database, room.sid) == MESSAGES and time.monotonic() - began < 30:
         time.sleep(0.01)
     assert first.stop(signal.SIGKILL) == -signal.SIGKILL
-    cut = _left(fresh_database, room.sid)
+    cut = messages_of(fresh_database, room.sid)
     assert 0 < cut < MESSAGES, f"the kill did not land mid-sweep ({cut} left)"
 
     second = first.sibling()
@@ -76,5 +61,5 @@ def test_a_sweep_cut_by_kill9_is_finished_after_the_restart(
         404,
         20404,
     )
-    assert wait_until(lambda: _left(fresh_database, room.sid) == 0, 60) is not None
+    assert wait_until(lambda: messages_of(fresh_database, room.sid) == 0, 60) is not None
     assert wait_until(lambda: _nothing_to_sweep(second), 30) is not None

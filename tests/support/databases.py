@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from sqlalchemy import func, select
 
+from chinwag.resources import TABLES
 from chinwag.store.db import Database
 from tests.support.servers import PG_ADMIN, pg_create_database, pg_drop_database, pg_reachable
 
@@ -56,3 +58,16 @@ def with_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
             await db.close()
 
     return asyncio.run(main())
+
+
+def messages_of(url: str, channel_sid: str) -> int:
+    """How many rows of the channel's messages the database at `url` holds (a deleted
+    channel's stay until the sweeper has removed them)."""
+    messages = TABLES["message"]
+    query = select(func.count()).where(messages.c.channel_sid == channel_sid)
+
+    async def count(db: Database) -> int:
+        async with db.read() as conn:
+            return int((await conn.execute(query)).scalar())
+
+    return with_database(url, count)
