@@ -93,9 +93,9 @@ async def _remove(
     conn: Connection, sweep: Sweep, owner_sid: str, after: int | None, batch: int
 ) -> tuple[int, int | None]:
     """Delete the owner's next `batch` rows in key order from past `after`; how many went,
-    and the last key (or `after`, if none had one). Read
-    from `after` rather than from the first: on PostgreSQL the rows removed before stay in the
-    index until a vacuum, and every batch would walk over all of them again."""
+    and the last key (or `after`, if none had one). Read from `after` rather than from the
+    first: on PostgreSQL the rows removed before stay in the index until a vacuum, and every
+    batch would walk over all of them again."""
     t = sweep.table
     past = sweep.key > after if after is not None else true()
     chosen = (
