@@ -389,10 +389,11 @@ async def on_binding(call: Context, before: Row | None, after: Row | None) -> No
 
 
 async def on_service(call: Context, before: Row | None, after: Row | None) -> None:
-    """A deleted service's Sync objects are unreachable (every request names the service):
-    their items (a message list's, one a message) are left to the sweeper, as a removed
-    object's are (a removed one's are swept already). The objects themselves are a few rows a
-    channel or user."""
+    """A deleted service's Sync objects: their items (a message list's, one a message) are
+    left to the sweeper, as a removed object's are (a removed one's are swept already). No
+    REST request reaches them (each names the service); a client SDK still connected to the
+    service could read them until swept (before, they were never removed at all). The objects
+    themselves are a few rows a channel or user, and stay."""
     if after is not None or before is None:
         return
     t = call.tables.sync_objects
