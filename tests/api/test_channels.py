@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,9 @@ import pytest
 import requests
 
 from tests.api.fixtures_v1 import UNKNOWN, auth, list_rejected, new_channel, rejected
+from tests.reliability.helpers import wait_until
 from tests.support.databases import messages_of
-from tests.support.servers import Server
+from tests.support.servers import Server, nothing_to_sweep
 
 
 class TestCreate:
@@ -269,16 +269,8 @@ class TestDelete:
         for n in range(5):
             svc.channels(room.sid).messages.create(body=f"m{n}")
         assert svc.channels(room.sid).delete() is True
-        deadline = time.monotonic() + 30
-        while messages_of(database_url, room.sid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert messages_of(database_url, room.sid) == 0
-        while time.monotonic() < deadline:
-            scraped = requests.get(f"{server.url}/metrics", timeout=10).text
-            if "\nchinwag_sweeps_pending 0\n" in scraped:
-                break
-            time.sleep(0.1)
-        assert "\nchinwag_sweeps_pending 0\n" in scraped
+        assert wait_until(lambda: messages_of(database_url, room.sid) == 0, 30) is not None
+        assert wait_until(lambda: nothing_to_sweep(server), 30) is not None
 
     def test_users_leave(self, svc: Any, unique: Callable[[str], str]) -> None:
         """Deleting a channel drops joined_channels_count of each of its members' users."""

@@ -21,6 +21,7 @@ from chinwag.resources import TABLES
 from chinwag.store.db import Database
 from chinwag.store.migrate import upgrade
 from tests.support.databases import KINDS, fresh, with_database
+from tests.support.plans import sqlite_plan
 
 T = TypeVar("T")
 LEASE = 30.0
@@ -283,8 +284,6 @@ def test_sqlite_claims_read_the_active_queue_index(tmp_path: Path) -> None:
     scan: the claim's statements name the partial (queue, pk) index, and seek it."""
     import sqlite3
 
-    from sqlalchemy.dialects import sqlite
-
     path = tmp_path / "plan.db"
     upgrade(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
@@ -292,9 +291,7 @@ def test_sqlite_claims_read_the_active_queue_index(tmp_path: Path) -> None:
             outbox._heads_query(TABLES.outbox, "sqlite"),
             outbox._run_query(TABLES.outbox),
         ):
-            compiled = query.compile(dialect=sqlite.dialect())
-            values = [None] * len(compiled.positiontup or [])
-            plan = [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + str(compiled), values)]
+            plan = sqlite_plan(conn, query)
             scans = [
                 s for s in plan if s.startswith("SCAN") and s not in ("SCAN v", "SCAN CONSTANT ROW")
             ]

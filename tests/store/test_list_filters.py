@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.dialects import sqlite
 
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, perform
@@ -18,6 +17,7 @@ from chinwag.runtime import Runtime
 from chinwag.store import statements
 from chinwag.store.accounts import Account
 from tests.store.test_operations import RESOURCES, op, run
+from tests.support.plans import sqlite_plan
 
 # Each case: the filters sent, the index the page must read (by its column), merged or not.
 CASES: list[tuple[list[tuple[str, str]], str, bool]] = [
@@ -27,15 +27,6 @@ CASES: list[tuple[list[tuple[str, str]], str, bool]] = [
     ([("Identity", "ann"), ("BindingType", "apn"), ("BindingType", "fcm")], "identity", False),
     ([("Identity", "ann"), ("Identity", "bo"), ("BindingType", "apn")], "identity", True),
 ]
-
-
-def _plan(conn: sqlite3.Connection, statement: Any) -> list[str]:
-    """SQLite's plan of `statement`, each expanding `IN` given one value."""
-    compiled = statement.compile(dialect=sqlite.dialect())
-    names = {bind.key: [None] if bind.expanding else None for bind in compiled.binds.values()}
-    expanded = compiled.construct_expanded_state(names)
-    values = [expanded.parameters[name] for name in expanded.positiontup or ()]
-    return [r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + expanded.statement, values)]
 
 
 def test_sqlite_reads_the_driving_filters_ranges(
@@ -77,7 +68,7 @@ def test_sqlite_reads_the_driving_filters_ranges(
     assert len(pages) == len(CASES)
     with sqlite3.connect(path) as conn:
         for column, merged, statement in pages:
-            plan = _plan(conn, statement)
+            plan = sqlite_plan(conn, statement)
             seeks = [s for s in plan if s.startswith("SEARCH bindings")]
             assert len(seeks) == (2 if merged else 1), plan
             assert all(f"ix_bindings_service_sid_{column}_pk" in s for s in seeks), plan

@@ -5,6 +5,7 @@ SDK's list of a user's channels on PostgreSQL, planned for its user."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,7 +17,7 @@ from chinwag.realtime import aim
 from chinwag.resources import TABLES
 from chinwag.store import accounts
 from chinwag.store.migrate import upgrade
-from tests.realtime.test_aim_plans import Recording, plan
+from tests.support.plans import Recording, sqlite_plan
 
 
 def test_an_accounts_keys_seek_their_index(tmp_path: Path) -> None:
@@ -25,7 +26,8 @@ def test_an_accounts_keys_seek_their_index(tmp_path: Path) -> None:
     conn: Any = Recording()
     asyncio.run(accounts.list_keys(conn, TABLES, "AC" + "1" * 32))
     (statement,) = conn.statements
-    steps = plan(path, statement)
+    with sqlite3.connect(path) as db:
+        steps = sqlite_plan(db, statement)
     assert any("ix_api_keys_account_sid_pk (account_sid=?)" in step for step in steps), steps
     assert not any(step.startswith("SCAN") for step in steps), steps
 

@@ -150,3 +150,9 @@ class Server:
             code = self.process.wait()
         self.process = None
         return code
+
+
+def nothing_to_sweep(server: Server) -> bool:
+    """Whether the server's /metrics shows no sweep left (`chinwag_sweeps_pending 0`)."""
+    scraped = requests.get(f"{server.url}/metrics", timeout=10).text
+    return "\nchinwag_sweeps_pending 0\n" in scraped
