@@ -36,14 +36,12 @@ async def leave(conn: Connection, tables: Tables, table: Table, sid: str) -> Non
     """In the transaction deleting `table`'s row `sid`: note the swept rows it leaves, its own
     (a channel's messages) and those of the rows its delete cascades to (a service's channels'
     messages). Their owners' rows are few (channels, not messages)."""
-    for kind, sweep in tables.swept.items():
-        owner = sweep.owner_table
-        if owner is table:
+    for kind, naming in tables.left_by(table):
+        if naming is None:
             await enqueue(conn, tables, kind, sid)
-            continue
-        for fk in owner.foreign_keys:
-            if fk.column.table is table and fk.ondelete == "CASCADE":
-                await leave_each(conn, tables, kind, select(owner.c.sid).where(fk.parent == sid))
+        else:
+            owners = select(naming.table.c.sid).where(naming == sid)
+            await leave_each(conn, tables, kind, owners)
 
 
 async def leave_each(conn: Connection, tables: Tables, kind: str, owners: Select[Any]) -> None:

@@ -202,6 +202,22 @@ class Tables:
             if fk.ondelete == "CASCADE"
         )
 
+    @cached_property
+    def _left_by(self) -> dict[str, tuple[tuple[str, Column[Any] | None], ...]]:
+        left: dict[str, list[tuple[str, Column[Any] | None]]] = {}
+        for kind, sweep in self.swept.items():
+            left.setdefault(sweep.owner_table.name, []).append((kind, None))
+            for fk in sweep.owner_table.foreign_keys:
+                if fk.ondelete == "CASCADE":
+                    left.setdefault(fk.column.table.name, []).append((kind, fk.parent))
+        return {name: tuple(kinds) for name, kinds in left.items()}
+
+    def left_by(self, table: Table) -> tuple[tuple[str, Column[Any] | None], ...]:
+        """The swept kinds a delete of `table`'s row leaves: its own (a channel's messages:
+        column None), and through each cascading foreign key of their owner the owner rows'
+        (a service's channels' messages: the owner's column naming the deleted row)."""
+        return self._left_by.get(table.name, ())
+
     def cascades(self, table: Table) -> bool:
         """Whether deleting a row of `table` deletes rows of other tables (their foreign keys
         cascade): a delete whose cost grows with what the row owns (a service's channels)."""
