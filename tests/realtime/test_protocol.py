@@ -177,6 +177,29 @@ def test_a_nul_in_a_tunnelled_path_is_not_found(
         assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
 
 
+@pytest.mark.parametrize(
+    ("query", "params"),
+    [("?ConversationSid=%00", None), ("", {"ChannelSid": "CH\x00"}), ("?PageToken=a%00", None)],
+    ids=["query", "params", "page-token"],
+)
+def test_a_nul_in_a_tunnelled_parameter_is_a_400_naming_it(
+    server: Server, token: str, service: Any, query: str, params: dict[str, str] | None
+) -> None:
+    """A parameter value with a NUL is refused as over REST (the channel's users answered 500
+    on PostgreSQL), and the connection goes on."""
+    with socket(server) as ws:
+        init(ws, token)
+        path = f"/Client/v1/Services/{service.sid}/Users{query}"
+        request = {"host": "aim", "path": path, "method": "GET", "params": params or {}}
+        ws.send(encode({"method": "message", "id": "TMnul", "http_request": request}))
+        header, body = reply_to(ws, "TMnul")
+        assert header["http_status"]["code"] == 400, body
+        name = (query[1:].partition("=")[0]) or next(iter(params or {}))
+        assert body["code"] == 20001
+        assert body["message"] == f"Invalid parameter {name}: contains a NUL character"
+        assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
+
+
 def test_a_subscription_to_a_name_with_a_nul_fails_alone(server: Server, token: str) -> None:
     """An object named with a NUL does not exist: its subscription fails with 404 (PostgreSQL
     ended the whole request with an error), and the user's own map is still subscribed."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-from chinwag.model.errors import ApiError
+from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.realtime.framing import Frame, FrameError
 
 if TYPE_CHECKING:
@@ -86,6 +86,9 @@ class Router:
         if "\x00" in path:  # names nothing: no SID, name or identity holds a NUL (and
             # PostgreSQL refuses one as text), as a REST path with one is not found
             return Reply.error(ApiError(404, 20404, "The requested resource was not found"))
+        held = next((name for name, value in request.params.items() if "\x00" in value), None)
+        if held is not None:  # as a REST parameter with one: no column holds it
+            return Reply.error(InvalidParameter(held, "contains a NUL character"))
         allowed = False
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
