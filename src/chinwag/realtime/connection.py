@@ -41,6 +41,10 @@ IN_FLIGHT = 16  # tunnelled requests one connection may have running at once
 WARN_BEFORE = 180  # seconds before expiry the SDK hears `token_about_to_expire`, as on Twilio
 INIT_TIMEOUT = 30.0  # seconds a new connection has to send `init`
 CAPABILITIES = ("client_update",)  # of those the client offers, what we confirm
+TYPING = "twilio.ipmsg.typing_indicator"
+# The notifications a client registers for that we send (Sync events go to every client).
+# Only these are kept: a client registering again and again must not grow the set forever.
+REGISTRABLE = frozenset({TYPING})
 
 # WebSocket close codes
 NORMAL, GOING_AWAY, POLICY, TRY_AGAIN = 1000, 1001, 1008, 1013
@@ -71,6 +75,18 @@ class Closed(Exception):
 
 def status(code: int, **extra: Any) -> dict[str, Any]:
     return {"code": code, "status": REASONS.get(code, "Error"), **extra}
+
+
+def registrable(registrations: Any) -> set[str]:
+    """Of the message types `registrations` (the SDK's list of `{message_types: [...]}`) names,
+    those we send; anything else in it, of any shape, is ignored."""
+    if not isinstance(registrations, list):
+        return set()
+    named = set()
+    for entry in registrations:
+        if isinstance(entry, dict) and isinstance(entry.get("message_types"), list):
+            named |= {t for t in entry["message_types"] if isinstance(t, str)}
+    return named & REGISTRABLE
 
 
 class Session:
@@ -160,8 +176,8 @@ class Session:
         """Another member types in a channel we follow (not our own, and only if registered)."""
         if self.who is None or payload.get("identity") == self.who.identity:
             return
-        if "twilio.ipmsg.typing_indicator" in self.message_types:
-            self.notify("twilio.ipmsg.typing_indicator", payload)
+        if TYPING in self.message_types:
+            self.notify(TYPING, payload)
 
     def _who(self) -> str:
         return self.who.identity if self.who else "not signed in"
@@ -224,11 +240,7 @@ class Session:
         self._schedule_expiry()
 
     def _register(self, registrations: Any) -> None:
-        if not isinstance(registrations, list):
-            return
-        for entry in registrations:
-            if isinstance(entry, dict) and isinstance(entry.get("message_types"), list):
-                self.message_types |= {str(t) for t in entry["message_types"]}
+        self.message_types |= registrable(registrations)
 
     def _notification_ctx(self, frame: Frame) -> None:
         """5.x registers its message types after connecting, instead of in `init`."""
