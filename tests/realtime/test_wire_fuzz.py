@@ -1,20 +1,24 @@
-"""Tunnelled requests no SDK would send, generated: every one answered, none with a 5xx.
+"""Tunnelled requests and frames no SDK would send, generated: none breaks the server.
 
 Each request takes a route the server knows (or, now and then, a wrong method), with the real
 SIDs of a service, channel, message and identity or, one time in ten, junk in their place,
 junk query and `params` values, and a JSON body of the SDK's own keys holding values of any
 JSON type (or, one time in five, a form-encoded body of junk). The answer must be a reply of status below 500, on a connection that stays open,
-and the server must log no traceback meanwhile. Generation is deterministic and bounded.
+and the server must log no traceback meanwhile. Frames of any method and header, each on a
+connection of its own, may be answered or end their connection, never the server's service.
+Generation is deterministic and bounded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from websockets.exceptions import ConnectionClosed
 
 from chinwag.realtime.framing import MAGIC
 from tests.realtime.conftest import Key, mint
@@ -175,4 +179,59 @@ def test_generated_requests_are_answered_below_500(
 
         ask()
     assert not failures, "\n".join(failures[:10])
+    assert tracebacks(server) == logged, "the server logged a traceback"
+
+
+HEADER_KEYS = [
+    "method", "id", "token", "capabilities", "registrations", "payload_type", "payload_size",
+    "http_request", "status", "message_types", "continuation_token", "activity",
+]  # fmt: skip
+METHODS = [
+    "init", "message", "update", "close", "reply", "ping", "telemetry.v1",
+    "put_notification_ctx", "delete_notification_ctx", "client_update", "notification", "",
+]  # fmt: skip
+
+
+@st.composite
+def frames(draw: st.DrawFn) -> tuple[dict[str, Any], Any]:
+    """Any frame header a client could send after signing in, and a body."""
+    header = draw(st.dictionaries(st.sampled_from(HEADER_KEYS), values, max_size=5))
+    header["method"] = draw(st.sampled_from(METHODS) | values)
+    header["id"] = draw(st.sampled_from(["TMx"]) | values)
+    header.pop("payload_size", None)  # `frame` writes the true one
+    header.pop("payload_type", None)
+    body = draw(st.none() | values)
+    return header, body
+
+
+# websockets draws its frame masks from `random`, which hypothesis notices between examples
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+def test_generated_frames_never_break_the_server(
+    server: Server, api_key: Key, real: dict[str, str]
+) -> None:
+    """Frames of any method and header on a signed-in connection: each gets a reply, a close
+    or nothing, and afterwards a new connection still signs in; no traceback is logged."""
+    logged = tracebacks(server)
+    token = mint(api_key, real["service"], "wire")
+
+    @settings(
+        max_examples=EXAMPLES // 10,  # a connection each
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(frames())
+    def send(case: tuple[dict[str, Any], Any]) -> None:
+        header, body = case
+        with socket(server) as ws:
+            init(ws, token)
+            ws.send(frame(header, body))
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                ws.recv(timeout=0.2)
+
+    send()
+    with socket(server) as ws:
+        assert init(ws, token)["status"]["code"] == 200
     assert tracebacks(server) == logged, "the server logged a traceback"
