@@ -3,10 +3,10 @@
 Each request takes a route the server knows (or, now and then, a wrong method), with the real
 SIDs of a service, channel, message and identity or, one time in ten, junk in their place,
 junk query and `params` values, and a JSON body of the SDK's own keys holding values of any
-JSON type (or, one time in five, a form-encoded body of junk). The answer must be a reply of status below 500, on a connection that stays open,
-and the server must log no traceback meanwhile. Frames of any method and header, each on a
-connection of its own, may be answered or end their connection, never the server's service.
-Generation is deterministic and bounded.
+JSON type (or, one time in five, a form-encoded body of junk). The answer must be a reply of
+status below 500, on a connection that stays open, and the server must log no traceback
+meanwhile. Frames of any method and header, each on a connection of its own, may be answered
+or end their connection, never the server's service. Generation is deterministic and bounded.
 """
 
 from __future__ import annotations
