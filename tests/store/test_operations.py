@@ -247,9 +247,11 @@ def test_a_message_reaches_the_sync_list_whichever_object_sid_is_forgotten(
 
 def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
     """A transaction that gave way to another process's (RetryLater, see store/pg_writer) is
-    run again from the start, in a transaction of its own: one row, as asked."""
+    run again from the start, in a transaction of its own, which leads its writer's next
+    batch (where it waits for locks as long as it must): one row, as asked."""
 
     calls: list[str] = []
+    leads: list[bool] = []
 
     async def gives_way_once(call: Context, before: Row | None, after: Row | None) -> None:
         if call.resource.name == "channel":
@@ -259,7 +261,16 @@ def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
 
     async def test(runtime: Runtime, account: Account) -> None:
         runtime.observers.append(gives_way_once)
+        write = runtime.db.write
+
+        def recording(key: str | None = None, lead: bool = False) -> Any:
+            leads.append(lead)
+            return write(key, lead)
+
+        runtime.db.write = recording  # type: ignore[method-assign]
         service, channel = await chat(runtime, account)
+        runtime.db.write = write  # type: ignore[method-assign]
+        assert leads[-2:] == [False, True]  # the channel's create, then its run again
         listed = await perform(
             runtime,
             op(

@@ -256,3 +256,79 @@ def test_a_key_always_writes_on_the_same_writer(pg_url: str) -> None:
     assert count == 4
     assert len(set(same)) == 1
     assert len(set(spread)) == count
+
+
+def test_a_transaction_run_again_leads_a_batch_of_its_own(pg_url: str) -> None:
+    """A transaction that gave way is run again with `lead`: the batch open before its turn
+    commits first, and it opens the next, where it waits for another process's lock as long
+    as it must instead of giving way again (a write that needs locks other writers keep
+    taking answered 503 after giving way three times)."""
+
+    async def main() -> tuple[list[Any], list[str], set[int], int]:
+        mine, other = Database(pg_url), Database(pg_url)
+        holding, release = asyncio.Event(), asyncio.Event()
+        events: list[str] = []
+
+        async def hold_row_zero() -> None:
+            async with other.write() as conn:
+                await conn.execute(text("UPDATE t SET n = n + 1 WHERE id = 0"))
+                holding.set()
+                await asyncio.wait_for(release.wait(), 10)
+
+        async def first() -> None:
+            async with mine.write() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (1, 0)"))
+                await asyncio.sleep(0)  # the lead queues behind this one
+            events.append("first committed")
+
+        async def lead() -> None:
+            async with mine.write(lead=True) as conn:
+                await conn.execute(text("UPDATE t SET n = n + 1 WHERE id = 0"))
+            events.append("lead committed")
+
+        try:
+            holder = asyncio.create_task(hold_row_zero())
+            await holding.wait()
+            asyncio.get_running_loop().call_later(0.5, release.set)
+            outcomes = await asyncio.gather(first(), lead(), return_exceptions=True)
+            await holder
+            return outcomes, events, await stored(mine), writer_of(mine).commits
+        finally:
+            await mine.close()
+            await other.close()
+
+    outcomes, events, ids, commits = asyncio.run(main())
+    assert outcomes == [None, None]  # the lead waited out the other process's 0.5 s
+    assert events == ["first committed", "lead committed"]  # not held up by the lead's wait
+    assert ids == {0, 1}
+    assert commits == 2  # one batch each
+
+
+def test_a_lead_commits_a_batch_waiting_for_the_next_turn(pg_url: str) -> None:
+    """A batch whose COMMIT waits for the loop's next turn is committed at once when a lead
+    comes, and the lead's transaction is in the next batch."""
+
+    async def main() -> tuple[int, int, set[int]]:
+        db = Database(pg_url)
+        try:
+            writer = writer_of(db)
+            async with db.write() as conn:
+                await conn.execute(INSERT, {"n": 1})
+            # (`async with` returned: that batch is committed.) Now one left uncommitted:
+            task = asyncio.create_task(insert(db, 2))
+            for _ in range(1000):  # until it passed the turn, its COMMIT left for later
+                if not writer.busy and writer._batch is not None:
+                    break
+                await asyncio.sleep(0)
+            assert not writer.busy
+            assert writer._batch is not None
+            async with db.write(lead=True) as conn:
+                await conn.execute(INSERT, {"n": 3})
+            await task
+            return writer.commits, writer.transactions, await stored(db)
+        finally:
+            await db.close()
+
+    commits, transactions, ids = asyncio.run(main())
+    assert (commits, transactions) == (3, 3)
+    assert ids == {0, 1, 2, 3}

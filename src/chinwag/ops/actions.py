@@ -123,9 +123,13 @@ def unstorable(op: Operation, refused: Refused) -> Unstorable:
 
 
 async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:
-    """`op`'s one transaction, run again if it gave way to another writer's (RetryLater)."""
+    """`op`'s one transaction, run again if it gave way to another writer's (RetryLater): then
+    as the first of its writer's next batch, which waits for locks as long as it must."""
     for attempt in range(1, RETRIES + 1):
-        transaction = runtime.db.write(_key(op)) if op.action in WRITES else runtime.db.read()
+        if op.action in WRITES:
+            transaction = runtime.db.write(_key(op), lead=attempt > 1)
+        else:
+            transaction = runtime.db.read()
         try:
             async with transaction as conn:
                 context = await open_context(runtime, conn, op)

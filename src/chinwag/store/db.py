@@ -58,11 +58,15 @@ class Database:
         the event loop (SQLite's reads otherwise run on it, see `engine_sqlite`)."""
         return self.engine.read_aside()
 
-    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
+    def write(
+        self, key: str | None = None, lead: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """One transaction: durable when the block ends, rolled back if it raises. `key` (the
         channel or service written) keeps related writes together: on PostgreSQL, the same
-        key always runs on the same writer (`pg_writer`); SQLite has one writer anyway."""
-        return self.engine.write(key)
+        key always runs on the same writer (`pg_writer`); SQLite has one writer anyway.
+        `lead`: the first of a new group commit, where a lock is waited for as long as it
+        takes (a transaction run again after it gave way, `RetryLater`)."""
+        return self.engine.write(key, lead)
 
     async def ping(self) -> bool:
         async with self.read() as conn:

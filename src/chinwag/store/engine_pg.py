@@ -270,10 +270,12 @@ class PgEngine:
         """A long read runs in PostgreSQL, never on the event loop: a read as any other."""
         return self.read()
 
-    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
+    def write(
+        self, key: str | None = None, lead: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A transaction on the writer of `key` (see `writers`); the first writer's without."""
         writer = self.writers[zlib.crc32(key.encode()) % len(self.writers)] if key else self.writer
-        return writer.transaction()
+        return writer.transaction(lead)
 
     @property
     def writer(self) -> PgWriter:

@@ -212,9 +212,9 @@ class SqliteWriter(GroupWriter):
 
     # -- on the event loop -------------------------------------------------------------------
 
-    async def _acquire(self) -> Batch:
-        """Wait for this transaction's turn; the open batch it joins."""
-        await self._wait_turn()
+    async def _acquire(self, lead: bool = False) -> Batch:
+        """Wait for this transaction's turn; the open batch it joins (`lead`: a new one)."""
+        await self._wait_turn(lead)
         if self._batch is None:
             try:
                 if self._conn is None:  # its pragmas may wait for the lock: off the loop
@@ -288,10 +288,10 @@ class SqliteWriter(GroupWriter):
             self._pass_turn()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """One request's transaction: its own savepoint in the open batch; the block returns
-        once the batch's COMMIT is durable."""
-        batch = await self._acquire()
+    async def transaction(self, lead: bool = False) -> AsyncIterator[Connection]:
+        """One request's transaction: its own savepoint in the open batch (`lead`: the first
+        of a new one); the block returns once the batch's COMMIT is durable."""
+        batch = await self._acquire(lead)
         conn = self._conn
         assert conn is not None  # noqa: S101  (_acquire connected)
         try:
@@ -347,8 +347,10 @@ class SqliteEngine:
         self._aside_thread = ThreadPoolExecutor(1, thread_name_prefix="chinwag-sqlite-aside")
         self._aside_opening = asyncio.Lock()
 
-    def write(self, key: str | None = None) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self.writer.transaction()  # one writer: every key
+    def write(
+        self, key: str | None = None, lead: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
+        return self.writer.transaction(lead)  # one writer: every key
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

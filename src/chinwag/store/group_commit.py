@@ -6,7 +6,8 @@ A transaction waits for its turn, runs its statements in the open batch (each wr
 its own way), and passes the turn on: to the next transaction waiting, which joins the batch,
 or, when none waits, to the COMMIT. That COMMIT waits for the loop's next turn, so that the
 requests the loop is about to run join the batch instead of each paying a COMMIT of their own;
-a broken batch, a full one or one that must end now (`Batch.retried`) commits at once.
+a broken batch, a full one or one that must end now (`Batch.retried`, or a transaction that
+must lead a batch of its own waits next) commits at once.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class GroupWriter:
 
     def __init__(self) -> None:
         self._queue: deque[asyncio.Future[None]] = deque()  # transactions waiting for a turn
+        self._leads: set[asyncio.Future[None]] = set()  # turns that must open a new batch
         self._busy = False  # a transaction has the connection, or a COMMIT is running
         self._batch: Batch | None = None  # the open (begun, uncommitted) batch
         self._commits: set[asyncio.Task[None]] = set()  # COMMITs running as tasks
@@ -69,19 +71,31 @@ class GroupWriter:
             self._queue.popleft()
         return bool(self._queue)
 
-    async def _wait_turn(self) -> None:
-        """Until this transaction has the connection."""
-        if not self._busy and not self._has_waiters():
+    async def _wait_turn(self, lead: bool = False) -> None:
+        """Until this transaction has the connection; `lead`: as the first of a new batch (the
+        open one commits before this transaction's turn)."""
+        batch = self._batch if lead else None
+        if not self._busy and not self._has_waiters() and batch is None:
             self._busy = True
             return
         turn = asyncio.get_running_loop().create_future()
         self._queue.append(turn)
+        if lead:
+            self._leads.add(turn)
+            if batch is not None and not self._busy:  # it waits for the loop's next turn
+                self._commit_idle(batch)  # to commit: now, and then this turn
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # the turn came with the cancel
                 self._pass_turn()
             raise
+        finally:
+            self._leads.discard(turn)
+
+    def _lead_waits(self) -> bool:
+        """Whether the next turn is one that must open a new batch."""
+        return self._has_waiters() and self._queue[0] in self._leads
 
     def _may_wait_a_turn(self) -> bool:
         """Whether a batch nobody waits for may wait for the loop's next turn to commit."""
@@ -97,7 +111,7 @@ class GroupWriter:
         batch commits (nobody waits, or it must end now), or the writer idles."""
         batch = self._batch
         if batch is not None:
-            now = batch.broken or batch.retried or batch.size >= MAX_BATCH
+            now = batch.broken or batch.retried or batch.size >= MAX_BATCH or self._lead_waits()
             if now or not self._has_waiters():
                 if not now and self._may_wait_a_turn():
                     if not batch.scheduled:

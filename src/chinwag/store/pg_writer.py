@@ -21,8 +21,10 @@ lock, two batches could wait for each other (a deadlock PostgreSQL breaks only a
 `deadlock_timeout`, a second). So from the second transaction on, a batch waits at most
 LOCK_WAIT for a lock (`SET LOCAL lock_timeout`): past that, that transaction is rolled back to
 its savepoint, the batch commits at once, and the transaction answers `RetryLater`, which the
-operations layer runs again, in a batch of its own where it waits as long as it must (as every
-transaction did before batching). A batch's first transaction that waits holds up the writer's
+operations layer runs again as the first of a batch (`lead`), where it waits as long as it
+must (as every transaction did before batching): run again as a later one, a write that needs
+locks other writers keep taking (a user's delete, over the memberships of busy channels) gave
+way each time and answered 503. A batch's first transaction that waits holds up the writer's
 later ones meanwhile, as a transaction holds up SQLite's one writer. The COMMIT itself waits
 unbounded: with NOTIFYs it queues for the database's notification lock behind another
 writer's COMMIT until that one's flush is done, a wait that cannot deadlock.
@@ -258,10 +260,11 @@ class PgWriter(GroupWriter):
             raise
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
-        """One request's transaction: its own savepoint in the open batch; the block returns
-        once the batch's COMMIT is durable."""
-        await self._wait_turn()
+    async def transaction(self, lead: bool = False) -> AsyncIterator[Connection]:
+        """One request's transaction: its own savepoint in the open batch (`lead`: the first
+        of a new one, whose lock waits are unbounded); the block returns once the batch's
+        COMMIT is durable."""
+        await self._wait_turn(lead)
         try:
             batch = await self._open()
         except BaseException:
