@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Table
+from sqlalchemy import Select, Table, select
 
 from chinwag.store import statements
 from chinwag.store.db import Connection
+from chinwag.store.errors import RowGone
 
 
 async def bump(
@@ -26,7 +27,8 @@ async def bump(
     **also: Any,
 ) -> int | None:
     """Add `by` to `column` of row `sid` (and `also`'s amounts to theirs, and set `assign`'s
-    values); the new value, or None if `limit` would be passed."""
+    values); the new value, or None if `limit` would be passed. `RowGone` if the row is gone
+    (another writer's transaction removed it since the caller read it)."""
     assign = assign or {}
     statement = statements.update_returning(
         table,
@@ -45,7 +47,16 @@ async def bump(
     if limit is not None:
         values["w_limit"] = limit
     row = (await conn.execute(statement, values)).first()
-    return None if row is None else int(row[0])
+    if row is not None:
+        return int(row[0])
+    if limit is None or not await _exists(conn, table, sid):
+        # Removed since the caller read it, by another writer's transaction: run again.
+        raise RowGone(f"the {table.name} row")
+    return None
+
+
+async def _exists(conn: Connection, table: Table, sid: str) -> bool:
+    return (await conn.execute(select(table.c.pk).where(table.c.sid == sid))).first() is not None
 
 
 async def release(conn: Connection, table: Table, column: str, sids: Select[Any]) -> None:

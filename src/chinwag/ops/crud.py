@@ -26,6 +26,7 @@ from chinwag.ops.lookup import scope, scope_column, scope_sid, table, target
 from chinwag.ops.paging import Page, PageRequest, Split, fetch_keyset_page, page_request
 from chinwag.sids import new_sid
 from chinwag.store import statements, sweeper
+from chinwag.store.errors import RowGone
 
 WRITES: frozenset[Action] = frozenset({"create", "update", "delete"})
 MERGED_MAX = 20  # values of one filter a page reads as ranges and merges; more are an IN
@@ -117,7 +118,9 @@ async def create(call: Context, form: Form) -> Result:
     else:
         insert = statements.insert(table(call), tuple(sorted(values)), returning=True)
         params = statements.params(values)
-    inserted = (await call.conn.execute(insert, params)).mappings().one()
+    inserted = (await call.conn.execute(insert, params)).mappings().first()
+    if inserted is None:  # the counter's row (the channel) went since it was located
+        raise RowGone("the counter's row")
     row = await res.rules.after_create(call, inserted) or inserted
     await _announce(call, None, row)
     return Result(201, row)
@@ -141,7 +144,9 @@ async def update(call: Context, form: Form) -> Result:
     encoded = _encode(res, changes)
     statement = statements.update_returning(table(call), tuple(sorted(encoded)), ("pk",))
     values = {**statements.params(encoded), "w_pk": row["pk"]}
-    updated = (await call.conn.execute(statement, values)).mappings().one()
+    updated = (await call.conn.execute(statement, values)).mappings().first()
+    if updated is None:
+        raise RowGone(res.name)
     after = await res.rules.after_update(call, row, updated) or updated
     await _announce(call, row, after)
     return Result(200, after)
@@ -158,9 +163,11 @@ async def delete(call: Context, form: Form) -> Result:
     await sweeper.leave(call.conn, call.tables, t, row["sid"])  # a channel's messages: later
     statement = t.delete().where(t.c.pk == row["pk"])
     if call.tables.cascades(t):  # a channel's members, a service's channels: off the loop
-        await call.conn.execute_aside(statement)
+        removed = await call.conn.execute_aside(statement)
     else:
-        await call.conn.execute(statement)
+        removed = await call.conn.execute(statement)
+    if removed.rowcount == 0:  # and another transaction announced its removal already
+        raise RowGone(res.name)
     return Result(204, row)
 
 

@@ -72,12 +72,10 @@ class BindingRules(Rules):
         await reachability.registrations_changed(call.conn, users, [(row["user_sid"], 1)])
 
     async def before_delete(self, call: Context, row: Row) -> None:
-        """The user has one registration less, if this request is the one that removes it."""
-        bindings = call.tables["binding"]
-        statement = bindings.delete().where(bindings.c.pk == row["pk"]).returning(bindings.c.pk)
-        if (await call.conn.execute(statement)).first() is not None:
-            users = call.tables["user"]
-            await reachability.registrations_changed(call.conn, users, [(row["user_sid"], -1)])
+        """The user has one registration less (a delete that finds the row gone meanwhile is
+        run again, this undone with it: `crud.delete`)."""
+        users = call.tables["user"]
+        await reachability.registrations_changed(call.conn, users, [(row["user_sid"], -1)])
 
     def render(self, call: Context, row: Row, body: dict[str, Any]) -> None:
         if call.resource.name == "binding":

@@ -17,6 +17,7 @@ from chinwag.resources.channels import CHANNEL
 from chinwag.resources.roles import require_role
 from chinwag.resources.users import USER, check_identity
 from chinwag.sids import new_sid
+from chinwag.store.errors import RowGone
 from chinwag.store.queries import insert_ignoring_conflicts
 
 MEMBER_LIMIT = ApiError(403, 50403, "Channel member limit exceeded")
@@ -43,7 +44,10 @@ async def user_for(call: Context, identity: str) -> Row:
     )
     await call.conn.execute(insert_ignoring_conflicts(call.conn, users, values))
     query = select(users).where(users.c.service_sid == service["sid"], users.c.identity == identity)
-    return (await call.conn.execute(query)).mappings().one()
+    user = (await call.conn.execute(query)).mappings().first()
+    if user is None:  # deleted by another writer's transaction after the INSERT found it
+        raise RowGone("user")
+    return user
 
 
 async def join(call: Context, channel: Row, user: Row) -> None:

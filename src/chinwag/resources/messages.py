@@ -69,7 +69,7 @@ class MessageRules(Rules):
             assign={"last_message_sid": values["sid"]},
             messages_count=1,
         )
-        assert counter is not None  # noqa: S101  (the channel row was just read)
+        assert counter is not None  # noqa: S101  (no limit: a number, or RowGone)
         values["index"] = counter - 1
 
     async def after_create(self, call: Context, row: Row) -> None:

@@ -27,5 +27,16 @@ class RetryLater(Unavailable):
     does; any other caller answers as for Unavailable."""
 
 
+class RowGone(RetryLater):
+    """A row the transaction read was removed before its write by another transaction that
+    committed first, on another writer (on PostgreSQL a channel's writes by SID and by unique
+    name take different writers, and a user's delete, which removes the user's memberships,
+    takes its service's). Run again, the operation answers as that change left things: a
+    404, mostly."""
+
+    def __init__(self, what: str = "a row") -> None:
+        super().__init__(f"{what} went meanwhile")
+
+
 class ResultError(Exception):
     """A result did not have the rows its caller asked for (`one()` of no row): a bug, a 500."""
