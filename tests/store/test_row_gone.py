@@ -4,8 +4,9 @@ On PostgreSQL a channel's writes by SID and by unique name, and a user's delete 
 removes the user's memberships, on its service's writer) run on different writers, so a row an
 operation located can be gone by the time it writes. The write then finds no row: the
 operation is run again (`RowGone`), and answers as the other change left things. Before, an
-update or a create in a deleted channel answered 500, and a second delete 204 with its
-removal announced twice.
+update or a create in a deleted channel answered 500, a join 403 (its member limit), an edit of
+one of its messages (kept until swept) 500 from the Sync list removed with the channel, and a
+second delete 204 with its removal announced twice.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from sqlalchemy import func, select, text
 from chinwag.model.errors import ApiError
 from chinwag.ops import actions
 from chinwag.ops.actions import perform
+from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
+from chinwag.settings import Settings
 from chinwag.store.accounts import Account
 from chinwag.store.db import Database
+from chinwag.sync.projection import project
 from tests.store.test_operations import chat, op, run
 
 Remove = Callable[[Any], Awaitable[None]]
@@ -32,31 +36,38 @@ def removing_after_locate(monkeypatch: pytest.MonkeyPatch, remove: Remove) -> li
     (given the transaction's connection); the attempts it saw, counted."""
     open_context = actions.open_context
     attempts: list[int] = []
+    removing: list[bool] = []  # while `remove` runs (its own operations are not counted)
 
     async def then_remove(runtime: Runtime, conn: Any, op: Any) -> Any:
+        if removing:
+            return await open_context(runtime, conn, op)
         attempts.append(1)
         context = await open_context(runtime, conn, op)
         if len(attempts) == 1:
-            await remove(conn)
+            removing.append(True)
+            try:
+                await remove(conn)
+            finally:
+                removing.pop()
         return context
 
     monkeypatch.setattr(actions, "open_context", then_remove)
     return attempts
 
 
-DELETE_CHANNEL = text("DELETE FROM channels WHERE sid = :sid")
-
-
-def by_another_writer(url: str, channel: str) -> Remove:
-    """The channel goes in another process's transaction, committed first (PostgreSQL)."""
+def deleted_by_another_writer(url: str, account: Account, service: str, channel: str) -> Remove:
+    """The channel is deleted through the operations layer of another process (its own
+    Runtime and connections), committed first: on PostgreSQL, as on another writer."""
 
     async def remove(conn: Any) -> None:
-        other = Database(url)
+        other = Runtime(Settings(database=url), Database(url), TABLES)
+        other.observers.append(project)
+        path = f"/v2/Services/{service}/Channels/{channel}"
         try:
-            async with other.write() as theirs:
-                await theirs.execute(DELETE_CHANNEL, {"sid": channel})
+            params = {"ServiceSid": service, "Sid": channel}
+            await perform(other, op(account, "channel", "delete", path, params))
         finally:
-            await other.close()
+            await other.db.close()
 
     return remove
 
@@ -64,7 +75,8 @@ def by_another_writer(url: str, channel: str) -> Remove:
 CASES = {
     "update a channel": ("channel", "update", "", {"FriendlyName": "renamed"}),
     "delete a channel": ("channel", "delete", "", {}),
-    "send a message": ("message", "create", "/Messages", {"Body": "hi"}),
+    "send a message": ("message", "create", "/Messages", {"Body": "sent"}),
+    "edit a message": ("message", "update", "/Messages/{message}", {"Body": "edited"}),
     "add a member": ("member", "create", "/Members", {"Identity": "ann"}),
 }
 
@@ -73,23 +85,35 @@ CASES = {
 def test_a_channel_deleted_by_another_writer_is_not_found(
     fresh_postgres: str, monkeypatch: pytest.MonkeyPatch, case: str
 ) -> None:
-    """The channel goes after the operation located it: 404, never a 500 or a write into
-    the channel that is gone; the operation ran twice."""
+    """The channel is deleted after the operation located it: 404, never a 500 or a write
+    into the channel that is gone (its messages stay until swept, and its Sync objects are
+    removed: an edit's projection found no list); the operation ran twice."""
     name, action, below, form = CASES[case]
 
     async def test(runtime: Runtime, account: Account) -> None:
+        runtime.observers.append(project)  # as the server's: the client SDK's Sync objects
         service, channel = await chat(runtime, account)
-        attempts = removing_after_locate(monkeypatch, by_another_writer(fresh_postgres, channel))
+        messages = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        first = await perform(runtime, op(account, "message", "create", messages, params))
+        assert first.row is not None
+        remove = deleted_by_another_writer(fresh_postgres, account, service, channel)
+        attempts = removing_after_locate(monkeypatch, remove)
         path = f"/v2/Services/{service}/Channels/{channel}{below}"
-        params = {"ServiceSid": service, ("Sid" if not below else "ChannelSid"): channel}
+        params = {"ServiceSid": service, "ChannelSid": channel, "Sid": channel}
+        if "{message}" in path:
+            path = path.format(message=first.row["sid"])
+            params["Sid"] = str(first.row["sid"])
         with pytest.raises(ApiError) as refused:
             await perform(runtime, op(account, name, action, path, params, form))
         assert refused.value.status == 404
         assert len(attempts) == 2
         async with runtime.db.read() as conn:
-            for table in ("message", "member"):
-                rows = select(func.count()).select_from(runtime.tables[table])
-                assert (await conn.execute(rows)).scalar() == 0, table
+            left = runtime.tables["message"]
+            bodies = [row[0] for row in (await conn.execute(select(left.c.body))).all()]
+            assert bodies == [""]  # the first message alone, as it was, until swept
+            joined = select(func.count()).select_from(runtime.tables["member"])
+            assert (await conn.execute(joined)).scalar() == 0
 
     run(fresh_postgres, test)
 
@@ -105,7 +129,7 @@ def test_a_row_gone_within_the_transaction_is_run_again(
         service, channel = await chat(runtime, account)
 
         async def remove(conn: Any) -> None:
-            await conn.execute(DELETE_CHANNEL, {"sid": channel})
+            await conn.execute(text("DELETE FROM channels WHERE sid = :sid"), {"sid": channel})
 
         attempts = removing_after_locate(monkeypatch, remove)
         path = f"/v2/Services/{service}/Channels/{channel}"

@@ -25,6 +25,7 @@ from chinwag import times
 from chinwag.sids import new_sid
 from chinwag.store import statements, sweeper
 from chinwag.store.db import Connection
+from chinwag.store.errors import RowGone
 from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
 from chinwag.sync import fused
@@ -205,6 +206,11 @@ async def _advance(
     params = {"w_sid": sid, "v_now": times.now(), **values, **(lookup.params if lookup else {})}
     row = (await conn.execute(statement, params)).first()
     if row is None:
+        t = tables.sync_objects
+        if (await conn.execute(select(t.c.pk).where(t.c.sid == sid))).first() is not None:
+            # Removed by another writer's transaction since this one read it (with its
+            # channel): run again, the operation finds what went.
+            raise RowGone(f"Sync object {sid}")
         raise SyncError(f"no Sync object {sid}")
     return row
 

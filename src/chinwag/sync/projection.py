@@ -14,6 +14,7 @@ from sqlalchemy import and_, bindparam, select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.store import statements, sweeper
+from chinwag.store.errors import RowGone
 from chinwag.sync import engine, fused, reachability
 from chinwag.sync.chat import (
     channel_names,
@@ -124,6 +125,11 @@ async def channel_objects(call: Context, channel: Row) -> dict[str, engine.SyncO
             data=channel_data(channel) if kind == "document" else None,
             **scope,
         )
+    if any(obj.removed for obj in found.values()):
+        # Removed with the channel, by another writer's transaction since this one located
+        # it (on PostgreSQL: the channel's delete by SID, this write by unique name, or the
+        # other way round): run again, the operation finds the channel gone.
+        raise RowGone("the channel")
     return found
 
 
