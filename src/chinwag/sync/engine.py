@@ -25,7 +25,6 @@ from chinwag import times
 from chinwag.sids import new_sid
 from chinwag.store import statements, sweeper
 from chinwag.store.db import Connection
-from chinwag.store.errors import RowGone
 from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
 from chinwag.sync import fused
@@ -75,6 +74,11 @@ def forget(service_sid: str, unique_name: str) -> None:
 
 class SyncError(Exception):
     """A write that cannot apply: no such object or item."""
+
+
+class ObjectRemoved(SyncError):
+    """A write to an object that is removed (it may have been, by another transaction, since
+    the writer read it)."""
 
 
 @dataclass(frozen=True)
@@ -208,9 +212,7 @@ async def _advance(
     if row is None:
         t = tables.sync_objects
         if (await conn.execute(select(t.c.pk).where(t.c.sid == sid))).first() is not None:
-            # Removed by another writer's transaction since this one read it (with its
-            # channel): run again, the operation finds what went.
-            raise RowGone(f"Sync object {sid}")
+            raise ObjectRemoved(f"Sync object {sid} is removed")
         raise SyncError(f"no Sync object {sid}")
     return row
 

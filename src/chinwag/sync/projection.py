@@ -427,4 +427,9 @@ async def project(call: Context, before: Row | None, after: Row | None) -> None:
     """The write observer: the change's Sync events, in its transaction."""
     handler = PROJECTIONS.get(call.resource.name)
     if handler is not None:
-        await handler(call, before, after)
+        try:
+            await handler(call, before, after)
+        except engine.ObjectRemoved as exc:
+            # Removed with its channel by another writer's transaction, committed while this
+            # one waited for the object's row: run again, the operation finds the channel gone.
+            raise RowGone("the channel's Sync object") from exc
