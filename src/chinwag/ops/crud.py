@@ -155,6 +155,8 @@ async def update(call: Context, form: Form) -> Result:
 async def delete(call: Context, form: Form) -> Result:
     res = call.resource
     row = await target(call)
+    if row.get("pk") is not None:
+        await _lock(call, row["pk"])
     await res.rules.before_delete(call, row)
     await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
     if row.get("pk") is None:  # a view's row that is no row of its table (a user's invitation)
@@ -169,6 +171,18 @@ async def delete(call: Context, form: Form) -> Result:
     if removed.rowcount == 0:  # and another transaction announced its removal already
         raise RowGone(res.name)
     return Result(204, row)
+
+
+async def _lock(call: Context, pk: int) -> None:
+    """Hold the row's lock before a delete counts what goes with it (on PostgreSQL; SQLite's
+    one writer holds every row). A member added meanwhile by another writer's transaction (a
+    channel's writes by SID and by unique name take different writers, a user's delete takes
+    its service's) first commits, and the counts below see it: read before, it went by the
+    delete's cascade uncounted, and the user's or channel's count stayed one too high."""
+    t = table(call)
+    locked = select(t.c.pk).where(t.c.pk == pk).with_for_update()
+    if (await call.conn.execute(locked)).first() is None:
+        raise RowGone(call.resource.name)
 
 
 def _filters(
