@@ -1,9 +1,9 @@
 """`python -m bench.sidebyside`: message creates against the bare stack, chinwag at a commit and
 chinwag's working tree, in interleaved rounds: the before/after of one change on a busy machine.
 
-Each round runs the same create load (16 clients, one channel) against the bare stack, then
-against the two chinwags, their order alternating from round to round, so both see the same
-machine as nearly as a shared machine allows. The commit's `src` is exported with `git archive`
+Each round runs the same create load (16 clients unless `--clients` says, one channel) against
+the bare stack, then against the two chinwags, their order alternating from round to round, so
+both see the same machine as nearly as a shared machine allows. The commit's `src` is exported with `git archive`
 and put first on the server's `PYTHONPATH`. Figures per target: mean creates/s over the rounds,
 x bare (the means' ratio), mean server CPU per create and each round's p99; JSON on stdout.
 """
@@ -62,7 +62,7 @@ def _summary(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
 
 
 def run(
-    kind: str, ref: str, rounds: int, requests: int, workdir: Path, admin: str
+    kind: str, ref: str, rounds: int, requests: int, workdir: Path, admin: str, clients: int = 16
 ) -> dict[str, Any]:
     """The side-by-side figures on `kind` ("sqlite" or "postgresql"), fresh databases each."""
     created: list[str] = []
@@ -90,13 +90,15 @@ def run(
             order = targets if n % 2 == 0 else [targets[0], *targets[:0:-1]]
             for t in order:
                 load = Load(f"create {t.tag}", t.port, t.auth, "POST", t.paths, MESSAGE_PARAMS)
-                results[t.tag].append(run_load(load, 16, requests, 2, 60.0, t.pid))
+                procs = min(2, clients)
+                results[t.tag].append(run_load(load, clients, requests, procs, 60.0, t.pid))
     finally:
         for process in running:
             process.stop()
         for url in created:
             servers.pg_drop(url, admin)
-    return {"db": kind, "ref": ref, "rounds": rounds, "requests": requests, **_summary(results)}
+    figures = {"db": kind, "ref": ref, "clients": clients, "rounds": rounds, "requests": requests}
+    return {**figures, **_summary(results)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,12 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--ref", default="HEAD", help="the commit to compare the working tree with")
     p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--clients", type=int, default=16, help="keep-alive clients of each load")
     p.add_argument("--requests", type=int, default=1500, help="requests per load")
     p.add_argument("--pg", default=servers.PG_DEFAULT, help="PostgreSQL admin URL on 127.0.0.1")
     args = p.parse_args(argv)
     servers.check_local(args.pg)
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-sidebyside-") as tmp:
-        figures = run(args.db, args.ref, max(1, args.rounds), args.requests, Path(tmp), args.pg)
+        rounds, clients = max(1, args.rounds), max(1, args.clients)
+        figures = run(args.db, args.ref, rounds, args.requests, Path(tmp), args.pg, clients)
     print(json.dumps(figures, indent=2))
 
 

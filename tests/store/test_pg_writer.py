@@ -16,6 +16,7 @@ from sqlalchemy import text
 from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.errors import IntegrityError, RetryLater, Unavailable
+from chinwag.store.pg_driver import closed
 from chinwag.store.pg_writer import PgWriter
 from tests.support.databases import with_database
 
@@ -341,3 +342,107 @@ def test_a_lead_commits_a_batch_waiting_for_the_next_turn(pg_url: str) -> None:
     commits, transactions, ids = asyncio.run(main())
     assert (commits, transactions) == (2, 2)  # one batch each
     assert ids == {0, 1, 2}
+
+
+class Recording:
+    """The writer's asyncpg connection, noting the simple-query strings sent through it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.sent: list[str] = []
+
+    async def execute(self, query: str, *args: Any) -> Any:
+        if not args:
+            self.sent.append(query)
+        return await self.conn.execute(query, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_a_commit_opens_the_next_batch_which_holds_nothing_meanwhile(pg_url: str) -> None:
+    """The COMMIT opens the next batch in its own round trip: the next write sends no opening
+    statement of its own. Meanwhile the writer's session is idle in a transaction that holds
+    no lock but its own, no transaction ID and no snapshot, so it holds back no vacuum and
+    no DDL; and it is in the rows of the next write, not left behind by the last."""
+
+    async def work(db: Database) -> tuple[list[str], Any, list[str], bool, set[int]]:
+        writer = writer_of(db)
+        await insert(db, 1)
+        pid = writer._conn.get_server_pid()  # asked of the client: a query would take a snapshot
+        async with db.read() as conn:
+            activity = (
+                await conn.execute(
+                    text(
+                        "SELECT state, backend_xid, backend_xmin FROM pg_stat_activity"
+                        " WHERE pid = :pid"
+                    ),
+                    {"pid": pid},
+                )
+            ).one()
+            locks = (
+                await conn.execute(
+                    text("SELECT locktype FROM pg_locks WHERE pid = :pid"), {"pid": pid}
+                )
+            ).all()
+            # DDL on the table the last batch wrote does not wait for the idle writer.
+            await conn.execute(text("SET lock_timeout = '1s'"))
+            await conn.execute(text("ALTER TABLE t ADD COLUMN extra int"))
+        writer._conn = recording = Recording(writer._conn)
+        await insert(db, 2)
+        writer._conn = recording.conn
+        sent = recording.sent
+        return sent, activity, [row[0] for row in locks], writer._opened_ahead, await stored(db)
+
+    sent, activity, locks, ahead, ids = with_database(pg_url, work)
+    assert tuple(activity) == ("idle in transaction", None, None)
+    assert locks == ["virtualxid"]
+    assert not any("BEGIN" in query and "COMMIT" not in query for query in sent), sent
+    assert sent[-1] == "COMMIT; BEGIN; SAVEPOINT request", sent
+    assert ahead
+    assert ids == {0, 1, 2}
+
+
+def test_a_writer_connection_that_died_between_batches_is_replaced(pg_url: str) -> None:
+    """The session idling in the transaction its COMMIT opened is terminated (a restart, an
+    operator): the next write notices before it is sent, and runs on a new connection."""
+
+    async def work(db: Database) -> tuple[int, int, set[int]]:
+        writer = writer_of(db)
+        await insert(db, 1)
+        pid = writer._conn.get_server_pid()
+        async with db.read() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(100):  # until the client has read the end of the connection
+            if closed(writer._conn):
+                break
+            await asyncio.sleep(0.01)
+        await insert(db, 2)
+        return pid, writer._conn.get_server_pid(), await stored(db)
+
+    old, new, ids = with_database(pg_url, work)
+    assert new != old
+    assert ids == {0, 1, 2}
+
+
+def test_closing_ends_the_opened_transaction(pg_url: str) -> None:
+    """At close the writer rolls back the empty transaction its last COMMIT opened rather
+    than dropping the connection in the middle of it."""
+
+    async def work(db: Database) -> tuple[bool, list[bool]]:
+        writer = writer_of(db)
+        await insert(db, 1)
+        opened = writer._conn.is_in_transaction()
+        dropped: list[bool] = []  # whether the connection was in a transaction when dropped
+        original = writer._drop
+
+        async def drop(lost: bool = False) -> None:
+            if writer._conn is not None:
+                dropped.append(writer._conn.is_in_transaction())
+            await original(lost)
+
+        writer._drop = drop  # type: ignore[method-assign]
+        await writer.close()
+        return opened, dropped
+
+    assert with_database(pg_url, work) == (True, [False])

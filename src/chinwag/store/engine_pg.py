@@ -152,6 +152,9 @@ class PgEngine:
                     max_size=self._max_size,
                     statement_cache_size=1024,
                     reset=_keep_session,
+                    # A writer idles between batches in the transaction its COMMIT opened
+                    # (pg_writer), which holds nothing: no timeout may end its session.
+                    server_settings={"idle_in_transaction_session_timeout": "0"},
                 )
             except DRIVER_ERRORS as exc:
                 raise database_error(exc) from exc

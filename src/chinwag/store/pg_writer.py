@@ -13,6 +13,13 @@ COMMIT fails every transaction of the batch.
 Round trips. A batch's first transaction opens with `BEGIN; SAVEPOINT request`, the next ones
 with `RELEASE SAVEPOINT request; SAVEPOINT request` (the release of the one before), each one
 simple-query round trip; a failed one ends with `ROLLBACK TO SAVEPOINT request; RELEASE ...`.
+The COMMIT opens the next batch in its own round trip (`COMMIT; BEGIN; SAVEPOINT request`), so
+the next batch's first transaction starts with no opening round trip: one client writing alone
+saves one of its five. Between batches the connection is thus idle in a transaction that has
+done nothing: it holds no lock, no transaction ID and no snapshot (PostgreSQL takes those at a
+transaction's first statement, not at BEGIN or SAVEPOINT), so it holds back neither vacuum nor
+anyone's DDL. A connection that died meanwhile (a restart) is noticed before it is used, and
+replaced as on a batch's opening statement.
 
 Other writers. A process's other writers, its fellow workers and other servers each batch on
 their own connection, and a batch keeps the row locks of all its transactions until its
@@ -68,6 +75,7 @@ LOCK_WAIT = "50ms"  # the longest a batch's later transaction waits for another'
 # is flushed: another writer's COMMIT waits its turn for it, which cannot deadlock, and under
 # LOCK_WAIT that wait failed the whole batch (503s) when a flush took longer.
 _COMMIT_UNBOUNDED = "SET LOCAL lock_timeout = 0; COMMIT"
+_OPEN = "BEGIN; SAVEPOINT request"
 
 
 class Pool(Protocol):
@@ -154,6 +162,7 @@ class PgWriter(GroupWriter):
         self._conn: Any = None
         self._generation = 0  # the pool's, when `_conn` was taken
         self._release_pending = False  # the last transaction's savepoint is still to release
+        self._opened_ahead = False  # `_conn` is in the transaction the last COMMIT opened
 
     @property
     def connected(self) -> bool:
@@ -186,7 +195,12 @@ class PgWriter(GroupWriter):
         batch.waits_bounded = True
 
     async def _begin(self) -> None:
-        """`BEGIN; SAVEPOINT request`, once more on a new connection if the first was dead."""
+        """`BEGIN; SAVEPOINT request` (done already by the last COMMIT, on a connection still
+        sound), once more on a new connection if the first was dead."""
+        if self._opened_ahead:
+            self._opened_ahead = False
+            if self._generation == self._pool.generation and not closed(self._conn):
+                return
         for attempt in (1, 2):
             try:
                 if self._conn is not None and self._generation != self._pool.generation:
@@ -194,7 +208,7 @@ class PgWriter(GroupWriter):
                 if self._conn is None:
                     self._generation = self._pool.generation
                     self._conn = await self._pool.acquire()
-                await self._conn.execute("BEGIN; SAVEPOINT request")
+                await self._conn.execute(_OPEN)
                 return
             except CONNECTION_LOST as exc:
                 await self._drop(lost=True)
@@ -213,6 +227,7 @@ class PgWriter(GroupWriter):
         closed, which rolls the batch back: a reset would roll it back too, but asyncpg logs
         an error for each connection it resets inside a transaction."""
         conn, self._conn = self._conn, None
+        self._opened_ahead = False
         if lost:
             await self._pool.expire()
         if conn is not None:
@@ -231,7 +246,9 @@ class PgWriter(GroupWriter):
                 await self._drop(lost=self._conn is not None and closed(self._conn))
                 batch.settle(Unavailable("the transaction was rolled back by the database"))
                 return
-            await self._conn.execute(_COMMIT_UNBOUNDED if _bounded(batch) else "COMMIT")
+            commit = _COMMIT_UNBOUNDED if _bounded(batch) else "COMMIT"
+            await self._conn.execute(f"{commit}; {_OPEN}")
+            self._opened_ahead = True
         except DRIVER_ERRORS as exc:
             batch.settle(Unavailable(f"commit failed: {exc}"))
             await self._drop(lost=isinstance(exc, CONNECTION_LOST))
@@ -290,4 +307,7 @@ class PgWriter(GroupWriter):
     async def close(self) -> None:
         await self._close_batches()
         with contextlib.suppress(*DRIVER_ERRORS):
+            if self._opened_ahead and not closed(self._conn):
+                await self._conn.execute("ROLLBACK")  # an empty transaction: ended politely
+            self._opened_ahead = False
             await self._drop()
