@@ -6,7 +6,9 @@ operation located can be gone by the time it writes. The write then finds no row
 operation is run again (`RowGone`), and answers as the other change left things. Before, an
 update or a create in a deleted channel answered 500, a join 403 (its member limit), an edit of
 one of its messages (kept until swept) 500 from the Sync list removed with the channel, and a
-second delete 204 with its removal announced twice.
+second delete 204 with its removal announced twice; a create whose owner (a service, a
+channel) went meanwhile was refused by its foreign key and answered 409, as if the caller had
+reused a unique name.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.accounts import Account
 from chinwag.store.db import Database
+from chinwag.store.errors import IntegrityError, RowGone
 from chinwag.sync.projection import project
 from tests.store.test_operations import chat, op, run
+from tests.support.databases import with_database
 
 Remove = Callable[[Any], Awaitable[None]]
 
@@ -78,6 +82,17 @@ CASES = {
     "send a message": ("message", "create", "/Messages", {"Body": "sent"}),
     "edit a message": ("message", "update", "/Messages/{message}", {"Body": "edited"}),
     "add a member": ("member", "create", "/Members", {"Identity": "ann"}),
+    "invite a user": ("invite", "create", "/Invites", {"Identity": "ann"}),
+    "add a webhook": (
+        "channel_webhook",
+        "create",
+        "/Webhooks",
+        {
+            "Type": "webhook",
+            "Configuration.Url": "https://example.com/hook",
+            "Configuration.Filters": "onMessageSent",
+        },
+    ),
 }
 
 
@@ -97,6 +112,11 @@ def test_a_channel_deleted_by_another_writer_is_not_found(
         params = {"ServiceSid": service, "ChannelSid": channel}
         first = await perform(runtime, op(account, "message", "create", messages, params))
         assert first.row is not None
+        users = f"/v2/Services/{service}/Users"
+        form_ann = {"Identity": "ann"}  # to be invited
+        await perform(
+            runtime, op(account, "user", "create", users, {"ServiceSid": service}, form_ann)
+        )
         remove = deleted_by_another_writer(fresh_postgres, account, service, channel)
         attempts = removing_after_locate(monkeypatch, remove)
         path = f"/v2/Services/{service}/Channels/{channel}{below}"
@@ -112,8 +132,9 @@ def test_a_channel_deleted_by_another_writer_is_not_found(
             left = runtime.tables["message"]
             bodies = [row[0] for row in (await conn.execute(select(left.c.body))).all()]
             assert bodies == [""]  # the first message alone, as it was, until swept
-            joined = select(func.count()).select_from(runtime.tables["member"])
-            assert (await conn.execute(joined)).scalar() == 0
+            for left_behind in ("member", "invite", "channel_webhook"):
+                rows = select(func.count()).select_from(runtime.tables[left_behind])
+                assert (await conn.execute(rows)).scalar() == 0, left_behind
 
     run(fresh_postgres, test)
 
@@ -143,3 +164,73 @@ def test_a_row_gone_within_the_transaction_is_run_again(
         assert len(attempts) == 2
 
     run(fresh_database, test)
+
+
+SERVICE_CASES = {
+    "create a channel": ("channel", "/Channels", {"FriendlyName": "new"}),
+    "create a user": ("user", "/Users", {"Identity": "bob"}),
+    "create a role": (
+        "role",
+        "/Roles",
+        {"FriendlyName": "r", "Type": "channel", "Permission": "sendMessage"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SERVICE_CASES))
+def test_a_create_in_a_service_deleted_by_another_writer_is_not_found(
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The service is deleted (on another writer: a service's delete is keyed by none) after
+    a create in it located it: the INSERT's foreign key finds no service, the create runs
+    again and answers 404, not 409 (a conflict the caller could not have caused)."""
+    name, below, form = SERVICE_CASES[case]
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, _ = await chat(runtime, account)
+
+        async def remove(conn: Any) -> None:
+            other = Runtime(Settings(database=fresh_postgres), Database(fresh_postgres), TABLES)
+            try:
+                path = f"/v2/Services/{service}"
+                await perform(other, op(account, "service", "delete", path, {"Sid": service}))
+            finally:
+                await other.db.close()
+
+        attempts = removing_after_locate(monkeypatch, remove)
+        path = f"/v2/Services/{service}{below}"
+        with pytest.raises(ApiError) as refused:
+            await perform(runtime, op(account, name, "create", path, {"ServiceSid": service}, form))
+        assert refused.value.status == 404
+        assert len(attempts) == 2
+        async with runtime.db.read() as conn:
+            table = runtime.tables[name]
+            assert (await conn.execute(select(func.count()).select_from(table))).scalar() == 0
+
+    run(fresh_postgres, test)
+
+
+def test_a_foreign_key_refusing_a_row_is_row_gone(fresh_database: str) -> None:
+    """Both databases: a row whose owner is not there, refused by its foreign key, raises
+    RowGone (the operation runs again and finds the owner gone), not IntegrityError (a
+    409 for a unique value another request took first)."""
+
+    async def work(db: Database) -> None:
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE owner (id int PRIMARY KEY)"))
+            await conn.execute(
+                text("CREATE TABLE owned (id int PRIMARY KEY, owner int REFERENCES owner (id))")
+            )
+
+        async def insert(*statements: str) -> None:
+            async with db.write() as conn:
+                for statement in statements:
+                    await conn.execute(text(statement))
+
+        with pytest.raises(RowGone):
+            await insert("INSERT INTO owned VALUES (1, 7)")
+        with pytest.raises(IntegrityError) as clash:
+            await insert("INSERT INTO owner VALUES (1)", "INSERT INTO owner VALUES (1)")
+        assert not isinstance(clash.value, RowGone)
+
+    with_database(fresh_database, work)

@@ -39,7 +39,7 @@ from sqlalchemy.sql.base import Executable
 
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import DatabaseError, IntegrityError, Refused, Unavailable
+from chinwag.store.errors import DatabaseError, IntegrityError, Refused, RowGone, Unavailable
 from chinwag.store.group_commit import Batch, GroupWriter
 from chinwag.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
@@ -78,6 +78,8 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
 
 
 def database_error(exc: sqlite3.Error) -> DatabaseError:
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+        return RowGone("the owner the row refers to")  # (one writer: only by a bug)
     if isinstance(exc, sqlite3.IntegrityError):
         return IntegrityError(str(exc))
     if isinstance(exc, sqlite3.DataError):  # a value past SQLite's limits ("too big")

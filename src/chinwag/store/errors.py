@@ -32,7 +32,8 @@ class RowGone(RetryLater):
     committed first, on another writer (on PostgreSQL a channel's writes by SID and by unique
     name take different writers, and a user's delete, which removes the user's memberships,
     takes its service's). Run again, the operation answers as that change left things: a
-    404, mostly."""
+    404, mostly. A row that refers to its owner (a channel to its service, an invite to its
+    channel) refused by its foreign key is one of these too: the owner it located is gone."""
 
     def __init__(self, what: str = "a row") -> None:
         super().__init__(f"{what} went meanwhile")

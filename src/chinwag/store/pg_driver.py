@@ -8,7 +8,14 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 
 from chinwag.store.compiled import Plan, Result
-from chinwag.store.errors import DatabaseError, IntegrityError, Refused, RetryLater, Unavailable
+from chinwag.store.errors import (
+    DatabaseError,
+    IntegrityError,
+    Refused,
+    RetryLater,
+    RowGone,
+    Unavailable,
+)
 
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresError,
@@ -40,6 +47,8 @@ REFUSED: tuple[type[BaseException], ...] = (
 
 
 def database_error(exc: BaseException) -> DatabaseError:
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):  # the row's owner went meanwhile
+        return RowGone(f"the owner the row refers to ({exc.constraint_name})")
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return IntegrityError(str(exc))
     if isinstance(exc, WAITED_TOO_LONG):
