@@ -13,9 +13,10 @@ from tests.support.servers import Server
 def test_history_and_live_changes_made_over_rest(
     server: Server, sdk: Path, api_key: Key, service: Any, chat: Any, unique: Any
 ) -> None:
-    """History written over REST before connecting is paged; a member added, a message sent
-    and a rename done over REST afterwards arrive live as channelJoined, messageAdded and
-    channel updated."""
+    """History written over REST before connecting is paged; a member added, a message sent,
+    a rename and a user deleted over REST afterwards arrive live as channelJoined,
+    messageAdded, channel updated and memberLeft (the deleted user's memberships went with
+    it)."""
     alice = unique("alice")
     svc = chat.services(service.sid)
     history = svc.channels.create(unique_name=unique("history"), type="private")
@@ -36,6 +37,9 @@ def test_history_and_live_changes_made_over_rest(
         step = script.line()
         assert step == {"step": "rename"}, step
         svc.channels(live.sid).update(friendly_name="Renamed")
+        step = script.line()
+        assert step == {"step": "delete"}, step
+        svc.users("bob").delete()
         seen = script.line()
     finally:
         code = script.close()
@@ -47,3 +51,5 @@ def test_history_and_live_changes_made_over_rest(
     assert seen["joined"] == live.unique_name
     assert seen["added"] == {"index": 0, "author": "bot", "body": "hello", "attributes": {"k": 1}}
     assert seen["renamed"] == "Renamed"
+    assert seen["left"] == "bob"
+    assert seen["membersAfter"] == [alice]

@@ -192,6 +192,23 @@ async def _channel_removed(call: Context, channel: Row) -> None:
         await engine.remove_object(call.conn, call.tables, sid)
 
 
+async def _user_removed(call: Context, user: Row) -> None:
+    """The user's memberships go with it (by cascade): each leaves its channel as a member
+    who leaves does, so the SDK's other members see `memberLeft` and no longer list the user
+    (a user's channels are bounded by the service's `Limits.UserChannels`). The user's own
+    maps stay, unread, as its other rows went."""
+    members, channels = call.tables["member"], call.tables["channel"]
+    rows = await call.conn.execute(
+        select(members, *(c.label(f"channel_{c.name}") for c in channels.c))
+        .join(channels, channels.c.sid == members.c.channel_sid)
+        .where(members.c.user_sid == user["sid"])
+    )
+    for row in rows.mappings().all():
+        member = {c.name: row[c.name] for c in members.c}
+        channel = {c.name: row[f"channel_{c.name}"] for c in channels.c}
+        await _project_member(call, channel, member, None)
+
+
 def _loads(text: str) -> dict[str, Any]:
     value = orjson.loads(text)
     return value if isinstance(value, dict) else {}
@@ -369,8 +386,12 @@ def _author(call: Context, channel_sid: str, identity: str | None) -> fused.Look
 
 
 async def on_user(call: Context, before: Row | None, after: Row | None) -> None:
-    if after is None or before is None:
-        return  # a new user's maps are made when first needed; a deleted user's stay unread
+    if after is None:
+        if before is not None:
+            await _user_removed(call, before)
+        return
+    if before is None:
+        return  # a new user's maps are made when first needed
     changed = {"friendlyName": "friendly_name", "attributes": "attributes"}
     info = None
     for key, column in changed.items():

@@ -1,5 +1,6 @@
 // Connects as an app does, reads history, then follows what the app's backend does over REST.
-// Prints {"ready":true} once initialized, then one JSON line of what it saw.
+// Prints {"ready":true} once initialized, a {"step": ...} line before each change it waits
+// for, then one JSON line of what it saw.
 // usage: node follow.js <ws-url> <token> <channel with history>
 const { Client } = require('twilio-chat');
 const { sdkOptions, reporter } = require('./common');
@@ -30,6 +31,10 @@ const options = sdkOptions(url);
   console.log(JSON.stringify({ step: 'rename' }));
   await updated;
   seen.renamed = channel.friendlyName;
+  const left = new Promise((resolve) => history.on('memberLeft', resolve));
+  console.log(JSON.stringify({ step: 'delete' }));
+  seen.left = (await left).identity; // its user deleted over REST
+  seen.membersAfter = (await history.getMembers()).map((m) => m.identity).sort();
   await client.shutdown();
   finish(0);
 })().catch((e) => { seen.error = String((e && e.stack) || e); finish(1); });
