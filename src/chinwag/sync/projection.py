@@ -193,20 +193,23 @@ async def _channel_removed(call: Context, channel: Row) -> None:
 
 
 async def _user_removed(call: Context, user: Row) -> None:
-    """The user's memberships go with it (by cascade): each leaves its channel as a member
-    who leaves does, so the SDK's other members see `memberLeft` and no longer list the user
-    (a user's channels are bounded by the service's `Limits.UserChannels`). The user's own
-    maps stay, unread, as its other rows went."""
+    """The user's memberships go with it (by cascade): each leaves its channel's roster, so
+    the other members' SDKs see `memberLeft` and no longer list the user, and its my-channels
+    map (if it has one: none is made now), as when a member leaves. A user's channels are
+    bounded by the service's `Limits.UserChannels`."""
     members, channels = call.tables["member"], call.tables["channel"]
     rows = await call.conn.execute(
-        select(members, *(c.label(f"channel_{c.name}") for c in channels.c))
+        select(members.c.sid.label("member_sid"), channels)
         .join(channels, channels.c.sid == members.c.channel_sid)
         .where(members.c.user_sid == user["sid"])
     )
+    mine = await _find(call, user["service_sid"], my_channels_name(user["sid"]))
     for row in rows.mappings().all():
-        member = {c.name: row[c.name] for c in members.c}
-        channel = {c.name: row[f"channel_{c.name}"] for c in channels.c}
-        await _project_member(call, channel, member, None)
+        channel = {c.name: row[c.name] for c in channels.c}
+        roster = (await channel_objects(call, channel))["roster"].sid
+        await engine.remove_item(call.conn, call.tables, roster, row["member_sid"], call.base_url)
+        if mine is not None:
+            await engine.remove_item(call.conn, call.tables, mine, channel["sid"])
 
 
 def _loads(text: str) -> dict[str, Any]:
