@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from chinwag.resources.services import SERVICE
 from tests.conftest import make_client
 from tests.support.console import signed_in
 from tests.support.databases import fresh
+from tests.support.generated import generated, tracebacks
 from tests.support.servers import Server
 
 EXAMPLES = 800  # per database
@@ -162,25 +162,13 @@ def seeded(server: Server, http: requests.Session) -> dict[str, str]:
     }
 
 
-def tracebacks(server: Server) -> int:
-    assert server.log_path is not None
-    return Path(server.log_path).read_text(errors="replace").count("Traceback")
-
-
 def test_generated_console_requests_are_answered_below_500(own_server: Server) -> None:
     http = signed_in(own_server)
     real = seeded(own_server, http)
     failures: list[str] = []
     statuses: set[int] = set()
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated(EXAMPLES)
     @given(visits(real))
     def visit(case: tuple[str, str, dict[str, Any]]) -> None:
         method, path, values = case

@@ -16,13 +16,14 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 
 from chinwag.realtime.framing import MAGIC
 from tests.realtime.conftest import Key, mint
 from tests.realtime.test_protocol import init, reply_to, socket
+from tests.support.generated import generated, tracebacks
 from tests.support.servers import Server
 
 EXAMPLES = 2000  # per database, about 10 s each
@@ -130,11 +131,6 @@ def frame(header: dict[str, Any], body: Any) -> bytes:
     return MAGIC + str(len(head)).encode() + b"\r\n" + head + b"\r\n" + payload
 
 
-def tracebacks(server: Server) -> int:
-    assert server.log_path is not None
-    return server.log_path.read_text(errors="replace").count("Traceback")
-
-
 @pytest.fixture
 def real(service: Any) -> dict[str, str]:
     """The SIDs of a channel the identity `wire` is a member of, and of one of its messages."""
@@ -160,14 +156,7 @@ def test_generated_requests_are_answered_below_500(
         init(ws, mint(api_key, real["service"], "wire"))
         sent = iter(range(1_000_000))
 
-        @settings(
-            max_examples=EXAMPLES,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
+        @generated(EXAMPLES)
         @given(tunnelled(real))
         def ask(case: tuple[dict[str, Any], Any]) -> None:
             request, body = case
@@ -214,14 +203,7 @@ def test_generated_frames_never_break_the_server(
     logged = tracebacks(server)
     token = mint(api_key, real["service"], "wire")
 
-    @settings(
-        max_examples=EXAMPLES // 10,  # a connection each
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
+    @generated(EXAMPLES // 10)  # a connection each
     @given(frames())
     def send(case: tuple[dict[str, Any], Any]) -> None:
         header, body = case
