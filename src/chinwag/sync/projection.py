@@ -192,6 +192,15 @@ async def _channel_removed(call: Context, channel: Row) -> None:
         await engine.remove_object(call.conn, call.tables, sid)
 
 
+async def _member_left(
+    call: Context, roster: str, member_sid: str, mine: str | None, channel_sid: str
+) -> None:
+    """A member leaves: out of its channel's roster and its user's my-channels map (if any)."""
+    await engine.remove_item(call.conn, call.tables, roster, member_sid, call.base_url)
+    if mine is not None:
+        await engine.remove_item(call.conn, call.tables, mine, channel_sid)
+
+
 async def _user_removed(call: Context, user: Row) -> None:
     """The user's memberships go with it (by cascade): each leaves its channel's roster, so
     the other members' SDKs see `memberLeft` and no longer list the user, and its my-channels
@@ -207,9 +216,7 @@ async def _user_removed(call: Context, user: Row) -> None:
     for row in rows.mappings().all():
         channel = {c.name: row[c.name] for c in channels.c}
         roster = (await channel_objects(call, channel))["roster"].sid
-        await engine.remove_item(call.conn, call.tables, roster, row["member_sid"], call.base_url)
-        if mine is not None:
-            await engine.remove_item(call.conn, call.tables, mine, channel["sid"])
+        await _member_left(call, roster, row["member_sid"], mine, channel["sid"])
 
 
 def _loads(text: str) -> dict[str, Any]:
@@ -251,9 +258,8 @@ async def _project_member(
     assert member is not None  # noqa: S101
     mine = await _my_channels(call, member["user_sid"])
     if after is None:
-        await engine.remove_item(call.conn, call.tables, roster, member["sid"], call.base_url)
-        if mine is not None:
-            await engine.remove_item(call.conn, call.tables, mine.sid, channel["sid"])
+        mine_sid = mine.sid if mine is not None else None
+        await _member_left(call, roster, member["sid"], mine_sid, channel["sid"])
         return
     await engine.set_item(
         call.conn, call.tables, roster, after["sid"], member_data(after), call.base_url
