@@ -59,7 +59,15 @@ async def _exists(conn: Connection, table: Table, sid: str) -> bool:
     return (await conn.execute(select(table.c.pk).where(table.c.sid == sid))).first() is not None
 
 
+async def lock(conn: Connection, table: Table, sids: Select[Any]) -> None:
+    """Lock the rows of `table` whose SID `sids` selects, in `pk` order (every writer takes a
+    table's rows in that order, so two such transactions never wait for each other)."""
+    locking = select(table.c.pk).where(table.c.sid.in_(sids)).order_by(table.c.pk)
+    await conn.execute(locking.with_for_update())
+
+
 async def release(conn: Connection, table: Table, column: str, sids: Select[Any]) -> None:
     """Take one off `column` of every row of `table` whose SID `sids` selects."""
+    await lock(conn, table, sids)
     counter = table.c[column]
     await conn.execute(table.update().where(table.c.sid.in_(sids)).values({column: counter - 1}))

@@ -115,6 +115,10 @@ class Rules:
         """Side effects of a change; may return the row as it should be rendered."""
         return None
 
+    async def lock_ahead(self, call: Context, row: Row) -> None:
+        """Lock the rows a delete of `row` changes that come before it in the lock order
+        (channels, then users, then members: `ops/crud.py`), before the row is locked."""
+
     async def before_delete(self, call: Context, row: Row) -> None:
         """Check, and undo counters, before the row (and its cascade) goes."""
 

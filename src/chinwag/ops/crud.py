@@ -155,9 +155,13 @@ async def update(call: Context, form: Form) -> Result:
 async def delete(call: Context, form: Form) -> Result:
     res = call.resource
     row = await target(call)
-    if row.get("pk") is not None:
+    owner = row.get("pk") is not None and call.tables.cascades(table(call))
+    if owner:  # before it counts what goes with it
+        await res.rules.lock_ahead(call, row)
         await _lock(call, row["pk"])
     await res.rules.before_delete(call, row)
+    if row.get("pk") is not None and not owner:  # after its channel and user, before Sync's
+        await _lock(call, row["pk"])
     await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
     if row.get("pk") is None:  # a view's row that is no row of its table (a user's invitation)
         return Result(204, row)
@@ -178,7 +182,19 @@ async def _lock(call: Context, pk: int) -> None:
     one writer holds every row). A member added meanwhile by another writer's transaction (a
     channel's writes by SID and by unique name take different writers, a user's delete takes
     its service's) first commits, and the counts below see it: read before, it went by the
-    delete's cascade uncounted, and the user's or channel's count stayed one too high."""
+    delete's cascade uncounted, and the user's or channel's count stayed one too high.
+
+    Lock order. Writers take rows in one order: channels (by `pk` among themselves), then
+    users (likewise), then a channel's hourly counts, then members and messages, then Sync
+    objects (the projection, last). A member's add or removal moves its channel's count, then
+    its user's, then writes the member, then its roster; a channel's delete locks the
+    channel, then its users (`counters.release`) and members, then its Sync objects go; a
+    user's delete locks its channels first (`Rules.lock_ahead`), then itself, then its
+    memberships. Two transactions on different writers that took them in opposite orders
+    waited for each other: each gave way after LOCK_WAIT (`pg_writer`), and a delete that gave
+    way three times answered 503. So a row whose delete takes others with it is locked
+    before its rules count them, any other after its rules moved its channel's and user's
+    counts (a member locked first came before its channel), and both before the projection."""
     t = table(call)
     locked = select(t.c.pk).where(t.c.pk == pk).with_for_update()
     if (await call.conn.execute(locked)).first() is None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from chinwag import times
 from chinwag.context import Context, Row
-from chinwag.domain.counters import release
+from chinwag.domain.counters import lock, release
 from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.resource import V2, VERSIONS, Field, Filter, Link, Resource, Rules, Unique
 from chinwag.resources import fields
@@ -50,6 +50,8 @@ class ChannelRules(Rules):
         members = call.tables["member"]
         seated = select(members.c.user_sid).where(members.c.channel_sid == row["sid"])
         await release(call.conn, call.tables["user"], "joined_channels_count", seated)
+        mine = select(members.c.sid).where(members.c.channel_sid == row["sid"])
+        await lock(call.conn, members, mine)  # before the projection's Sync objects
 
     def client_permissions(
         self, call: Context, row: Row | None, values: Mapping[str, Any]

@@ -95,9 +95,9 @@ class MessageRules(Rules):
             await activity.move(call, row, moved)
 
     async def before_delete(self, call: Context, row: Row) -> None:
-        await activity.uncount(call, row)
         channels, messages = call.tables["channel"], call.tables["message"]
         await bump(call.conn, channels, row["channel_sid"], "messages_count", by=-1)
+        await activity.uncount(call, row)  # after the channel, as a create counts (lock order)
         if call.parent("channel")["last_message_sid"] == row["sid"]:
             previous = (
                 select(messages.c.sid)

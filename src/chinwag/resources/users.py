@@ -10,7 +10,7 @@ from sqlalchemy import select
 from chinwag import times
 from chinwag.context import Context, Row
 from chinwag.domain import reachability
-from chinwag.domain.counters import release
+from chinwag.domain.counters import lock, release
 from chinwag.model.errors import ApiError
 from chinwag.model.resource import V2, VERSIONS, Field, Link, Resource, Rules, Unique
 from chinwag.resources import fields
@@ -38,11 +38,20 @@ class UserRules(Rules):
         if changes.get("role_sid"):
             await require_role(call, changes["role_sid"], "deployment")
 
-    async def before_delete(self, call: Context, row: Row) -> None:
-        """Its memberships go with it (by cascade): give their channels back a seat each."""
+    async def lock_ahead(self, call: Context, row: Row) -> None:
+        """Its channels, whose counts it changes, before itself (the lock order)."""
         members = call.tables["member"]
         mine = select(members.c.channel_sid).where(members.c.user_sid == row["sid"])
-        await release(call.conn, call.tables["channel"], "members_count", mine)
+        await lock(call.conn, call.tables["channel"], mine)
+
+    async def before_delete(self, call: Context, row: Row) -> None:
+        """Its memberships go with it (by cascade): give their channels back a seat each, and
+        lock the memberships before the projection writes their Sync objects (lock order)."""
+        members = call.tables["member"]
+        mine = members.c.user_sid == row["sid"]
+        channels = select(members.c.channel_sid).where(mine)
+        await release(call.conn, call.tables["channel"], "members_count", channels)
+        await lock(call.conn, members, select(members.c.sid).where(mine))
 
     def client_permissions(
         self, call: Context, row: Row | None, values: Mapping[str, Any]
