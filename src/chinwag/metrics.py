@@ -41,6 +41,7 @@ class Metrics:
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     latency: dict[tuple[str, str], Histogram] = field(default_factory=dict)
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
+    retries: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -48,6 +49,11 @@ class Metrics:
 
     def observe_delivery(self, kind: str, outcome: str) -> None:
         self.deliveries[(kind, outcome)] += 1
+
+    def observe_retry(self, resource: str, reason: str) -> None:
+        """A write transaction that did not finish and is run again (or, its tries used up,
+        answers 503): it gave way to another writer's locks, or found its row gone."""
+        self.retries[(resource, reason)] += 1
 
     def render(self, gauges: dict[str, float]) -> str:
         lines = [
@@ -78,6 +84,13 @@ class Metrics:
         ]
         for (kind, outcome), count in sorted(self.deliveries.items()):
             lines.append(f"chinwag_deliveries_total{_labels(kind=kind, outcome=outcome)} {count}")
+        lines += [
+            "# HELP chinwag_write_retries_total Write transactions run again, by resource and why.",
+            "# TYPE chinwag_write_retries_total counter",
+        ]
+        for (resource, reason), count in sorted(self.retries.items()):
+            labels = _labels(resource=resource, reason=reason)
+            lines.append(f"chinwag_write_retries_total{labels} {count}")
         for name, value in sorted(gauges.items()):
             lines += [f"# TYPE {name} gauge", f"{name} {value:g}"]
         return "\n".join(lines) + "\n"

@@ -285,6 +285,10 @@ def test_a_write_that_gave_way_runs_again(fresh_database: str) -> None:
         assert [r["sid"] for r in listed.listing.rows] == [channel]
         assert calls[1] == channel
         assert len(calls) == 2
+        assert runtime.metrics.retries == {("channel", "gave_way"): 1}
+        assert 'chinwag_write_retries_total{resource="channel",reason="gave_way"} 1' in (
+            runtime.metrics.render({}).splitlines()
+        )
 
     run(fresh_database, test)
 

@@ -162,6 +162,7 @@ def test_a_row_gone_within_the_transaction_is_run_again(
         assert updated.row is not None
         assert updated.row["friendly_name"] == "renamed"
         assert len(attempts) == 2
+        assert runtime.metrics.retries == {("channel", "row_gone"): 1}
 
     run(fresh_database, test)
 

@@ -25,7 +25,7 @@ from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
 from chinwag.store.db import Connection
-from chinwag.store.errors import IntegrityError, Refused, RetryLater
+from chinwag.store.errors import IntegrityError, Refused, RetryLater, RowGone
 
 # A write that gave way to another writer's transaction (store/pg_writer) runs again, this often.
 RETRIES = 3
@@ -137,7 +137,9 @@ async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Con
                 if op.action in WRITES and runtime.settings.rate_limits == "twilio":
                     await ratelimit.charge(context)
                 return context, await ACTIONS[op.action](context, form)
-        except RetryLater:
+        except RetryLater as exc:
+            reason = "row_gone" if isinstance(exc, RowGone) else "gave_way"
+            runtime.metrics.observe_retry(op.resource.name, reason)
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
