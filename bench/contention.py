@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import tempfile
@@ -132,21 +133,14 @@ async def _retries(port: int) -> Counter[str]:
 def run(
     kind: str, ref: str, rounds: int, users: int, channels: int, workdir: Path, admin: str
 ) -> dict[str, Any]:
-    created: list[str] = []
-
-    def database(tag: str) -> str:
-        if kind == "sqlite":
-            return f"sqlite:///{workdir / tag}.db"
-        url = servers.pg_create(admin)
-        created.append(url)
-        return url
-
     old_src = servers.export_ref(ref, workdir / "ref")
-    targets = []
-    try:
+    targets: list[tuple[str, servers.Chinwag, str]] = []
+    with contextlib.ExitStack() as stack:
         for tag, src in ((f"ref {ref}", old_src), ("working tree", None)):
-            url = database(tag.split()[0])
-            server = servers.Chinwag(url, workdir / f"{tag.split()[0]}.log", src=src)
+            name = tag.split()[0]
+            url = stack.enter_context(servers.fresh_database(kind, workdir, name, admin))
+            server = servers.Chinwag(url, workdir / f"{name}.log", src=src)
+            stack.callback(server.stop)
             server.start()
             targets.append((tag, server, url))
         results: dict[str, list[dict[str, Any]]] = {tag: [] for tag, _, _ in targets}
@@ -159,11 +153,6 @@ def run(
                 figures["deadlocks"] = _deadlocks(url) - before
                 figures["retries"] = dict(asyncio.run(_retries(server.port)) - retried)
                 results[tag].append(figures)
-    finally:
-        for _, server, _ in targets:
-            server.stop()
-        for url in created:
-            servers.pg_drop(url, admin)
     figures = {"db": kind, "ref": ref, "rounds": rounds, "users": users, "channels": channels}
     return {**figures, **results}
 
