@@ -53,3 +53,33 @@ def test_history_and_live_changes_made_over_rest(
     assert seen["renamed"] == "Renamed"
     assert seen["left"] == "bob"
     assert seen["membersAfter"] == [alice]
+
+
+def test_a_user_deleted_over_rest_leaves_its_channels_in_its_own_sdk(
+    server: Server, sdk: Path, api_key: Key, service: Any, chat: Any, unique: Any
+) -> None:
+    """The deleted user's own SDK, connected, leaves each of its channels (public and
+    private), and its maps' removal that follows raises no error in it."""
+    carol = unique("carol")
+    svc = chat.services(service.sid)
+    names = sorted([unique("public"), unique("private")])
+    members = []
+    for name, kind in zip(names, ("public", "private"), strict=True):
+        channel = svc.channels.create(unique_name=name, type=kind)
+        members.append(svc.channels(channel.sid).members.create(identity=carol))
+    script = NodeScript(sdk, "gone.js", ws_url(server), mint(api_key, service.sid, carol))
+    try:
+        ready = script.line()
+        assert ready == {"ready": names}, ready
+        member = members[0]
+        svc.channels(member.channel_sid).members(member.sid).update(last_consumed_message_index=0)
+        step = script.line()
+        assert step == {"step": "subscribed"}, step
+        svc.users(carol).delete()
+        seen = script.line()
+    finally:
+        code = script.close()
+    assert code == 0, seen
+    assert seen["left"] == names
+    assert seen["errors"] == []
+    assert seen["state"] == "connected"

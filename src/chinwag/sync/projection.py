@@ -204,8 +204,12 @@ async def _member_left(
 async def _user_removed(call: Context, user: Row) -> None:
     """The user's memberships go with it (by cascade): each leaves its channel's roster, so
     the other members' SDKs see `memberLeft` and no longer list the user, and its my-channels
-    map (if it has one: none is made now), as when a member leaves. A user's channels are
-    bounded by the service's `Limits.UserChannels`."""
+    map (if it has one: none is made now), as when a member leaves, so the user's own SDK, if
+    connected, sees `channelLeft`. Then its my-channels and user-info maps are removed, as a
+    channel's objects are (their items swept later; the SDK's Sync client unsubscribes from a
+    removed map and the chat client listens for nothing more): a service whose users come and
+    go keeps nothing of those gone. A user's channels are bounded by the service's
+    `Limits.UserChannels`."""
     members, channels = call.tables["member"], call.tables["channel"]
     rows = await call.conn.execute(
         select(members.c.sid.label("member_sid"), channels)
@@ -217,6 +221,10 @@ async def _user_removed(call: Context, user: Row) -> None:
         channel = {c.name: row[c.name] for c in channels.c}
         roster = (await channel_objects(call, channel))["roster"].sid
         await _member_left(call, roster, row["member_sid"], mine, channel["sid"])
+    info = await _find(call, user["service_sid"], user_info_name(user["sid"]))
+    for sid in (mine, info):
+        if sid is not None:
+            await engine.remove_object(call.conn, call.tables, sid)
 
 
 def _loads(text: str) -> dict[str, Any]:
