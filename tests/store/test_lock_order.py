@@ -243,3 +243,28 @@ async def _members_count(runtime: Runtime, channel: str) -> int:
     async with runtime.db.read() as conn:
         count = select(channels.c.members_count).where(channels.c.sid == channel)
         return int((await conn.execute(count)).scalar() or 0)
+
+
+def test_a_services_delete_locks_its_channels_before_its_users(fresh_postgres: str) -> None:
+    """While one of its channels is locked (a member's add there, which locks the member's
+    user next), the service's delete waits for it without holding any of its users' rows.
+    PostgreSQL's cascade takes a service's channels before its users (the order of its
+    foreign keys' triggers), which is the lock order: this keeps it so."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        await joined(runtime, account, service, channel)
+        user = await _sid_of(runtime, "user", "identity", "ann")
+        path = f"/v2/Services/{service}"
+        was_free, deleted = await while_locked(
+            fresh_postgres,
+            by_sid("channels", channel),
+            lambda: perform(runtime, op(account, "service", "delete", path, {"Sid": service})),
+            by_sid("users", user),
+        )
+        assert was_free
+        assert deleted.status == 204
+        assert await _count(runtime, "user") == 0
+        assert await _count(runtime, "member") == 0
+
+    run(fresh_postgres, test)
