@@ -22,6 +22,7 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
+from chinwag.model.errors import ApiError
 from chinwag.ops.actions import Outcome, perform
 from chinwag.runtime import Runtime
 from chinwag.store.accounts import Account
@@ -266,5 +267,86 @@ def test_a_services_delete_locks_its_channels_before_its_users(fresh_postgres: s
         assert deleted.status == 204
         assert await _count(runtime, "user") == 0
         assert await _count(runtime, "member") == 0
+
+    run(fresh_postgres, test)
+
+
+async def _role(runtime: Runtime, account: Account, service: str) -> str:
+    path = f"/v2/Services/{service}/Roles"
+    form = {"FriendlyName": "reader", "Type": "channel", "Permission": "sendMessage"}
+    made = await perform(
+        runtime, op(account, "role", "create", path, {"ServiceSid": service}, form)
+    )
+    assert made.row is not None
+    return str(made.row["sid"])
+
+
+def test_a_role_deleted_meanwhile_is_given_to_no_member(fresh_postgres: str) -> None:
+    """A member's add with a RoleSid while that role's delete (another writer: the role's
+    service's) holds it waits for the delete, then finds the role gone: 400, and no member
+    holds a role that is no more."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        role = await _role(runtime, account, service)
+        members = f"/v2/Services/{service}/Channels/{channel}/Members"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        form = {"Identity": "ann", "RoleSid": role}
+        conn = await asyncpg.connect(fresh_postgres)
+        try:
+            async with conn.transaction():  # as the role's delete: locked, then removed
+                await conn.execute("SELECT 1 FROM roles WHERE sid = $1 FOR UPDATE", role)
+                adding = asyncio.create_task(
+                    perform(runtime, op(account, "member", "create", members, params, form))
+                )
+                await waiting_for_a_lock(conn)
+                assert not adding.done()
+                await conn.execute("DELETE FROM roles WHERE sid = $1", role)
+        finally:
+            await conn.close()
+        with pytest.raises(ApiError) as refused:
+            await adding
+        assert (refused.value.status, refused.value.code) == (400, 50100)
+        assert await _count(runtime, "member") == 0
+
+    run(fresh_postgres, test)
+
+
+def test_a_role_given_meanwhile_is_not_deleted(fresh_postgres: str) -> None:
+    """A role's delete while a user is being given that role (another writer's transaction,
+    which holds the role's key-share lock until it commits) waits for it, then finds the
+    holder: 409, and the role stays."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, _ = await chat(runtime, account)
+        role = await _role(runtime, account, service)
+        users = f"/v2/Services/{service}/Users"
+        await perform(
+            runtime,
+            op(account, "user", "create", users, {"ServiceSid": service}, {"Identity": "ann"}),
+        )
+        path = f"/v2/Services/{service}/Roles/{role}"
+        conn = await asyncpg.connect(fresh_postgres)
+        try:
+            async with conn.transaction():  # as a holder's write: the role kept, then given
+                await conn.execute("SELECT 1 FROM roles WHERE sid = $1 FOR KEY SHARE", role)
+                deleting = asyncio.create_task(
+                    perform(
+                        runtime,
+                        op(account, "role", "delete", path, {"ServiceSid": service, "Sid": role}),
+                    )
+                )
+                await waiting_for_a_lock(conn)
+                assert not deleting.done()
+                await conn.execute("UPDATE users SET role_sid = $1 WHERE identity = 'ann'", role)
+        finally:
+            await conn.close()
+        with pytest.raises(ApiError) as refused:
+            await deleting
+        assert (refused.value.status, refused.value.code) == (409, 50100)
+        roles = runtime.tables["role"]
+        async with runtime.db.read() as read:
+            kept = await read.execute(select(roles.c.sid).where(roles.c.sid == role))
+            assert kept.first() is not None
 
     run(fresh_postgres, test)

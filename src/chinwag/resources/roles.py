@@ -11,6 +11,7 @@ from chinwag.domain.roles import SERVICE_ROLE_POINTERS, unknown_permissions
 from chinwag.model.errors import ApiError, MissingParameter
 from chinwag.model.resource import VERSIONS, BackendOnly, Field, Resource
 from chinwag.resources.services import SERVICE
+from chinwag.store.errors import RowGone
 
 
 def _dedupe(permissions: list[str]) -> list[str]:
@@ -29,11 +30,15 @@ def _check(role_type: str, permissions: list[str]) -> list[str]:
 
 
 async def require_role(call: Context, sid: str, role_type: str) -> None:
-    """400 unless `sid` is a role of `role_type` in the call's service."""
+    """400 unless `sid` is a role of `role_type` in the call's service. The role stays until
+    the caller's transaction ends (a key-share lock on PostgreSQL, which a permissions update
+    does not wait for): a delete of it on another writer either finds this holder, or waits
+    and is found gone (see `RoleRules.before_delete`)."""
     roles = call.tables["role"]
     query = select(roles.c.type).where(
         roles.c.service_sid == call.parent("service")["sid"], roles.c.sid == sid
     )
+    query = query.with_for_update(read=True, key_share=True)
     found = (await call.conn.execute(query)).scalar()
     if found is None:
         raise ApiError(400, 50100, f"Role not found: {sid} is not a role of this service")
@@ -52,6 +57,14 @@ class RoleRules(BackendOnly):
         changes["permissions"] = _check(row["type"], changes["permissions"])
 
     async def before_delete(self, call: Context, row: Row) -> None:
+        """409 while the service points at the role or anything holds it. The role is locked
+        first: a user, member or invite given it by another writer's transaction meanwhile
+        holds its key-share lock (`require_role`), so the check below sees it committed, or it
+        waits for this delete and finds the role gone (400), never a holder of no role."""
+        roles = call.tables["role"]
+        locked = select(roles.c.pk).where(roles.c.pk == row["pk"]).with_for_update()
+        if (await call.conn.execute(locked)).first() is None:
+            raise RowGone("role")
         service = call.parent("service")
         for column in SERVICE_ROLE_POINTERS:
             if service[column] == row["sid"]:
