@@ -184,9 +184,9 @@ async def _lock(call: Context, pk: int) -> None:
     its service's) first commits, and the counts below see it: read before, it went by the
     delete's cascade uncounted, and the user's or channel's count stayed one too high.
 
-    Lock order. Writers take rows in one order: channels (by `pk` among themselves), then
-    users (likewise), then a channel's hourly counts, then members and messages, then Sync
-    objects (the projection, last). A member's add or removal moves its channel's count, then
+    Lock order. Writers take rows in one order: a role given (`require_role`), channels (by
+    `pk` among themselves), then users (likewise), then a channel's hourly counts, then
+    members and messages, then Sync objects (the projection, last). A member's add or removal moves its channel's count, then
     its user's, then writes the member, then its roster; a channel's delete locks the
     channel, then its users (`counters.release`) and members, then its Sync objects go; a
     user's delete locks its channels first (`Rules.lock_ahead`), then itself, then its
