@@ -350,3 +350,50 @@ def test_a_role_given_meanwhile_is_not_deleted(fresh_postgres: str) -> None:
             assert kept.first() is not None
 
     run(fresh_postgres, test)
+
+
+def test_an_invite_while_the_user_joins_waits_and_finds_the_member(fresh_postgres: str) -> None:
+    """An invite of a user who is joining the channel at the same moment (another writer's
+    member add, which has moved the user's count and holds its row) waits for the join and
+    answers 409 / 50404: a user is never both member and invitee of a channel (User Channels
+    pages by the channel across both)."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        channels = f"/v2/Services/{service}/Channels"
+        elsewhere = await perform(
+            runtime, op(account, "channel", "create", channels, {"ServiceSid": service})
+        )
+        assert elsewhere.row is not None
+        model = await joined(runtime, account, service, str(elsewhere.row["sid"]))
+        user = await _sid_of(runtime, "user", "identity", "ann")
+        invites = f"/v2/Services/{service}/Channels/{channel}/Invites"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        columns = [c.name for c in runtime.tables["member"].c if c.name != "pk"]
+        copied = ", ".join({"sid": "$1", "channel_sid": "$2"}.get(c, c) for c in columns)
+        join = f"INSERT INTO members ({', '.join(columns)}) SELECT {copied} FROM members WHERE sid = $3"  # noqa: S608
+        conn = await asyncpg.connect(fresh_postgres)
+        try:
+            async with conn.transaction():  # as a member's add: the user's count, the member
+                await conn.execute(
+                    "UPDATE users SET joined_channels_count = joined_channels_count + 1"
+                    " WHERE sid = $1",
+                    user,
+                )
+                inviting = asyncio.create_task(
+                    perform(
+                        runtime,
+                        op(account, "invite", "create", invites, params, {"Identity": "ann"}),
+                    )
+                )
+                await waiting_for_a_lock(conn)
+                assert not inviting.done()
+                await conn.execute(join, "MB" + "0" * 32, channel, model)
+        finally:
+            await conn.close()
+        with pytest.raises(ApiError) as refused:
+            await inviting
+        assert (refused.value.status, refused.value.code) == (409, 50404)
+        assert await _count(runtime, "invite") == 0
+
+    run(fresh_postgres, test)

@@ -20,10 +20,13 @@ class InviteRules(Rules):
         users, members = call.tables["user"], call.tables["member"]
         service, channel = call.parent("service"), call.parent("channel")
         identity = values["identity"]
+        # The user kept (a share lock) before its membership is looked for: a join of this
+        # channel on another writer (which moves the user's count) either committed first and
+        # is seen, or waits for this invite and consumes it. Never both member and invitee.
         query = select(users.c.sid).where(
             users.c.service_sid == service["sid"], users.c.identity == identity
         )
-        user_sid = (await call.conn.execute(query)).scalar()
+        user_sid = (await call.conn.execute(query.with_for_update(read=True))).scalar()
         if user_sid is None:
             # Observed on Twilio: inviting an identity with no User is a plain 404.
             raise call.not_found()
