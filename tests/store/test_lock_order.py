@@ -39,8 +39,11 @@ def by_sid(table: str, sid: str) -> RowOf:
 
 
 async def waiting_for_a_lock(conn: Any) -> None:
-    """Until another session of the database waits for a lock (10 s at most)."""
+    """Until another session of the database waits for a lock (10 s at most). Asked inside
+    the test's transaction, whose first read of `pg_stat_activity` PostgreSQL would otherwise
+    keep for every later one: each look clears that snapshot."""
     for _ in range(1000):
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
         waiting = await conn.fetchval(
             "SELECT count(*) FROM pg_stat_activity"
             " WHERE datname = current_database() AND wait_event_type = 'Lock'"
@@ -395,5 +398,60 @@ def test_an_invite_while_the_user_joins_waits_and_finds_the_member(fresh_postgre
             await inviting
         assert (refused.value.status, refused.value.code) == (409, 50404)
         assert await _count(runtime, "invite") == 0
+
+    run(fresh_postgres, test)
+
+
+def test_a_join_whose_invite_is_taken_back_meanwhile_is_refused(fresh_postgres: str) -> None:
+    """A client joins a private channel by its invite while the invite is taken back on
+    another writer: the join, allowed by the invite it saw, finds it gone when it consumes
+    it, runs again and is refused as a join without an invite is (the private channel is not
+    found); nothing is written."""
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, _ = await chat(runtime, account)
+        channels = f"/v2/Services/{service}/Channels"
+        private = await perform(
+            runtime,
+            op(
+                account, "channel", "create", channels, {"ServiceSid": service}, {"Type": "private"}
+            ),
+        )
+        assert private.row is not None
+        channel = str(private.row["sid"])
+        users = f"/v2/Services/{service}/Users"
+        await perform(
+            runtime,
+            op(account, "user", "create", users, {"ServiceSid": service}, {"Identity": "ann"}),
+        )
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        invited = await perform(
+            runtime,
+            op(
+                account,
+                "invite",
+                "create",
+                f"{channels}/{channel}/Invites",
+                params,
+                {"Identity": "ann"},
+            ),
+        )
+        assert invited.row is not None
+        members = f"{channels}/{channel}/Members"
+        join = op(account, "member", "create", members, params, {"Identity": "ann"}, identity="ann")
+        conn = await asyncpg.connect(fresh_postgres)
+        try:
+            async with conn.transaction():  # as the invite's delete, by the channel's unique name
+                await conn.execute("DELETE FROM invites WHERE sid = $1", invited.row["sid"])
+                joining = asyncio.create_task(perform(runtime, join))
+                await waiting_for_a_lock(conn)
+                assert not joining.done()
+        finally:
+            await conn.close()
+        with pytest.raises(ApiError) as refused:
+            await joining
+        assert (refused.value.status, refused.value.code) == (404, 50300)  # as to any stranger
+        assert await _count(runtime, "member") == 0
+        assert await _members_count(runtime, channel) == 0
 
     run(fresh_postgres, test)
