@@ -10,6 +10,11 @@ the lock an operation on another writer holds first (a channel's, as a member's 
 removal there does; a member's, as an update of it does before its roster), while the delete
 waits for it: the row that other operation would lock next must still be free, or the two
 would be deadlocked.
+
+The same holds for a check a write makes of rows another writer may change meanwhile: a
+role's delete looks for holders, an invite for a membership, a client's join of a private
+channel relies on its invite. Each keeps what it checked (a lock, or the invite it must
+consume), so the other writer's change is either seen or waits.
 """
 
 from __future__ import annotations
