@@ -20,7 +20,7 @@ consume), so the other writer's change is either seen or waits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import asyncpg
@@ -75,22 +75,50 @@ async def free(conn: Any, row: RowOf) -> bool:
     return True
 
 
-async def while_locked(
-    url: str, held: RowOf, delete: Callable[[], Awaitable[Outcome]], next_row: RowOf
-) -> tuple[bool, Outcome]:
-    """Lock `held`, start `delete` and hold the lock until it waits for it: whether
-    `next_row` was free then, and the delete's outcome once the lock is let go."""
+# Work of the test's session, given its connection: what another writer's transaction does.
+Step = Callable[[Any], Awaitable[Any]]
+
+
+def sql(statement: str, *args: Any) -> Step:
+    return lambda conn: conn.execute(statement, *args)
+
+
+Operation = Callable[[], Coroutine[Any, Any, Outcome]]
+
+
+async def behind_another_writer(
+    url: str, first: Step, operation: Operation, then: Step | None = None
+) -> tuple[Any, asyncio.Task[Outcome]]:
+    """In a transaction of the test's own session (as another writer's): `first`, then start
+    `operation` and wait until it waits for a lock the session holds, then `then` (if any) and
+    commit. What `then` returned, and the operation's task (it goes on once the session
+    commits)."""
     conn = await asyncpg.connect(url)
     try:
         async with conn.transaction():
-            assert await conn.fetchval(_locking(held), *held[2]) == 1, held
-            deleting = asyncio.create_task(delete())
+            await first(conn)
+            running = asyncio.create_task(operation())
             await waiting_for_a_lock(conn)
-            assert not deleting.done()
-            was_free = await free(conn, next_row)
+            assert not running.done()
+            found = await then(conn) if then is not None else None
     finally:
         await conn.close()
-    return was_free, await deleting
+    return found, running
+
+
+async def while_locked(
+    url: str, held: RowOf, delete: Operation, next_row: RowOf
+) -> tuple[bool, Outcome]:
+    """Lock `held`, start `delete` and hold the lock until it waits for it: whether
+    `next_row` was free then, and the delete's outcome once the lock is let go."""
+
+    async def lock(conn: Any) -> None:
+        assert await conn.fetchval(_locking(held), *held[2]) == 1, held
+
+    was_free, deleting = await behind_another_writer(
+        url, lock, delete, lambda conn: free(conn, next_row)
+    )
+    return bool(was_free), await deleting
 
 
 async def joined(runtime: Runtime, account: Account, service: str, channel: str) -> str:
@@ -300,18 +328,12 @@ def test_a_role_deleted_meanwhile_is_given_to_no_member(fresh_postgres: str) -> 
         members = f"/v2/Services/{service}/Channels/{channel}/Members"
         params = {"ServiceSid": service, "ChannelSid": channel}
         form = {"Identity": "ann", "RoleSid": role}
-        conn = await asyncpg.connect(fresh_postgres)
-        try:
-            async with conn.transaction():  # as the role's delete: locked, then removed
-                await conn.execute("SELECT 1 FROM roles WHERE sid = $1 FOR UPDATE", role)
-                adding = asyncio.create_task(
-                    perform(runtime, op(account, "member", "create", members, params, form))
-                )
-                await waiting_for_a_lock(conn)
-                assert not adding.done()
-                await conn.execute("DELETE FROM roles WHERE sid = $1", role)
-        finally:
-            await conn.close()
+        _, adding = await behind_another_writer(  # as the role's delete: locked, then removed
+            fresh_postgres,
+            sql("SELECT 1 FROM roles WHERE sid = $1 FOR UPDATE", role),
+            lambda: perform(runtime, op(account, "member", "create", members, params, form)),
+            sql("DELETE FROM roles WHERE sid = $1", role),
+        )
         with pytest.raises(ApiError) as refused:
             await adding
         assert (refused.value.status, refused.value.code) == (400, 50100)
@@ -334,21 +356,13 @@ def test_a_role_given_meanwhile_is_not_deleted(fresh_postgres: str) -> None:
             op(account, "user", "create", users, {"ServiceSid": service}, {"Identity": "ann"}),
         )
         path = f"/v2/Services/{service}/Roles/{role}"
-        conn = await asyncpg.connect(fresh_postgres)
-        try:
-            async with conn.transaction():  # as a holder's write: the role kept, then given
-                await conn.execute("SELECT 1 FROM roles WHERE sid = $1 FOR KEY SHARE", role)
-                deleting = asyncio.create_task(
-                    perform(
-                        runtime,
-                        op(account, "role", "delete", path, {"ServiceSid": service, "Sid": role}),
-                    )
-                )
-                await waiting_for_a_lock(conn)
-                assert not deleting.done()
-                await conn.execute("UPDATE users SET role_sid = $1 WHERE identity = 'ann'", role)
-        finally:
-            await conn.close()
+        remove = op(account, "role", "delete", path, {"ServiceSid": service, "Sid": role})
+        _, deleting = await behind_another_writer(  # as a holder's write: role kept, then given
+            fresh_postgres,
+            sql("SELECT 1 FROM roles WHERE sid = $1 FOR KEY SHARE", role),
+            lambda: perform(runtime, remove),
+            sql("UPDATE users SET role_sid = $1 WHERE identity = 'ann'", role),
+        )
         with pytest.raises(ApiError) as refused:
             await deleting
         assert (refused.value.status, refused.value.code) == (409, 50100)
@@ -380,25 +394,16 @@ def test_an_invite_while_the_user_joins_waits_and_finds_the_member(fresh_postgre
         columns = [c.name for c in runtime.tables["member"].c if c.name != "pk"]
         copied = ", ".join({"sid": "$1", "channel_sid": "$2"}.get(c, c) for c in columns)
         join = f"INSERT INTO members ({', '.join(columns)}) SELECT {copied} FROM members WHERE sid = $3"  # noqa: S608
-        conn = await asyncpg.connect(fresh_postgres)
-        try:
-            async with conn.transaction():  # as a member's add: the user's count, the member
-                await conn.execute(
-                    "UPDATE users SET joined_channels_count = joined_channels_count + 1"
-                    " WHERE sid = $1",
-                    user,
-                )
-                inviting = asyncio.create_task(
-                    perform(
-                        runtime,
-                        op(account, "invite", "create", invites, params, {"Identity": "ann"}),
-                    )
-                )
-                await waiting_for_a_lock(conn)
-                assert not inviting.done()
-                await conn.execute(join, "MB" + "0" * 32, channel, model)
-        finally:
-            await conn.close()
+        invite = op(account, "invite", "create", invites, params, {"Identity": "ann"})
+        _, inviting = await behind_another_writer(  # as a member's add: user's count, member
+            fresh_postgres,
+            sql(
+                "UPDATE users SET joined_channels_count = joined_channels_count + 1 WHERE sid = $1",
+                user,
+            ),
+            lambda: perform(runtime, invite),
+            sql(join, "MB" + "0" * 32, channel, model),
+        )
         with pytest.raises(ApiError) as refused:
             await inviting
         assert (refused.value.status, refused.value.code) == (409, 50404)
@@ -444,15 +449,11 @@ def test_a_join_whose_invite_is_taken_back_meanwhile_is_refused(fresh_postgres: 
         assert invited.row is not None
         members = f"{channels}/{channel}/Members"
         join = op(account, "member", "create", members, params, {"Identity": "ann"}, identity="ann")
-        conn = await asyncpg.connect(fresh_postgres)
-        try:
-            async with conn.transaction():  # as the invite's delete, by the channel's unique name
-                await conn.execute("DELETE FROM invites WHERE sid = $1", invited.row["sid"])
-                joining = asyncio.create_task(perform(runtime, join))
-                await waiting_for_a_lock(conn)
-                assert not joining.done()
-        finally:
-            await conn.close()
+        _, joining = await behind_another_writer(  # as the invite's delete, by unique name
+            fresh_postgres,
+            sql("DELETE FROM invites WHERE sid = $1", invited.row["sid"]),
+            lambda: perform(runtime, join),
+        )
         with pytest.raises(ApiError) as refused:
             await joining
         assert (refused.value.status, refused.value.code) == (404, 50300)  # as to any stranger
