@@ -155,20 +155,21 @@ async def update(call: Context, form: Form) -> Result:
 async def delete(call: Context, form: Form) -> Result:
     res = call.resource
     row = await target(call)
-    owner = row.get("pk") is not None and call.tables.cascades(table(call))
-    if owner:  # before it counts what goes with it
-        await res.rules.lock_ahead(call, row)
-        await _lock(call, row["pk"])
-    await res.rules.before_delete(call, row)
-    if row.get("pk") is not None and not owner:  # after its channel and user, before Sync's
-        await _lock(call, row["pk"])
-    await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
-    if row.get("pk") is None:  # a view's row that is no row of its table (a user's invitation)
-        return Result(204, row)
+    pk = row.get("pk")  # None: a view's row that is no row of its table (a user's invitation)
     t = table(call)
+    owner = call.tables.cascades(t)  # its delete takes other rows with it
+    if pk is not None and owner:  # before it counts what goes with it
+        await res.rules.lock_ahead(call, row)
+        await _lock(call, pk)
+    await res.rules.before_delete(call, row)
+    if pk is not None and not owner:  # after its channel and user, before Sync's
+        await _lock(call, pk)
+    await _announce(call, row, None)  # before the row (and its channel's webhooks) are gone
+    if pk is None:
+        return Result(204, row)
     await sweeper.leave(call.conn, call.tables, t, row["sid"])  # a channel's messages: later
-    statement = t.delete().where(t.c.pk == row["pk"])
-    if call.tables.cascades(t):  # a channel's members, a service's channels: off the loop
+    statement = t.delete().where(t.c.pk == pk)
+    if owner:  # a channel's members, a service's channels: off the loop
         removed = await call.conn.execute_aside(statement)
     else:
         removed = await call.conn.execute(statement)
