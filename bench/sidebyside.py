@@ -1,8 +1,8 @@
 """`python -m bench.sidebyside`: message creates against the bare stack, chinwag at a commit and
 chinwag's working tree, in interleaved rounds: the before/after of one change on a busy machine.
 
-Each round runs the same create load (16 clients unless `--clients` says, one channel) against
-the bare stack, then against the two chinwags, their order alternating from round to round, so
+Each round runs the same create load (16 clients unless `--clients` says, one channel unless
+`--channels` says; the bare stack has one channel) against the bare stack, then against the two chinwags, their order alternating from round to round, so
 both see the same machine as nearly as a shared machine allows. The commit's `src` is exported with `git archive`
 and put first on the server's `PYTHONPATH`. Figures per target: mean creates/s over the rounds,
 x bare (the means' ratio), mean server CPU per create and each round's p99; JSON on stdout.
@@ -33,13 +33,15 @@ class Target:
     pid: int
 
 
-def _chinwag(tag: str, database: str, log: Path, src: Path | None) -> tuple[Any, Target]:
+def _chinwag(
+    tag: str, database: str, log: Path, src: Path | None, n_channels: int
+) -> tuple[Any, Target]:
     server = servers.Chinwag(database, log, src=src)
     server.start()
     auth = basic_auth(server.account_sid, server.auth_token)
-    service, channels, _, _ = asyncio.run(_setup(server.port, auth, 1))
-    path = f"/v1/Services/{service}/Channels/{channels[0]}/Messages"
-    return server, Target(tag, server.port, auth, (path,), server.pid)
+    service, channels, _, _ = asyncio.run(_setup(server.port, auth, n_channels))
+    paths = tuple(f"/v1/Services/{service}/Channels/{ch}/Messages" for ch in channels)
+    return server, Target(tag, server.port, auth, paths, server.pid)
 
 
 def _summary(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
@@ -62,7 +64,14 @@ def _summary(results: dict[str, list[LoadResult]]) -> dict[str, Any]:
 
 
 def run(
-    kind: str, ref: str, rounds: int, requests: int, workdir: Path, admin: str, clients: int = 16
+    kind: str,
+    ref: str,
+    rounds: int,
+    requests: int,
+    workdir: Path,
+    admin: str,
+    clients: int = 16,
+    channels: int = 1,
 ) -> dict[str, Any]:
     """The side-by-side figures on `kind` ("sqlite" or "postgresql"), fresh databases each."""
     created: list[str] = []
@@ -82,7 +91,8 @@ def run(
         running.append(bare)
         targets = [Target("bare", bare.port, BARE_AUTH, BARE_PATHS, bare.pid)]
         for tag, src in ((f"ref {ref}", old_src), ("working tree", None)):
-            server, target = _chinwag(tag, database(tag.split()[0]), workdir / f"{tag}.log", src)
+            log = workdir / f"{tag}.log"
+            server, target = _chinwag(tag, database(tag.split()[0]), log, src, channels)
             running.append(server)
             targets.append(target)
         results: dict[str, list[LoadResult]] = {t.tag: [] for t in targets}
@@ -97,7 +107,8 @@ def run(
             process.stop()
         for url in created:
             servers.pg_drop(url, admin)
-    figures = {"db": kind, "ref": ref, "clients": clients, "rounds": rounds, "requests": requests}
+    figures = {"db": kind, "ref": ref, "clients": clients, "channels": channels}
+    figures.update(rounds=rounds, requests=requests)
     return {**figures, **_summary(results)}
 
 
@@ -107,13 +118,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--ref", default="HEAD", help="the commit to compare the working tree with")
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--clients", type=int, default=16, help="keep-alive clients of each load")
+    p.add_argument("--channels", type=int, default=1, help="chinwag's channels the creates go to")
     p.add_argument("--requests", type=int, default=1500, help="requests per load")
     p.add_argument("--pg", default=servers.PG_DEFAULT, help="PostgreSQL admin URL on 127.0.0.1")
     args = p.parse_args(argv)
     servers.check_local(args.pg)
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-sidebyside-") as tmp:
         rounds, clients = max(1, args.rounds), max(1, args.clients)
-        figures = run(args.db, args.ref, rounds, args.requests, Path(tmp), args.pg, clients)
+        workdir, channels = Path(tmp), max(1, args.channels)
+        figures = run(args.db, args.ref, rounds, args.requests, workdir, args.pg, clients, channels)
     print(json.dumps(figures, indent=2))
 
 
