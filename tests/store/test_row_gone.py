@@ -42,11 +42,11 @@ def removing_after_locate(monkeypatch: pytest.MonkeyPatch, remove: Remove) -> li
     attempts: list[int] = []
     removing: list[bool] = []  # while `remove` runs (its own operations are not counted)
 
-    async def then_remove(runtime: Runtime, conn: Any, op: Any) -> Any:
+    async def then_remove(runtime: Runtime, conn: Any, op: Any, found: Any = None) -> Any:
         if removing:
-            return await open_context(runtime, conn, op)
+            return await open_context(runtime, conn, op, found)
         attempts.append(1)
-        context = await open_context(runtime, conn, op)
+        context = await open_context(runtime, conn, op, found)
         if len(attempts) == 1:
             removing.append(True)
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select
@@ -100,6 +100,11 @@ class Unique:
 
 class Rules:
     """Hooks a resource may override; the defaults do nothing."""
+
+    # Its create writes its parent's row (a counter) in a statement that finds no row if the
+    # parent went meanwhile (`RowGone`, run again): its path may then be located before the
+    # writer's turn, on a reading connection, while the writer is busy (`ops.actions`).
+    create_rechecks_parent: ClassVar[bool] = False
 
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         """Fill or check `values` (column -> value) before the row is inserted."""

@@ -8,6 +8,7 @@ before `perform` returns, so an outcome is durable; an operation that fails writ
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from chinwag.model.errors import Unstorable
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource, Version
 from chinwag.ops.crud import ACTIONS, WRITES, Listing, Result, lost_race
-from chinwag.ops.locate import Principal, locate
+from chinwag.ops.locate import Located, Principal, locate
 from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
@@ -70,12 +71,13 @@ class Outcome:
         return self.result.listing
 
 
-async def open_context(runtime: Runtime, conn: Connection, op: Operation) -> Context:
+async def open_context(
+    runtime: Runtime, conn: Connection, op: Operation, found: Located | None = None
+) -> Context:
     """The operation's context inside `conn`'s transaction: its account, parents and target
-    located in one query, or 401 / 404."""
-    found = await locate(
-        conn, runtime.tables, op.principal, op.resource, op.action, op.path, op.path_params
-    )
+    located in one query (unless `found` already), or 401 / 404."""
+    if found is None:
+        found = await _locate(runtime, conn, op)
     return Context(
         found.account,
         op.version,
@@ -92,6 +94,12 @@ async def open_context(runtime: Runtime, conn: Connection, op: Operation) -> Con
         webhooks_enabled=op.webhooks_enabled,
         preloaded=found.target,
         observers=tuple(runtime.observers),
+    )
+
+
+async def _locate(runtime: Runtime, conn: Connection, op: Operation) -> Located:
+    return await locate(
+        conn, runtime.tables, op.principal, op.resource, op.action, op.path, op.path_params
     )
 
 
@@ -126,13 +134,17 @@ async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Con
     """`op`'s one transaction, run again if it gave way to another writer's (RetryLater): then
     as the first of its writer's next batch, which waits for locks as long as it must."""
     for attempt in range(1, RETRIES + 1):
+        early: list[Located] = []  # located while the writer was busy, if it was
         if op.action in WRITES:
-            transaction = runtime.db.write(_key(op), lead=attempt > 1)
+            meanwhile = None
+            if attempt == 1 and _may_locate_early(op):
+                meanwhile = functools.partial(_locate_early, runtime, op, early)
+            transaction = runtime.db.write(_key(op), lead=attempt > 1, meanwhile=meanwhile)
         else:
             transaction = runtime.db.read()
         try:
             async with transaction as conn:
-                context = await open_context(runtime, conn, op)
+                context = await open_context(runtime, conn, op, early[0] if early else None)
                 await authorize(context, form)
                 if op.action in WRITES and runtime.settings.rate_limits == "twilio":
                     await ratelimit.charge(context)
@@ -143,6 +155,27 @@ async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Con
             if attempt == RETRIES:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _may_locate_early(op: Operation) -> bool:
+    """Whether `op`'s path may be located while it waits for its writer's turn, on a reading
+    connection: a create whose rules re-check its parent under that parent's lock
+    (`Rules.create_rechecks_parent`).
+
+    Why: on PostgreSQL a channel's writes take turns on its writer, each a chain of round
+    trips (its savepoint, the locate, the counted INSERT, the Sync statement), so while the
+    writer is busy the locate costs it nothing meanwhile, and one round trip less on its
+    turn. What it read may be stale by the turn: the parent's delete, committed meanwhile or
+    earlier in the same batch, is found by the counter's UPDATE (`RowGone`: run again and
+    located on the turn, a 404); a concurrent change to the account, service or channel
+    reads as though the create had come first, which, concurrent, it may have. A 401 or 404
+    found early answers without taking the turn at all."""
+    return op.action == "create" and op.resource.rules.create_rechecks_parent
+
+
+async def _locate_early(runtime: Runtime, op: Operation, found: list[Located]) -> None:
+    async with runtime.db.read() as conn:
+        found.append(await _locate(runtime, conn, op))
 
 
 def _key(op: Operation) -> str | None:

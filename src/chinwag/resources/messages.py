@@ -42,6 +42,8 @@ async def _attach_media(call: Context, values: dict[str, Any]) -> None:
 
 
 class MessageRules(Rules):
+    create_rechecks_parent = True  # the index's counter: the channel's row (before_create)
+
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         if values.get("body") is None:
             values["body"] = ""  # v2: "can be an empty string or null, which sets ''"

@@ -18,6 +18,7 @@ from chinwag import clock
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.engine_sqlite import SqliteEngine
+from chinwag.store.group_commit import Meanwhile
 
 __all__ = ["Connection", "Database", "DialectName", "async_url"]
 
@@ -59,14 +60,16 @@ class Database:
         return self.engine.read_aside()
 
     def write(
-        self, key: str | None = None, lead: bool = False
+        self, key: str | None = None, lead: bool = False, meanwhile: Meanwhile | None = None
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """One transaction: durable when the block ends, rolled back if it raises. `key` (the
         channel or service written) keeps related writes together: on PostgreSQL, the same
         key always runs on the same writer (`pg_writer`); SQLite has one writer anyway.
         `lead`: the first of a new group commit, where a lock is waited for as long as it
-        takes (a transaction run again after it gave way, `RetryLater`)."""
-        return self.engine.write(key, lead)
+        takes (a transaction run again after it gave way, `RetryLater`). `meanwhile`: what
+        to do while the transaction waits for its writer's turn, if it must (reads on
+        another connection, `ops.actions`); its error ends the transaction before it begins."""
+        return self.engine.write(key, lead, meanwhile)
 
     async def ping(self) -> bool:
         async with self.read() as conn:

@@ -40,7 +40,7 @@ from sqlalchemy.sql.base import Executable
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Refused, RowGone, Unavailable
-from chinwag.store.group_commit import Batch, GroupWriter
+from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile
 from chinwag.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
@@ -214,9 +214,10 @@ class SqliteWriter(GroupWriter):
 
     # -- on the event loop -------------------------------------------------------------------
 
-    async def _acquire(self, lead: bool = False) -> Batch:
-        """Wait for this transaction's turn; the open batch it joins (`lead`: a new one)."""
-        await self._wait_turn(lead)
+    async def _acquire(self, lead: bool = False, meanwhile: Meanwhile | None = None) -> Batch:
+        """Wait for this transaction's turn, running `meanwhile` if it must; the open batch it
+        joins (`lead`: a new one)."""
+        await self._wait_turn(lead, meanwhile)
         if self._batch is None:
             try:
                 if self._conn is None:  # its pragmas may wait for the lock: off the loop
@@ -290,10 +291,13 @@ class SqliteWriter(GroupWriter):
             self._pass_turn()
 
     @asynccontextmanager
-    async def transaction(self, lead: bool = False) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, lead: bool = False, meanwhile: Meanwhile | None = None
+    ) -> AsyncIterator[Connection]:
         """One request's transaction: its own savepoint in the open batch (`lead`: the first
-        of a new one); the block returns once the batch's COMMIT is durable."""
-        batch = await self._acquire(lead)
+        of a new one; `meanwhile`: run while it waits for its turn, if it must); the block
+        returns once the batch's COMMIT is durable."""
+        batch = await self._acquire(lead, meanwhile)
         conn = self._conn
         assert conn is not None  # noqa: S101  (_acquire connected)
         try:
@@ -350,9 +354,9 @@ class SqliteEngine:
         self._aside_opening = asyncio.Lock()
 
     def write(
-        self, key: str | None = None, lead: bool = False
+        self, key: str | None = None, lead: bool = False, meanwhile: Meanwhile | None = None
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self.writer.transaction(lead)  # one writer: every key
+        return self.writer.transaction(lead, meanwhile)  # one writer: every key
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from chinwag.store.connection import Connection
 from chinwag.store.errors import DatabaseError
 
 MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch's first request
+
+# What a transaction that must wait for its turn does meanwhile, in its place in the queue.
+Meanwhile = Callable[[], Awaitable[None]]
 
 
 class Batch:
@@ -71,9 +74,12 @@ class GroupWriter:
             self._queue.popleft()
         return bool(self._queue)
 
-    async def _wait_turn(self, lead: bool = False) -> None:
+    async def _wait_turn(self, lead: bool = False, meanwhile: Meanwhile | None = None) -> None:
         """Until this transaction has the connection; `lead`: as the first of a new batch (the
-        open one commits before this transaction's turn)."""
+        open one commits before this transaction's turn). `meanwhile` runs if it must wait,
+        holding its place in the queue: a turn that comes first waits for it (the writer
+        idles meanwhile, as it would while the transaction ran it on its turn); out of the
+        queue, it would let the batch commit early, into more, smaller batches."""
         batch = self._batch if lead else None
         if not self._busy and not self._has_waiters() and batch is None:
             self._busy = True
@@ -85,10 +91,14 @@ class GroupWriter:
             if batch is not None and not self._busy:  # it waits for the loop's next turn
                 self._commit_idle(batch)  # to commit: now, and then this turn
         try:
+            if meanwhile is not None:
+                await meanwhile()
             await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # the turn came with the cancel
+        except BaseException:  # cancelled, or what it did meanwhile failed
+            if turn.done() and not turn.cancelled():  # the turn came first
                 self._pass_turn()
+            else:
+                turn.cancel()  # skipped when its turn would come
             raise
         finally:
             self._leads.discard(turn)

@@ -59,7 +59,7 @@ from chinwag.store import statements
 from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import RetryLater, Unavailable
-from chinwag.store.group_commit import Batch, GroupWriter
+from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile
 from chinwag.store.pg_driver import (
     CONNECTION_LOST,
     DRIVER_ERRORS,
@@ -277,11 +277,13 @@ class PgWriter(GroupWriter):
             raise
 
     @asynccontextmanager
-    async def transaction(self, lead: bool = False) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, lead: bool = False, meanwhile: Meanwhile | None = None
+    ) -> AsyncIterator[Connection]:
         """One request's transaction: its own savepoint in the open batch (`lead`: the first
-        of a new one, whose lock waits are unbounded); the block returns once the batch's
-        COMMIT is durable."""
-        await self._wait_turn(lead)
+        of a new one, whose lock waits are unbounded; `meanwhile`: run while it waits for its
+        turn, if it must); the block returns once the batch's COMMIT is durable."""
+        await self._wait_turn(lead, meanwhile)
         try:
             batch = await self._open()
         except BaseException:
