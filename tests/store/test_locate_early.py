@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
@@ -21,8 +21,13 @@ from sqlalchemy import TextClause, func, select, text
 from chinwag.model.errors import ApiError
 from chinwag.ops import actions
 from chinwag.ops.actions import Outcome, perform
+from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store import accounts
 from chinwag.store.accounts import Account
+from chinwag.store.db import Database
+from chinwag.store.migrate import upgrade
 from tests.store.test_operations import chat, op, run
 
 WAIT = 10.0  # seconds at most for what the test waits on: a hang fails, it does not block
@@ -34,6 +39,7 @@ class Locates:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
         self.events = events
+        self.undo = monkeypatch.undo
         self.more = asyncio.Event()
         locate = actions.locate
 
@@ -220,3 +226,38 @@ def test_a_turn_that_comes_first_waits_for_what_runs_meanwhile(fresh_database: s
         assert after["commits"] - before["commits"] == 1
 
     run(fresh_database, test)
+
+
+def test_with_every_reading_connection_taken_it_locates_on_its_turn(fresh_postgres: str) -> None:
+    """Waiting for a reading connection while its turn came would hold up the writer: with
+    none free, the create waits for its turn as any write does and locates on it."""
+    upgrade(fresh_postgres)
+    events: list[str] = []
+
+    async def main() -> Outcome:
+        db = Database(fresh_postgres, max_connections=5)  # one writer, four for reads
+        runtime = Runtime(Settings(database=fresh_postgres), db, TABLES)
+        try:
+            async with runtime.db.write() as conn:
+                account = await accounts.create_account(conn, TABLES)
+            service, channel = await chat(runtime, account)
+            locates = Locates(pytest.MonkeyPatch(), events)
+            async with AsyncExitStack() as reads:
+                for _ in range(4):
+                    await reads.enter_async_context(runtime.db.read())
+                assert not runtime.db.reader_free()
+                async with writer_held(runtime, channel, events) as release:
+                    sending = asyncio.create_task(send(runtime, account, service, channel))
+                    await asyncio.sleep(0.1)  # time enough to have located early
+                    assert events == []
+                    release()
+                    await locates.reached(1)
+                    sent = await asyncio.wait_for(sending, WAIT)
+            locates.undo()
+            return sent
+        finally:
+            await runtime.db.close()
+
+    sent = asyncio.run(main())
+    assert sent.status == 201
+    assert events == ["released", "locate"]

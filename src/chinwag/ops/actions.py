@@ -169,11 +169,14 @@ def _may_locate_early(op: Operation) -> bool:
     earlier in the same batch, is found by the counter's UPDATE (`RowGone`: run again and
     located on the turn, a 404); a concurrent change to the account, service or channel
     reads as though the create had come first, which, concurrent, it may have. A 401 or 404
-    found early answers without taking the turn at all."""
+    found early answers without taking the turn at all. When every reading connection is
+    taken, it locates on its turn instead: waiting for one, it could hold up the writer."""
     return op.action == "create" and op.resource.rules.create_rechecks_parent
 
 
 async def _locate_early(runtime: Runtime, op: Operation, found: list[Located]) -> None:
+    if not runtime.db.reader_free():
+        return
     async with runtime.db.read() as conn:
         found.append(await _locate(runtime, conn, op))
 

@@ -54,6 +54,11 @@ class Database:
         """A connection that sees committed data (each statement its own snapshot)."""
         return self.engine.read()
 
+    def reader_free(self) -> bool:
+        """Whether a `read()` begun now would get its connection without waiting for another
+        read's to be released."""
+        return self.engine.reader_free()
+
     def read_aside(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """As `read`, for a read whose cost grows with the data it counts: it never holds up
         the event loop (SQLite's reads otherwise run on it, see `engine_sqlite`)."""
