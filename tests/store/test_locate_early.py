@@ -39,7 +39,6 @@ class Locates:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
         self.events = events
-        self.undo = monkeypatch.undo
         self.more = asyncio.Event()
         locate = actions.locate
 
@@ -228,7 +227,9 @@ def test_a_turn_that_comes_first_waits_for_what_runs_meanwhile(fresh_database: s
     run(fresh_database, test)
 
 
-def test_with_every_reading_connection_taken_it_locates_on_its_turn(fresh_postgres: str) -> None:
+def test_with_every_reading_connection_taken_it_locates_on_its_turn(
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Waiting for a reading connection while its turn came would hold up the writer: with
     none free, the create waits for its turn as any write does and locates on it."""
     upgrade(fresh_postgres)
@@ -241,7 +242,7 @@ def test_with_every_reading_connection_taken_it_locates_on_its_turn(fresh_postgr
             async with runtime.db.write() as conn:
                 account = await accounts.create_account(conn, TABLES)
             service, channel = await chat(runtime, account)
-            locates = Locates(pytest.MonkeyPatch(), events)
+            locates = Locates(monkeypatch, events)
             async with AsyncExitStack() as reads:
                 for _ in range(4):
                     await reads.enter_async_context(runtime.db.read())
@@ -253,7 +254,6 @@ def test_with_every_reading_connection_taken_it_locates_on_its_turn(fresh_postgr
                     release()
                     await locates.reached(1)
                     sent = await asyncio.wait_for(sending, WAIT)
-            locates.undo()
             return sent
         finally:
             await runtime.db.close()
