@@ -8,16 +8,19 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
-from chinwag.store.errors import IntegrityError, RetryLater, Unavailable
+from chinwag.store.errors import BatchLost, IntegrityError, RetryLater, Unavailable
+from chinwag.store.group_commit import Undo
 from chinwag.store.pg_driver import closed
-from chinwag.store.pg_writer import PgWriter
+from chinwag.store.pg_writer import _COMMIT_UNBOUNDED, LOCK_WAIT, PgWriter
 from tests.support.databases import with_database
 
 INSERT = text("INSERT INTO t VALUES (:n, 0)")
@@ -446,3 +449,189 @@ def test_closing_ends_the_opened_transaction(pg_url: str) -> None:
         return opened, dropped
 
     assert with_database(pg_url, work) == (True, [False])
+
+
+Write = Callable[[Database], Awaitable[None]]
+
+
+def inserting(n: int, undo: Undo, fail: str = "") -> Write:
+    """A transaction that inserts row `n`; `fail`: "after" it raises once that is done,
+    "before" it raises after a read only, "statement" its second INSERT breaks a key."""
+
+    async def write(db: Database) -> None:
+        async with db.write(undo=undo) as conn:
+            if fail == "before":
+                await conn.execute(select(text("count(*)")).select_from(text("t")))
+                raise RuntimeError(f"{n} fails having read only")
+            await conn.execute(INSERT, {"n": n})
+            if fail == "statement":
+                await conn.execute(text("INSERT INTO t VALUES (0, 0)"))  # 0 is taken
+            if fail == "after":
+                raise RuntimeError(f"{n} fails after writing")
+
+    return write
+
+
+async def in_one_batch(db: Database, writes: list[Write]) -> list[Any]:
+    """Run `writes` queued in this order behind the first, which holds the writer's turn
+    until all have queued; their outcomes (None or the exception)."""
+    writer = writer_of(db)
+    held, go = asyncio.Event(), asyncio.Event()
+    first = writes[0]
+
+    async def holding(db: Database) -> None:
+        async def hold(*_: Any) -> None:
+            held.set()
+            await asyncio.wait_for(go.wait(), 10)
+
+        held_db = HeldDatabase(db, hold)
+        await first(held_db)  # type: ignore[arg-type]
+
+    tasks = [asyncio.create_task(holding(db))]
+    await asyncio.wait_for(held.wait(), 10)
+    for write in writes[1:]:
+        tasks.append(asyncio.create_task(write(db)))
+        await asyncio.sleep(0)  # queued, in order
+    assert len(writer._queue) == len(writes) - 1
+    go.set()
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
+class HeldDatabase:
+    """`db` whose writes, once they have the writer's turn, wait for `hold` to go on."""
+
+    def __init__(self, db: Database, hold: Callable[..., Awaitable[None]]) -> None:
+        self.db, self.hold = db, hold
+
+    def write(self, **kwargs: Any) -> Any:
+        @asynccontextmanager
+        async def held() -> AsyncIterator[Any]:
+            async with self.db.write(**kwargs) as conn:
+                await self.hold()
+                yield conn
+
+        return held()
+
+
+def outcome_types(outcomes: list[Any]) -> list[type | None]:
+    return [None if o is None else type(o) for o in outcomes]
+
+
+def test_a_join_without_a_savepoint_sends_no_statement_of_its_own(pg_url: str) -> None:
+    """`Undo.BATCH` behind transactions that can be run again joins the batch without a
+    savepoint: no opening round trip (the batch's first joiner still bounds its lock waits);
+    behind one that cannot, it takes its savepoint."""
+
+    async def work(db: Database) -> tuple[list[Any], list[str], list[Any], list[str]]:
+        writer = writer_of(db)
+        await insert(db, 100)  # connected, and the next batch opened by its COMMIT
+        writer._conn = recording = Recording(writer._conn)
+        rerun = [inserting(n, Undo.RERUN if n == 1 else Undo.BATCH) for n in (1, 2, 3, 4)]
+        bare = await in_one_batch(db, rerun)
+        sent_bare, recording.sent = recording.sent, []
+        mixed = [inserting(5, Undo.RERUN), inserting(6, Undo.SAVEPOINT), inserting(7, Undo.BATCH)]
+        with_savepoints = await in_one_batch(db, mixed)
+        writer._conn = recording.conn
+        return bare, sent_bare, with_savepoints, recording.sent
+
+    bare, sent_bare, with_savepoints, sent_mixed = with_database(pg_url, work)
+    assert bare == [None] * 4
+    assert with_savepoints == [None] * 3
+    assert sent_bare == [
+        f"SET LOCAL lock_timeout = '{LOCK_WAIT}'; ",
+        f"{_COMMIT_UNBOUNDED}; BEGIN; SAVEPOINT request",
+    ], sent_bare
+    assert sent_mixed == [
+        f"RELEASE SAVEPOINT request; SET LOCAL lock_timeout = '{LOCK_WAIT}'; SAVEPOINT request",
+        "RELEASE SAVEPOINT request; SAVEPOINT request",  # behind an Undo.SAVEPOINT one
+        f"{_COMMIT_UNBOUNDED}; BEGIN; SAVEPOINT request",
+    ], sent_mixed
+
+
+@pytest.mark.parametrize("fail", ["after", "statement"])
+def test_a_failure_after_writing_without_a_savepoint_loses_the_batch(
+    pg_url: str, fail: str
+) -> None:
+    """The transaction without a savepoint that fails after its first write (in its code, or
+    in a statement PostgreSQL refused) takes the whole batch back: the ones before it answer
+    `BatchLost` (their callers run them again), the one after it runs in the next batch."""
+
+    async def work(db: Database) -> tuple[list[Any], set[int], int]:
+        writes = [
+            inserting(1, Undo.RERUN),
+            inserting(2, Undo.BATCH),
+            inserting(3, Undo.BATCH, fail),
+            inserting(4, Undo.BATCH),
+        ]
+        outcomes = await in_one_batch(db, writes)
+        return outcomes, await stored(db), writer_of(db).transactions
+
+    outcomes, ids, transactions = with_database(pg_url, work)
+    failed = IntegrityError if fail == "statement" else RuntimeError
+    assert outcome_types(outcomes) == [BatchLost, BatchLost, failed, None]
+    assert ids == {0, 4}
+    assert transactions == 1
+
+
+def test_a_failure_before_writing_without_a_savepoint_costs_nobody(pg_url: str) -> None:
+    """One that read, then failed, changed nothing: the batch commits without it."""
+
+    async def work(db: Database) -> tuple[list[Any], set[int]]:
+        writes = [
+            inserting(1, Undo.RERUN),
+            inserting(2, Undo.BATCH),
+            inserting(3, Undo.BATCH, "before"),
+            inserting(4, Undo.BATCH),
+        ]
+        return await in_one_batch(db, writes), await stored(db)
+
+    outcomes, ids = with_database(pg_url, work)
+    assert outcome_types(outcomes) == [None, None, RuntimeError, None]
+    assert ids == {0, 1, 2, 4}
+
+
+def test_savepoints_guard_the_ones_that_cannot_run_again(pg_url: str) -> None:
+    """Behind an `Undo.SAVEPOINT` transaction (its caller cannot run it again), and as a
+    batch's first, an `Undo.BATCH` one takes its savepoint: its failure is its own."""
+
+    async def work(db: Database) -> tuple[list[Any], list[Any], set[int]]:
+        behind = [
+            inserting(1, Undo.RERUN),
+            inserting(2, Undo.SAVEPOINT),
+            inserting(3, Undo.BATCH, "after"),
+            inserting(4, Undo.BATCH),
+        ]
+        first = [inserting(5, Undo.BATCH, "after"), inserting(6, Undo.BATCH)]
+        return await in_one_batch(db, behind), await in_one_batch(db, first), await stored(db)
+
+    behind, first, ids = with_database(pg_url, work)
+    assert outcome_types(behind) == [None, None, RuntimeError, None]
+    assert outcome_types(first) == [RuntimeError, None]
+    assert ids == {0, 1, 2, 4, 6}
+
+
+def test_after_a_lost_batch_the_writer_takes_savepoints_for_a_while(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost batch is followed by CALM_AFTER_LOSS of savepoints for everyone, so requests that
+    keep failing after their first write cannot keep taking back others' transactions."""
+
+    async def work(db: Database) -> tuple[list[Any], list[Any], list[Any], set[int]]:
+        def writes(base: int) -> list[Write]:
+            return [
+                inserting(base + 1, Undo.RERUN),
+                inserting(base + 2, Undo.BATCH, "after"),
+                inserting(base + 3, Undo.BATCH),
+            ]
+
+        lost = await in_one_batch(db, writes(10))
+        calm = await in_one_batch(db, writes(20))
+        monkeypatch.setattr(writer_of(db), "_calm_until", 0.0)  # the calm is over
+        lost_again = await in_one_batch(db, writes(30))
+        return lost, calm, lost_again, await stored(db)
+
+    lost, calm, lost_again, ids = with_database(pg_url, work)
+    assert outcome_types(lost) == [BatchLost, RuntimeError, None]
+    assert outcome_types(calm) == [None, RuntimeError, None]
+    assert outcome_types(lost_again) == [BatchLost, RuntimeError, None]
+    assert ids == {0, 13, 21, 23, 33}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
 import weakref
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
@@ -28,6 +29,9 @@ MAX_PREBUILT = 4096
 Processor = Any  # a dialect's value processor: Callable[[Any], Any]
 
 
+_CHANGES = re.compile(r"\b(INSERT|UPDATE|DELETE)\b|pg_notify|pg_advisory")
+
+
 class Plan:
     """One statement shape compiled for one dialect: its SQL, how to order and convert the
     values it binds, and how to name and convert the columns it returns."""
@@ -39,6 +43,7 @@ class Plan:
         "expanding",
         "keys",
         "order",
+        "reads_only",
         "result_processors",
         "returns_rows",
         "sql",
@@ -66,6 +71,9 @@ class Plan:
             (i, p) for i, p in enumerate(processors) if p is not None
         )
         self.returns_rows = bool(columns) or compiled.isplaintext
+        # A SELECT that changes nothing (no data-modifying CTE, no lock, no notification): a
+        # transaction without a savepoint that failed after only such ones lost no change.
+        self.reads_only = self.sql.lstrip().startswith("SELECT") and not _CHANGES.search(self.sql)
 
     def bind(self, values: MutableMapping[str, Any]) -> tuple[str, list[Any]]:
         """The SQL and its positional arguments for one execution's values."""

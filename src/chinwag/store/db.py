@@ -18,9 +18,9 @@ from chinwag import clock
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.engine_sqlite import SqliteEngine
-from chinwag.store.group_commit import Meanwhile
+from chinwag.store.group_commit import Meanwhile, Undo
 
-__all__ = ["Connection", "Database", "DialectName", "async_url"]
+__all__ = ["Connection", "Database", "DialectName", "Undo", "async_url"]
 
 _PING = text("SELECT 1")
 _CLOCK = text("SELECT extract(epoch FROM clock_timestamp())")
@@ -65,7 +65,11 @@ class Database:
         return self.engine.read_aside()
 
     def write(
-        self, key: str | None = None, lead: bool = False, meanwhile: Meanwhile | None = None
+        self,
+        key: str | None = None,
+        lead: bool = False,
+        meanwhile: Meanwhile | None = None,
+        undo: Undo = Undo.SAVEPOINT,
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """One transaction: durable when the block ends, rolled back if it raises. `key` (the
         channel or service written) keeps related writes together: on PostgreSQL, the same
@@ -73,8 +77,11 @@ class Database:
         `lead`: the first of a new group commit, where a lock is waited for as long as it
         takes (a transaction run again after it gave way, `RetryLater`). `meanwhile`: what
         to do while the transaction waits for its writer's turn, if it must (reads on
-        another connection, `ops.actions`); its error ends the transaction before it begins."""
-        return self.engine.write(key, lead, meanwhile)
+        another connection, `ops.actions`); its error ends the transaction before it begins.
+        `undo`: whether the caller runs the transaction again when a later one's failure takes
+        back its whole batch (`BatchLost`), and whether it may itself do without a savepoint
+        of its own (`group_commit.Undo`)."""
+        return self.engine.write(key, lead, meanwhile, undo)
 
     async def ping(self) -> bool:
         async with self.read() as conn:

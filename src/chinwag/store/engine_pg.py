@@ -42,7 +42,7 @@ from sqlalchemy.sql.base import Executable
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import Unavailable
-from chinwag.store.group_commit import Meanwhile
+from chinwag.store.group_commit import Meanwhile, Undo
 from chinwag.store.pg_driver import CONNECTION_LOST, DRIVER_ERRORS, database_error, run, usable
 from chinwag.store.pg_writer import PgWriter
 
@@ -279,11 +279,15 @@ class PgEngine:
         return self.read()
 
     def write(
-        self, key: str | None = None, lead: bool = False, meanwhile: Meanwhile | None = None
+        self,
+        key: str | None = None,
+        lead: bool = False,
+        meanwhile: Meanwhile | None = None,
+        undo: Undo = Undo.SAVEPOINT,
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A transaction on the writer of `key` (see `writers`); the first writer's without."""
         writer = self.writers[zlib.crc32(key.encode()) % len(self.writers)] if key else self.writer
-        return writer.transaction(lead, meanwhile)
+        return writer.transaction(lead, meanwhile, undo)
 
     @property
     def writer(self) -> PgWriter:

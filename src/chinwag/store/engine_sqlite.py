@@ -40,7 +40,7 @@ from sqlalchemy.sql.base import Executable
 from chinwag.store.compiled import Compiler, Params, Plan, Result
 from chinwag.store.connection import Connection, DialectName
 from chinwag.store.errors import DatabaseError, IntegrityError, Refused, RowGone, Unavailable
-from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile
+from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile, Undo
 from chinwag.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 
 T = TypeVar("T")
@@ -292,11 +292,15 @@ class SqliteWriter(GroupWriter):
 
     @asynccontextmanager
     async def transaction(
-        self, lead: bool = False, meanwhile: Meanwhile | None = None
+        self,
+        lead: bool = False,
+        meanwhile: Meanwhile | None = None,
+        undo: Undo = Undo.SAVEPOINT,
     ) -> AsyncIterator[Connection]:
         """One request's transaction: its own savepoint in the open batch (`lead`: the first
         of a new one; `meanwhile`: run while it waits for its turn, if it must); the block
-        returns once the batch's COMMIT is durable."""
+        returns once the batch's COMMIT is durable. Every one has its savepoint, whatever
+        its `undo` (one costs SQLite no round trip), so no batch is ever lost here."""
         batch = await self._acquire(lead, meanwhile)
         conn = self._conn
         assert conn is not None  # noqa: S101  (_acquire connected)
@@ -328,7 +332,7 @@ class SqliteWriter(GroupWriter):
             raise Unavailable("the transaction was rolled back by the database")
         assert isinstance(batch, SqliteBatch)  # noqa: S101
         batch.heavy = batch.heavy or request.went_aside
-        await self._joined(batch, request)
+        await self._joined(batch, request, undo)
 
     async def close(self) -> None:
         await self._close_batches()
@@ -354,9 +358,13 @@ class SqliteEngine:
         self._aside_opening = asyncio.Lock()
 
     def write(
-        self, key: str | None = None, lead: bool = False, meanwhile: Meanwhile | None = None
+        self,
+        key: str | None = None,
+        lead: bool = False,
+        meanwhile: Meanwhile | None = None,
+        undo: Undo = Undo.SAVEPOINT,
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
-        return self.writer.transaction(lead, meanwhile)  # one writer: every key
+        return self.writer.transaction(lead, meanwhile, undo)  # one writer: every key
 
     def reader_free(self) -> bool:
         return True  # one reading connection, used on the event loop: never held by another

@@ -39,5 +39,15 @@ class RowGone(RetryLater):
         super().__init__(f"{what} went meanwhile")
 
 
+class BatchLost(RetryLater):
+    """The transaction was rolled back with the rest of its batch, through no fault of its own:
+    a later transaction of the batch, one that had joined it without a savepoint of its own
+    (`group_commit.Undo.BATCH`), failed after its first write. Only a transaction whose
+    caller runs it again (`Undo.RERUN`, `Undo.BATCH`) shares a batch with such a one."""
+
+    def __init__(self) -> None:
+        super().__init__("its batch was rolled back: a later transaction of it failed")
+
+
 class ResultError(Exception):
     """A result did not have the rows its caller asked for (`one()` of no row): a bug, a 500."""

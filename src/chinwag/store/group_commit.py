@@ -7,12 +7,14 @@ its own way), and passes the turn on: to the next transaction waiting, which joi
 or, when none waits, to the COMMIT. That COMMIT waits for the loop's next turn, so that the
 requests the loop is about to run join the batch instead of each paying a COMMIT of their own;
 a broken batch, a full one or one that must end now (`Batch.retried`, or a transaction that
-must lead a batch of its own waits next) commits at once.
+must lead a batch of its own waits next) commits at once; a lost one (`Batch.lost`) rolls back
+at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -26,15 +28,30 @@ MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch'
 Meanwhile = Callable[[], Awaitable[None]]
 
 
+class Undo(enum.Enum):
+    """How a transaction's changes are taken back if it fails, and what its caller does when
+    a later transaction's failure takes back its batch (`BatchLost`)."""
+
+    SAVEPOINT = "savepoint"  # its own savepoint; its caller cannot run it again
+    RERUN = "rerun"  # its own savepoint; its caller runs it again on `BatchLost`
+    # As RERUN, but where every transaction before it in the batch is RERUN or BATCH too, it
+    # may join without a savepoint (a round trip on PostgreSQL's writer): failing after its
+    # first write, it takes the whole batch back, and the others answer `BatchLost`. For a
+    # transaction that fails after writing only when it raced another one.
+    BATCH = "batch"
+
+
 class Batch:
     """Transactions sharing one COMMIT; `done` resolves when it is durable (or failed)."""
 
-    __slots__ = ("broken", "done", "retried", "scheduled", "size")
+    __slots__ = ("broken", "done", "lost", "rerunnable", "retried", "scheduled", "size")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.done: asyncio.Future[None] = loop.create_future()
         self.size = 0  # transactions released into it
         self.broken = False  # its database transaction is lost or unknown: it must not commit
+        self.lost = False  # known to be undone by a transaction without a savepoint: roll back
+        self.rerunnable = True  # every transaction released into it can be run again
         self.retried = False  # a transaction gave way to another writer's: commit now
         self.scheduled = False  # its COMMIT waits for the loop's next turn
 
@@ -121,7 +138,13 @@ class GroupWriter:
         batch commits (nobody waits, or it must end now), or the writer idles."""
         batch = self._batch
         if batch is not None:
-            now = batch.broken or batch.retried or batch.size >= MAX_BATCH or self._lead_waits()
+            now = (
+                batch.broken
+                or batch.lost
+                or batch.retried
+                or batch.size >= MAX_BATCH
+                or self._lead_waits()
+            )
             if now or not self._has_waiters():
                 if not now and self._may_wait_a_turn():
                     if not batch.scheduled:
@@ -166,10 +189,11 @@ class GroupWriter:
         self.transactions += batch.size
         batch.settle(None)
 
-    async def _joined(self, batch: Batch, request: Connection) -> None:
+    async def _joined(self, batch: Batch, request: Connection, undo: Undo = Undo.SAVEPOINT) -> None:
         """The transaction is released into `batch`: pass the turn on, and return once the
         batch's COMMIT is durable (or raise its failure: never acknowledged early)."""
         batch.size += 1
+        batch.rerunnable = batch.rerunnable and undo is not Undo.SAVEPOINT
         self._pass_turn()
         if not batch.done.done():
             await asyncio.shield(batch.done)

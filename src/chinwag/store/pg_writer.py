@@ -21,6 +21,19 @@ transaction's first statement, not at BEGIN or SAVEPOINT), so it holds back neit
 anyone's DDL. A connection that died meanwhile (a restart) is noticed before it is used, and
 replaced as on a batch's opening statement.
 
+Without a savepoint. A channel's writes take turns on its writer, so each savepoint's round
+trip lengthens every turn. A transaction that fails after its first write only when it raced
+another one (a message create, `group_commit.Undo.BATCH`) joins a batch without one when every
+transaction before it in the batch can be run again by its caller (`Batch.rerunnable`): its
+turn sends no opening statement (but the batch's first joiner's `SET LOCAL`). If it does fail
+having sent a statement that may have changed anything (`Plan.reads_only`), or one PostgreSQL
+refused (which aborts the transaction), nothing can take back its changes alone: the batch is
+*lost*, rolled back at once (`ROLLBACK; BEGIN; SAVEPOINT request`), and the transactions
+before it answer `BatchLost`, which the operations layer runs again as it runs RetryLater.
+One that failed before any such statement leaves the batch as it was. After a lost batch the
+writer gives every transaction its savepoint for CALM_AFTER_LOSS, so a client whose creates
+keep failing late cannot keep taking back others' transactions.
+
 Other writers. A process's other writers, its fellow workers and other servers each batch on
 their own connection, and a batch keeps the row locks of all its transactions until its
 COMMIT. If a transaction that is not its batch's first had to wait long for another writer's
@@ -58,8 +71,8 @@ from sqlalchemy.sql.base import Executable
 from chinwag.store import statements
 from chinwag.store.compiled import Compiler, Params, Result
 from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import RetryLater, Unavailable
-from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile
+from chinwag.store.errors import BatchLost, RetryLater, Unavailable
+from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile, Undo
 from chinwag.store.pg_driver import (
     CONNECTION_LOST,
     DRIVER_ERRORS,
@@ -76,6 +89,10 @@ LOCK_WAIT = "50ms"  # the longest a batch's later transaction waits for another'
 # LOCK_WAIT that wait failed the whole batch (503s) when a flush took longer.
 _COMMIT_UNBOUNDED = "SET LOCAL lock_timeout = 0; COMMIT"
 _OPEN = "BEGIN; SAVEPOINT request"
+# After a batch was lost, its writer's transactions keep savepoints of their own this long
+# (seconds): a client whose requests keep failing after their first write (racing its own
+# other requests) can lose at most one batch of others' transactions in that time.
+CALM_AFTER_LOSS = 1.0
 
 
 class Pool(Protocol):
@@ -111,15 +128,19 @@ class WriterConnection(Connection):
     """One transaction's view of the writer's connection: it notes whether a statement is in
     flight, since a cancel then leaves the statement's outcome unknown."""
 
-    __slots__ = ("_compiler", "_conn", "_riders", "in_flight")
+    __slots__ = ("_compiler", "_conn", "_riders", "in_flight", "savepoint", "touched")
 
     dialect = POSTGRESQL
 
-    def __init__(self, conn: Any, compiler: Compiler) -> None:
+    def __init__(self, conn: Any, compiler: Compiler, savepoint: bool = True) -> None:
         self._conn = conn
         self._compiler = compiler
         self._riders: list[statements.Rider] = []
         self.in_flight = False
+        self.savepoint = savepoint  # False: it joined its batch without one (`Undo.BATCH`)
+        # It sent a statement that may have changed something, or one that failed (either
+        # way, without a savepoint, only the batch's ROLLBACK takes it back).
+        self.touched = False
 
     async def insert_later(
         self, table: Table, values: Mapping[str, Any], adding: tuple[str, ...] = ()
@@ -143,11 +164,13 @@ class WriterConnection(Connection):
             else:  # built per call (no key for a combined statement), or reads their tables
                 await self.flush()
         plan, sql, args = self._compiler.prepare(statement, params)
+        self.touched = self.touched or not plan.reads_only
         self.in_flight = True
         try:
             result = await run(self._conn, plan, sql, args)
         except DRIVER_ERRORS as exc:
             self.in_flight = False
+            self.touched = True  # PostgreSQL aborted the transaction, up to a savepoint
             raise database_error(exc) from exc
         self.in_flight = False
         return result
@@ -163,30 +186,46 @@ class PgWriter(GroupWriter):
         self._generation = 0  # the pool's, when `_conn` was taken
         self._release_pending = False  # the last transaction's savepoint is still to release
         self._opened_ahead = False  # `_conn` is in the transaction the last COMMIT opened
+        self._calm_until = 0.0  # the loop's time until which every transaction has a savepoint
 
     @property
     def connected(self) -> bool:
         return self._conn is not None
 
-    async def _open(self) -> PgBatch:
-        """The turn's opening statement (see the module's notes); the batch it joined."""
+    async def _open(self, undo: Undo) -> tuple[PgBatch, bool]:
+        """The turn's opening statement (see the module's notes); the batch it joined, and
+        whether with a savepoint of its own."""
         batch = self._batch
         if batch is None:
             await self._begin()
             batch = PgBatch(asyncio.get_running_loop())
             self._batch = batch
-        else:
-            assert isinstance(batch, PgBatch)  # noqa: S101  (this writer makes only those)
-            await self._join(batch)
-        self._release_pending = False
-        return batch
+            self._release_pending = False
+            return batch, True
+        assert isinstance(batch, PgBatch)  # noqa: S101  (this writer makes only those)
+        savepoint = not (
+            undo is Undo.BATCH
+            and batch.rerunnable
+            and asyncio.get_running_loop().time() >= self._calm_until
+        )
+        await self._join(batch, savepoint)
+        if savepoint:
+            self._release_pending = False
+        return batch, savepoint
 
-    async def _join(self, batch: PgBatch) -> None:
-        opening = "RELEASE SAVEPOINT request; " if self._release_pending else ""
+    async def _join(self, batch: PgBatch, savepoint: bool) -> None:
+        """Into the open batch: its own savepoint (releasing the last one's), or none."""
+        opening = ""
+        if savepoint and self._release_pending:
+            opening += "RELEASE SAVEPOINT request; "
         if not batch.waits_bounded:
             opening += f"SET LOCAL lock_timeout = '{LOCK_WAIT}'; "
+        if savepoint:
+            opening += "SAVEPOINT request"
+        if not opening:
+            return
         try:
-            await self._conn.execute(opening + "SAVEPOINT request")
+            await self._conn.execute(opening)
         except BaseException as exc:  # cancelled too: where the batch stands is unknown
             batch.broken = True
             if isinstance(exc, DRIVER_ERRORS):
@@ -240,7 +279,11 @@ class PgWriter(GroupWriter):
         return False
 
     async def _commit(self, batch: Batch) -> None:
-        """COMMIT (a broken batch: drop the connection, which rolls it back), then the next."""
+        """COMMIT (a broken batch: drop the connection, which rolls it back; a lost one: roll it
+        back), then the next."""
+        if batch.lost and not batch.broken:
+            await self._roll_back(batch)
+            return
         try:
             if batch.broken:
                 await self._drop(lost=self._conn is not None and closed(self._conn))
@@ -262,11 +305,32 @@ class PgWriter(GroupWriter):
         finally:
             self._next()
 
+    async def _roll_back(self, batch: Batch) -> None:
+        """Roll back a lost batch, opening the next as a COMMIT does; its transactions answer
+        `BatchLost`, since nothing of it was committed, even if the connection died."""
+        self._calm_until = asyncio.get_running_loop().time() + CALM_AFTER_LOSS
+        try:
+            await self._conn.execute(f"ROLLBACK; {_OPEN}")
+            self._opened_ahead = True
+        except DRIVER_ERRORS as exc:
+            await self._drop(lost=isinstance(exc, CONNECTION_LOST))
+        except BaseException:
+            with contextlib.suppress(*DRIVER_ERRORS):
+                await self._drop()
+            raise
+        finally:
+            batch.settle(BatchLost())
+            self._next()
+
     async def _undo(self, batch: Batch, request: WriterConnection) -> None:
         """Roll the failed transaction back to its savepoint; if that cannot be done (its
-        statement's outcome unknown, the connection lost), the whole batch is broken."""
+        statement's outcome unknown, the connection lost), the whole batch is broken. One
+        without a savepoint that changed anything loses the batch (`Batch.lost`)."""
         if request.in_flight or batch.broken:
             batch.broken = True
+            return
+        if not request.savepoint:
+            batch.lost = batch.lost or request.touched
             return
         try:
             await self._conn.execute("ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request")
@@ -278,18 +342,22 @@ class PgWriter(GroupWriter):
 
     @asynccontextmanager
     async def transaction(
-        self, lead: bool = False, meanwhile: Meanwhile | None = None
+        self,
+        lead: bool = False,
+        meanwhile: Meanwhile | None = None,
+        undo: Undo = Undo.SAVEPOINT,
     ) -> AsyncIterator[Connection]:
         """One request's transaction: its own savepoint in the open batch (`lead`: the first
         of a new one, whose lock waits are unbounded; `meanwhile`: run while it waits for its
-        turn, if it must); the block returns once the batch's COMMIT is durable."""
+        turn, if it must; `undo`: whether it may do without the savepoint); the block returns
+        once the batch's COMMIT is durable."""
         await self._wait_turn(lead, meanwhile)
         try:
-            batch = await self._open()
+            batch, savepoint = await self._open(undo)
         except BaseException:
             self._pass_turn()
             raise
-        request = WriterConnection(self._conn, self._pool.compiler)
+        request = WriterConnection(self._conn, self._pool.compiler, savepoint)
         try:
             yield request
             await request.flush()
@@ -303,8 +371,8 @@ class PgWriter(GroupWriter):
                 batch.retried = batch.retried or gave_way
                 self._pass_turn()
             raise
-        self._release_pending = True
-        await self._joined(batch, request)
+        self._release_pending = self._release_pending or savepoint
+        await self._joined(batch, request, undo)
 
     async def close(self) -> None:
         await self._close_batches()
