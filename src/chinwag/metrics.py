@@ -52,7 +52,8 @@ class Metrics:
 
     def observe_retry(self, resource: str, reason: str) -> None:
         """A write transaction that did not finish and is run again (or, its tries used up,
-        answers 503): it gave way to another writer's locks, or found its row gone."""
+        answers 503): it gave way to another writer's locks, found its row gone, or was taken
+        back with its batch by a later transaction's failure."""
         self.retries[(resource, reason)] += 1
 
     def render(self, gauges: dict[str, float]) -> str:

@@ -105,6 +105,10 @@ class Rules:
     # parent went meanwhile (`RowGone`, run again): its path may then be located before the
     # writer's turn, on a reading connection, while the writer is busy (`ops.actions`).
     create_rechecks_parent: ClassVar[bool] = False
+    # Its create refuses what it refuses before its first write, and fails after one only when
+    # it raced another transaction (its parent deleted, a lock held too long): so it may join
+    # a group commit without a savepoint of its own (`ops.actions`, `group_commit.Undo`).
+    create_fails_before_writing: ClassVar[bool] = False
 
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         """Fill or check `values` (column -> value) before the row is inserted."""

@@ -25,8 +25,8 @@ from chinwag.ops.locate import Located, Principal, locate
 from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
-from chinwag.store.db import Connection
-from chinwag.store.errors import IntegrityError, Refused, RetryLater, RowGone
+from chinwag.store.db import Connection, Undo
+from chinwag.store.errors import BatchLost, IntegrityError, Refused, RetryLater, RowGone
 
 # A write that gave way to another writer's transaction (store/pg_writer) runs again, this often.
 RETRIES = 3
@@ -132,14 +132,17 @@ def unstorable(op: Operation, refused: Refused) -> Unstorable:
 
 async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Context, Result]:
     """`op`'s one transaction, run again if it gave way to another writer's (RetryLater): then
-    as the first of its writer's next batch, which waits for locks as long as it must."""
+    as the first of its writer's next batch, which waits for locks as long as it must; or if
+    another transaction took its batch back (`BatchLost`): then as any other."""
+    lead = False
+    undo = _undo(runtime, op)
     for attempt in range(1, RETRIES + 1):
         early: list[Located] = []  # located while the writer was busy, if it was
         if op.action in WRITES:
             meanwhile = None
             if attempt == 1 and _may_locate_early(op):
                 meanwhile = functools.partial(_locate_early, runtime, op, early)
-            transaction = runtime.db.write(_key(op), lead=attempt > 1, meanwhile=meanwhile)
+            transaction = runtime.db.write(_key(op), lead, meanwhile, undo)
         else:
             transaction = runtime.db.read()
         try:
@@ -150,11 +153,35 @@ async def _transaction(runtime: Runtime, op: Operation, form: Form) -> tuple[Con
                     await ratelimit.charge(context)
                 return context, await ACTIONS[op.action](context, form)
         except RetryLater as exc:
-            reason = "row_gone" if isinstance(exc, RowGone) else "gave_way"
-            runtime.metrics.observe_retry(op.resource.name, reason)
+            runtime.metrics.observe_retry(op.resource.name, _retry_reason(exc))
             if attempt == RETRIES:
                 raise
+            lead = lead or not isinstance(exc, BatchLost)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_reason(exc: RetryLater) -> str:
+    if isinstance(exc, RowGone):
+        return "row_gone"
+    if isinstance(exc, BatchLost):
+        return "batch_lost"
+    return "gave_way"
+
+
+def _undo(runtime: Runtime, op: Operation) -> Undo:
+    """Every operation's transaction can be run again (`_transaction`). One that refuses
+    what it refuses before its first write (`Rules.create_fails_before_writing`) may also
+    join its batch without a savepoint: on PostgreSQL a channel's writes take turns on its
+    writer, and a savepoint is one round trip of each turn (about a tenth of a create's
+    time). Not under Twilio's rate limits: a 429 is found by the statement that prunes and
+    counts the bucket's actions."""
+    if (
+        op.action == "create"
+        and op.resource.rules.create_fails_before_writing
+        and runtime.settings.rate_limits != "twilio"
+    ):
+        return Undo.BATCH
+    return Undo.RERUN
 
 
 def _may_locate_early(op: Operation) -> bool:

@@ -43,6 +43,9 @@ async def _attach_media(call: Context, values: dict[str, Any]) -> None:
 
 class MessageRules(Rules):
     create_rechecks_parent = True  # the index's counter: the channel's row (before_create)
+    # Its checks (body, media) read before the counted INSERT; after it, only a race fails it
+    # (the media claimed by a message on another channel's writer meanwhile).
+    create_fails_before_writing = True
 
     async def before_create(self, call: Context, values: dict[str, Any]) -> None:
         if values.get("body") is None:

@@ -1,0 +1,118 @@
+"""A message create that fails after its first write, in a batch of others.
+
+On PostgreSQL a message create joins its group commit without a savepoint of its own when
+every transaction before it can be run again (`group_commit.Undo.BATCH`): one round trip less
+of its writer's turn. If it then fails after writing (only a race does that), the whole batch
+is rolled back and the operations before it run again (`BatchLost`). Whichever way the
+database undoes it, what the callers see is the same: the failed create answers its error,
+every other one is created once, and the indexes have no gap. Both databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from chinwag.model.errors import ApiError
+from chinwag.ops import actions
+from chinwag.ops.actions import Outcome, perform
+from chinwag.resources.messages import MessageRules
+from chinwag.runtime import Runtime
+from chinwag.settings import Settings
+from chinwag.store.accounts import Account
+from chinwag.store.db import Undo
+from chinwag.store.errors import BatchLost
+from tests.store.test_locate_early import WAIT, Locates
+from tests.store.test_operations import chat, op, run
+
+
+def send(runtime: Runtime, account: Account, service: str, channel: str, body: str) -> Any:
+    path = f"/v2/Services/{service}/Channels/{channel}/Messages"
+    params = {"ServiceSid": service, "ChannelSid": channel}
+    return perform(runtime, op(account, "message", "create", path, params, {"Body": body}))
+
+
+def test_a_create_failing_after_its_write_costs_the_others_a_rerun_at_most(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three creates queue behind a transaction that can be run again; the second fails after
+    its counted INSERT (its rules raise, as when its media was claimed meanwhile). The first
+    and third are created, each once, at indexes 0 and 1. On PostgreSQL the batch was lost:
+    the holder and the first answered `BatchLost`, and the first ran again."""
+    after_create = MessageRules.after_create
+
+    async def late(self: MessageRules, call: Any, row: Any) -> Any:
+        if row["body"] == "late":
+            raise ApiError(400, 50508, "Media already sent with another message")
+        return await after_create(self, call, row)
+
+    monkeypatch.setattr(MessageRules, "after_create", late)
+    events: list[str] = []
+
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        locates = Locates(monkeypatch, events)
+        holding, release = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> BaseException | None:
+            try:
+                async with runtime.db.write(channel, undo=Undo.RERUN):
+                    holding.set()
+                    await asyncio.wait_for(release.wait(), WAIT)
+            except BatchLost as lost:
+                return lost
+            return None
+
+        holder = asyncio.create_task(hold())
+        await asyncio.wait_for(holding.wait(), WAIT)
+        sends = []
+        for body in ("first", "late", "third"):
+            sends.append(asyncio.create_task(send(runtime, account, service, channel, body)))
+            await asyncio.sleep(0)  # queued in this order
+        await locates.reached(3)  # each located while it waited
+        release.set()
+        outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        held = await holder
+
+        first, failed, third = outcomes
+        assert isinstance(failed, ApiError)
+        assert (failed.status, failed.code) == (400, 50508)
+        assert isinstance(first, Outcome)
+        assert isinstance(third, Outcome)
+        assert first.row is not None
+        assert third.row is not None
+        assert sorted([first.row["index"], third.row["index"]]) == [0, 1]
+        path = f"/v2/Services/{service}/Channels/{channel}/Messages"
+        params = {"ServiceSid": service, "ChannelSid": channel}
+        listed = await perform(runtime, op(account, "message", "list", path, params))
+        assert listed.result.listing is not None
+        assert sorted(row["body"] for row in listed.result.listing.rows) == ["first", "third"]
+        if runtime.db.dialect == "postgresql":
+            assert isinstance(held, BatchLost)
+            assert runtime.metrics.retries == {("message", "batch_lost"): 1}
+        else:  # every transaction has its own savepoint: the failure was the late one's alone
+            assert held is None
+            assert runtime.metrics.retries == {}
+
+    run(fresh_database, test)
+
+
+@pytest.mark.parametrize(
+    ("name", "action", "rate_limits", "undo"),
+    [
+        ("message", "create", "off", Undo.BATCH),
+        ("message", "create", "twilio", Undo.RERUN),  # a 429 comes after its bucket's statement
+        ("message", "update", "off", Undo.RERUN),
+        ("channel", "create", "off", Undo.RERUN),
+        ("member", "create", "off", Undo.RERUN),
+    ],
+)
+def test_only_creates_that_fail_before_writing_do_without_a_savepoint(
+    name: str, action: Any, rate_limits: str, undo: Undo
+) -> None:
+    settings = Settings(database="sqlite:///unused.db", rate_limits=rate_limits)
+    runtime = SimpleNamespace(settings=settings)
+    assert actions._undo(runtime, op(None, name, action, "/v2/Services")) is undo  # type: ignore[arg-type]
