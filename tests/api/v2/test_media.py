@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from twilio.base.exceptions import TwilioRestException
 
 from tests.api.v2.helpers import UNKNOWN, error, rejected
+from tests.conftest import make_client
 from tests.support.servers import Server
 
 ME_RE = re.compile(r"^ME[0-9a-f]{32}$")
@@ -170,6 +174,66 @@ class TestMediaMessages:
         other = svc2.channels(svc2.channels.create(friendly_name=unique("other")).sid)
         rejected(lambda: other.messages.create(media_sid=media["sid"]), 400, 50508)
         assert other.messages.list() == []
+
+    def test_media_raced_by_two_channels_beside_plain_messages(
+        self,
+        server: Server,
+        uploads: Uploads,
+        service2: Any,
+        svc2: Any,
+        channel2: Any,
+        unique: Callable[[str], str],
+    ) -> None:
+        """Each of 6 uploads is sent in two channels at once, among plain messages to both
+        from 8 clients: one send of each wins, the other is 400 with 50508 (on PostgreSQL it
+        can fail after its write, on the other channel's writer, which rolls back its batch:
+        the plain messages there run again). Every plain message is created once, each
+        channel's indexes run 0..n-1 and its count matches, each media has one message."""
+        other = svc2.channels.create(friendly_name=unique("other"))
+        medias = [uploads.upload()["sid"] for _ in range(6)]
+        rooms = {"a": channel2.sid, "b": other.sid}
+        local = threading.local()
+
+        def channel(name: str) -> Any:
+            if not hasattr(local, "svc"):
+                local.svc = make_client(server).chat.v2.services(service2.sid)
+            return local.svc.channels(rooms[name])
+
+        def send(job: tuple[str, str, str | None]) -> tuple[str, str | None, int | None]:
+            name, body, media = job
+            try:
+                if media is None:
+                    channel(name).messages.create(body=body)
+                else:
+                    channel(name).messages.create(media_sid=media)
+            except TwilioRestException as exc:
+                return name, media, exc.code
+            return name, media, None
+
+        jobs: list[tuple[str, str, str | None]] = []
+        for n, media in enumerate(medias):
+            jobs += [("a", "", media), ("b", "", media)]
+            jobs += [(name, f"plain {n}.{i}", None) for i in range(4) for name in ("a", "b")]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            outcomes = list(pool.map(send, jobs))
+
+        assert [o for o in outcomes if o[1] is None and o[2] is not None] == []
+        for media in medias:
+            codes = sorted(str(code) for _, m, code in outcomes if m == media)
+            assert codes == ["50508", "None"], (media, codes)
+        for name, sid in rooms.items():
+            listed = svc2.channels(sid).messages.list(page_size=100)
+            assert [m.index for m in listed] == list(range(len(listed)))
+            assert svc2.channels(sid).fetch().messages_count == len(listed)
+            plain = sorted(m.body for m in listed if m.media is None)
+            assert plain == sorted(b for c, b, m in jobs if c == name and m is None)
+        sent = [
+            m.media["sid"]
+            for sid in rooms.values()
+            for m in svc2.channels(sid).messages.list()
+            if m.media
+        ]
+        assert sorted(sent) == sorted(medias)
 
     def test_unknown_media(self, room2: Any) -> None:
         """An unknown MediaSid is 400 with 50507; no message is written."""
