@@ -25,14 +25,8 @@ from chinwag.settings import Settings
 from chinwag.store.accounts import Account
 from chinwag.store.db import Undo
 from chinwag.store.errors import BatchLost
-from tests.store.test_locate_early import WAIT, Locates
+from tests.store.test_locate_early import WAIT, Locates, send
 from tests.store.test_operations import chat, op, run
-
-
-def send(runtime: Runtime, account: Account, service: str, channel: str, body: str) -> Any:
-    path = f"/v2/Services/{service}/Channels/{channel}/Messages"
-    params = {"ServiceSid": service, "ChannelSid": channel}
-    return perform(runtime, op(account, "message", "create", path, params, {"Body": body}))
 
 
 def test_a_create_failing_after_its_write_costs_the_others_a_rerun_at_most(

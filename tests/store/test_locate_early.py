@@ -87,10 +87,12 @@ async def writer_held(
         await task
 
 
-def send(runtime: Runtime, account: Account, service: str, channel: str) -> Awaitable[Outcome]:
+def send(
+    runtime: Runtime, account: Account, service: str, channel: str, body: str = "hi"
+) -> Awaitable[Outcome]:
     path = f"/v2/Services/{service}/Channels/{channel}/Messages"
     params = {"ServiceSid": service, "ChannelSid": channel}
-    return perform(runtime, op(account, "message", "create", path, params, {"Body": "hi"}))
+    return perform(runtime, op(account, "message", "create", path, params, {"Body": body}))
 
 
 async def messages_in(runtime: Runtime, channel: str) -> int:
