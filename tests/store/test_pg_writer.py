@@ -13,8 +13,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Column, Integer, MetaData, Table, func, literal_column, select, text
 
+from chinwag.store import statements
+from chinwag.store.compiled import Result
+from chinwag.store.connection import Connection
 from chinwag.store.db import Database
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.errors import BatchLost, IntegrityError, RetryLater, Unavailable
@@ -348,16 +351,26 @@ def test_a_lead_commits_a_batch_waiting_for_the_next_turn(pg_url: str) -> None:
 
 
 class Recording:
-    """The writer's asyncpg connection, noting the simple-query strings sent through it."""
+    """The writer's asyncpg connection, noting the simple-query strings sent through it, and
+    the pipelined runs of one statement (`executemany`, `fetchmany`) with their sizes."""
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.sent: list[str] = []
+        self.pipelined: list[int] = []
 
     async def execute(self, query: str, *args: Any) -> Any:
         if not args:
             self.sent.append(query)
         return await self.conn.execute(query, *args)
+
+    async def executemany(self, query: str, args: list[Any]) -> Any:
+        self.pipelined.append(len(args))
+        return await self.conn.executemany(query, args)
+
+    async def fetchmany(self, query: str, args: list[Any]) -> Any:
+        self.pipelined.append(len(args))
+        return await self.conn.fetchmany(query, args)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.conn, name)
@@ -635,3 +648,141 @@ def test_after_a_lost_batch_the_writer_takes_savepoints_for_a_while(
     assert outcome_types(calm) == [None, RuntimeError, None]
     assert outcome_types(lost_again) == [BatchLost, RuntimeError, None]
     assert ids == {0, 13, 21, 23, 33}
+
+
+# Writes handed over to the end of the batch (`WriterConnection.write_later`).
+T = Table("t", MetaData(), Column("id", Integer, primary_key=True), Column("n", Integer))
+COUNT_T = statements.once(("test.count_t",), lambda: select(func.count()).select_from(T))
+NO_TABLE = statements.once(("test.no_table",), lambda: select(literal_column("1")))
+Then = Callable[[Connection], Awaitable[None]]
+
+
+def handing_over(
+    n: int,
+    handed: dict[int, bool],
+    undo: Undo = Undo.BATCH,
+    check: Callable[[Connection, Result], Awaitable[None]] | None = None,
+    then: Then | None = None,
+) -> Write:
+    """A transaction that hands over the INSERT of row `n` (noting in `handed` whether it
+    was taken), then does `then`."""
+
+    async def write(db: Database) -> None:
+        async with db.write(undo=undo) as conn:
+            insert = statements.insert(T, ("id", "n"))
+            values = statements.params({"id": n, "n": 0})
+            handed[n] = await conn.write_later(insert, values, check)
+            if not handed[n]:
+                await conn.execute(insert, values)
+            if then is not None:
+                await then(conn)
+
+    return write
+
+
+def test_writes_handed_over_run_together_before_the_commit(pg_url: str) -> None:
+    """Transactions without savepoints hand their writes over: they run before the COMMIT,
+    one round trip for the run of one statement. A batch's first transaction, and one whose
+    caller cannot run it again, take savepoints and write at once."""
+
+    async def work(db: Database) -> tuple[list[Any], list[Any], dict[int, bool], set[int], Any]:
+        writer = writer_of(db)
+        await insert(db, 100)  # connected
+        writer._conn = recording = Recording(writer._conn)
+        handed: dict[int, bool] = {}
+        together = [inserting(1, Undo.RERUN), *(handing_over(n, handed) for n in (2, 3, 4))]
+        first = await in_one_batch(db, together)
+        alone = [
+            handing_over(5, handed),
+            handing_over(6, handed, Undo.SAVEPOINT),
+            handing_over(7, handed, Undo.RERUN),
+        ]
+        second = await in_one_batch(db, alone)
+        writer._conn = recording.conn
+        return first, second, handed, await stored(db), recording.pipelined
+
+    first, second, handed, ids, pipelined = with_database(pg_url, work)
+    assert first == [None] * 4
+    assert second == [None] * 3
+    assert handed == {2: True, 3: True, 4: True, 5: False, 6: False, 7: False}
+    assert ids == {0, 100, *range(1, 8)}
+    assert pipelined == [3]
+
+
+@pytest.mark.parametrize("fail", ["statement", "check"])
+def test_a_write_handed_over_that_fails_takes_the_batch_back(pg_url: str, fail: str) -> None:
+    """A write handed over that PostgreSQL refuses, or whose check raises, takes back the
+    whole batch: every transaction of it answers `BatchLost` (their callers run them again)."""
+
+    async def refuse(conn: Connection, result: Result) -> None:
+        raise RuntimeError("the check refuses")
+
+    async def work(db: Database) -> tuple[list[Any], set[int], int]:
+        handed: dict[int, bool] = {}
+        failing = (
+            handing_over(0, handed)  # 0 is taken
+            if fail == "statement"
+            else handing_over(3, handed, check=refuse)
+        )
+        writes = [inserting(1, Undo.RERUN), handing_over(2, handed), failing]
+        outcomes = await in_one_batch(db, writes)
+        return outcomes, await stored(db), writer_of(db).transactions
+
+    outcomes, ids, transactions = with_database(pg_url, work)
+    assert outcome_types(outcomes) == [BatchLost, BatchLost, BatchLost]
+    assert ids == {0}
+    assert transactions == 0
+
+
+def test_a_statement_on_their_tables_runs_after_them(pg_url: str) -> None:
+    """A later statement that touches a table of the writes handed over runs after them (it
+    sees them); one that touches none does not wait for them."""
+    seen: list[Any] = []
+
+    async def look(conn: Connection) -> None:
+        await conn.execute(NO_TABLE)
+        seen.append(len(writer_of(conn_db[0])._batch.later))  # type: ignore[union-attr]
+        seen.append((await conn.execute(COUNT_T)).scalar())
+        seen.append(len(writer_of(conn_db[0])._batch.later))  # type: ignore[union-attr]
+
+    conn_db: list[Database] = []
+
+    async def work(db: Database) -> tuple[list[Any], set[int]]:
+        conn_db.append(db)
+        handed: dict[int, bool] = {}
+        writes = [
+            inserting(1, Undo.RERUN),
+            handing_over(2, handed),
+            handing_over(3, handed, then=look),
+        ]
+        return await in_one_batch(db, writes), await stored(db)
+
+    outcomes, ids = with_database(pg_url, work)
+    assert outcomes == [None] * 3
+    assert seen == [2, 4, 0]  # 2 and 3 waiting; then rows 0-3 seen, nothing left waiting
+    assert ids == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_one_that_cannot_be_taken_back_joins_after_them(pg_url: str, fails: bool) -> None:
+    """A transaction with a savepoint of its own joins a batch after the writes handed over
+    have run. If they fail, the batch is rolled back first (its transactions answer
+    `BatchLost`), and the joining one leads the next batch, unharmed."""
+
+    async def work(db: Database) -> tuple[list[Any], set[int]]:
+        handed: dict[int, bool] = {}
+        writes = [
+            inserting(1, Undo.RERUN),
+            handing_over(0 if fails else 2, handed),
+            inserting(3, Undo.SAVEPOINT),
+            handing_over(4, handed),
+        ]
+        return await in_one_batch(db, writes), await stored(db)
+
+    outcomes, ids = with_database(pg_url, work)
+    if fails:
+        assert outcome_types(outcomes) == [BatchLost, BatchLost, None, None]
+        assert ids == {0, 3, 4}
+    else:
+        assert outcomes == [None] * 4
+        assert ids == {0, 1, 2, 3, 4}

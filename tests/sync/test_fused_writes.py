@@ -4,6 +4,7 @@ projection learns only from committed transactions."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 from sqlalchemy import bindparam, select
 
 from chinwag.resources import TABLES
-from chinwag.store.db import Database
+from chinwag.store.db import Database, Undo
+from chinwag.store.errors import BatchLost
 from chinwag.store.migrate import upgrade
 from chinwag.sync import engine, fused
 from chinwag.sync.queries import events_after, find, items_page
@@ -179,3 +181,76 @@ def test_write_all_writes_the_live_objects_and_names_the_gone_ones(url: str) -> 
         assert [orjson.loads(e.payload)["document_revision"] for e in documented] == ["1", "2"]
 
     with_database(url, work)
+
+
+def test_writes_handed_over_are_logged_as_at_once_and_a_gone_object_loses_the_batch(
+    url: str,
+) -> None:
+    """`write_all_later` in transactions that joined their batch without a savepoint: on
+    PostgreSQL the statement runs at the batch's end (None now), with the events `write_all`
+    would have logged; a write to an object that is gone by then takes the batch back
+    (`BatchLost`: the callers run again, and find it gone as `write_all`'s do). SQLite
+    writes at once, as `write_all`."""
+
+    async def work(db: Database) -> None:
+        service = "IS" + secrets.token_hex(16)
+        listing = await made(db, "list", service, f"l.{secrets.token_hex(4)}")
+        doc = await made(db, "document", service, f"d.{secrets.token_hex(4)}")
+        gone = await made(db, "list", service, f"g.{secrets.token_hex(4)}")
+        async with db.write() as conn:
+            await engine.remove_object(conn, TABLES, gone.sid)
+        pg = db.dialect == "postgresql"
+
+        async def later(writes: list[Any]) -> Any:
+            async with db.write(undo=Undo.BATCH) as conn:
+                return await engine.write_all_later(conn, TABLES, writes)
+
+        first = [
+            engine.ItemAdded(listing.sid, 0, {"text": "a"}),
+            engine.DocumentSet(doc.sid, {"n": 1}),
+        ]
+        second = [engine.ItemAdded(listing.sid, 1, {"text": "b"})]
+        held, handed = await behind_a_holder(db, [later(first), later(second)])
+        assert held is None
+        assert handed == ([None, None] if pg else [[1, 1], [2]])
+        async with db.read() as conn:
+            listed = await events_after(conn, TABLES, listing.sid, 0, 9)
+            documented = await events_after(conn, TABLES, doc.sid, 0, 9)
+        assert [(e.event_id, orjson.loads(e.payload)["item_index"]) for e in listed] == [
+            (1, 0),
+            (2, 1),
+        ]
+        assert [orjson.loads(e.payload)["document_data"] for e in documented] == [{"n": 1}]
+
+        held, handed = await behind_a_holder(db, [later([engine.ItemAdded(gone.sid, 0, {})])])
+        if pg:
+            assert [type(held), *map(type, handed)] == [BatchLost, BatchLost]
+        else:
+            assert (held, handed) == (None, [[None]])
+
+    with_database(url, work)
+
+
+async def behind_a_holder(db: Database, writes: list[Any]) -> tuple[Any, list[Any]]:
+    """`writes` (coroutines of write transactions) queued in order behind one that can be run
+    again, all in one batch: what the holder ended with, and what each write gave."""
+    held, go = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> BaseException | None:
+        try:
+            async with db.write(undo=Undo.RERUN):
+                held.set()
+                await asyncio.wait_for(go.wait(), 10)
+        except BatchLost as lost:
+            return lost
+        return None
+
+    holder = asyncio.create_task(hold())
+    await asyncio.wait_for(held.wait(), 10)
+    tasks = []
+    for write in writes:
+        tasks.append(asyncio.create_task(write))
+        await asyncio.sleep(0)  # queued, in order
+    go.set()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    return await holder, list(done)

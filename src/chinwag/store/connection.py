@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +11,10 @@ from sqlalchemy.sql.base import Executable
 
 from chinwag.store import statements
 from chinwag.store.compiled import Params, Result
+
+# What a write handed over with `write_later` is checked by once it ran, on a connection of
+# the same transaction: its result, and the transaction's other statements if it needs any.
+Check = Callable[["Connection", Result], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,15 @@ class Connection:
         writer runs it on its thread (its other statements run on the loop, see
         `engine_sqlite`); elsewhere the database server does the work anyway."""
         return await self.execute(statement, params)
+
+    async def write_later(
+        self, statement: Executable, params: Params, check: Check | None = None
+    ) -> bool:
+        """Hand over a write that returns nothing this transaction reads, to run at the end
+        of its batch (PostgreSQL's writer, `pg_writer.WriterConnection`): True if it will
+        run there (then `check` gets its result, and may raise to take the batch back),
+        False if the caller must run it now, as here."""
+        return False
 
     async def insert_later(
         self, table: Table, values: Mapping[str, Any], adding: tuple[str, ...] = ()

@@ -34,6 +34,16 @@ One that failed before any such statement leaves the batch as it was. After a lo
 writer gives every transaction its savepoint for CALM_AFTER_LOSS, so a client whose creates
 keep failing late cannot keep taking back others' transactions.
 
+Writes handed over. A transaction without a savepoint may also hand over a write whose
+result nothing in it reads (`write_later`: a message create's Sync statement): it runs at the
+batch's end, before its COMMIT, and every run of one statement shares one round trip (asyncpg
+pipelines `fetchmany`), so such a create's turn is one round trip, its counted INSERT. Order
+is kept: a later statement that touches a table of what waits (or whose tables are not known)
+runs it first, and so does a transaction that joins with a savepoint (it cannot be taken back
+with the batch). A write handed over that fails, or whose check (its result, seen then)
+raises, loses the batch as a transaction without a savepoint does; one lost as a transaction
+with a savepoint joins is rolled back first, and that transaction leads the next batch.
+
 Other writers. A process's other writers, its fellow workers and other servers each batch on
 their own connection, and a batch keeps the row locks of all its transactions until its
 COMMIT. If a transaction that is not its batch's first had to wait long for another writer's
@@ -61,17 +71,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Table
 from sqlalchemy.sql.base import Executable
 
 from chinwag.store import statements
-from chinwag.store.compiled import Compiler, Params, Result
-from chinwag.store.connection import Connection, DialectName
-from chinwag.store.errors import BatchLost, RetryLater, Unavailable
+from chinwag.store.compiled import Compiler, Params, Plan, Result
+from chinwag.store.connection import Check, Connection, DialectName
+from chinwag.store.errors import BatchLost, DatabaseError, ResultError, RetryLater, Unavailable
 from chinwag.store.group_commit import Batch, GroupWriter, Meanwhile, Undo
 from chinwag.store.pg_driver import (
     CONNECTION_LOST,
@@ -110,14 +120,37 @@ class Pool(Protocol):
     async def expire(self) -> None: ...
 
 
-class PgBatch(Batch):
-    """A batch on PostgreSQL: it also knows whether its lock waits are bounded yet."""
+class Later(NamedTuple):
+    """A write handed over to run at its batch's end (`WriterConnection.write_later`)."""
 
-    __slots__ = ("waits_bounded",)
+    plan: Plan
+    sql: str
+    args: list[Any]
+    check: Check | None
+
+
+class PgBatch(Batch):
+    """A batch on PostgreSQL: it also knows whether its lock waits are bounded yet, and the
+    writes its transactions handed over to run before its COMMIT."""
+
+    __slots__ = ("later", "later_tables", "waits_bounded")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         self.waits_bounded = False  # LOCK_WAIT is set for the rest of it
+        self.later: list[Later] = []
+        self.later_tables: set[str] = set()  # the tables `later` reads or writes
+
+    def meets_later(self, statement: Executable) -> bool:
+        """Whether `statement` must wait for the writes handed over: it touches their tables
+        (or its tables are not known)."""
+        if not self.later:
+            return False
+        names = statements.tables_of(statement)
+        return names is None or not names.isdisjoint(self.later_tables)
+
+
+RunLater = Callable[[PgBatch], Awaitable[None]]
 
 
 def _bounded(batch: Batch) -> bool:
@@ -128,19 +161,62 @@ class WriterConnection(Connection):
     """One transaction's view of the writer's connection: it notes whether a statement is in
     flight, since a cancel then leaves the statement's outcome unknown."""
 
-    __slots__ = ("_compiler", "_conn", "_riders", "in_flight", "savepoint", "touched")
+    __slots__ = (
+        "_batch",
+        "_compiler",
+        "_conn",
+        "_riders",
+        "_run_later",
+        "in_flight",
+        "savepoint",
+        "touched",
+    )
 
     dialect = POSTGRESQL
 
-    def __init__(self, conn: Any, compiler: Compiler, savepoint: bool = True) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        compiler: Compiler,
+        savepoint: bool = True,
+        batch: PgBatch | None = None,
+        run_later: RunLater | None = None,
+    ) -> None:
         self._conn = conn
         self._compiler = compiler
+        # Where writes are handed over (`write_later`), and what runs them; without, its
+        # statements run at once (the checks of what was handed over run that way).
+        self._batch = batch
+        self._run_later = run_later
         self._riders: list[statements.Rider] = []
         self.in_flight = False
         self.savepoint = savepoint  # False: it joined its batch without one (`Undo.BATCH`)
         # It sent a statement that may have changed something, or one that failed (either
         # way, without a savepoint, only the batch's ROLLBACK takes it back).
         self.touched = False
+
+    async def write_later(
+        self, statement: Executable, params: Params, check: Check | None = None
+    ) -> bool:
+        # Only where the batch is taken back whole if this transaction fails (it joined
+        # without a savepoint): what it hands over may fail after it has passed the turn on.
+        batch = self._batch
+        if batch is None or self.savepoint:
+            return False
+        if self._riders:
+            if statements.may_carry(statement, self._riders):
+                riders, self._riders = self._riders, []
+                statement, params = statements.carrying(statement, params, riders)
+            else:
+                await self.flush()
+        names = statements.tables_of(statement)
+        if names is None:
+            return False
+        plan, sql, args = self._compiler.prepare(statement, params)
+        batch.later.append(Later(plan, sql, args, check))
+        batch.later_tables.update(names)
+        self.touched = True
+        return True
 
     async def insert_later(
         self, table: Table, values: Mapping[str, Any], adding: tuple[str, ...] = ()
@@ -157,6 +233,10 @@ class WriterConnection(Connection):
             await Connection.insert_later(self, table, values, adding)
 
     async def execute(self, statement: Executable, params: Params | None = None) -> Result:
+        batch, run_later = self._batch, self._run_later
+        if batch is not None and run_later is not None and batch.meets_later(statement):
+            self.touched = True  # if they fail, the batch is taken back, this one's part too
+            await run_later(batch)
         if self._riders:
             if params is not None and statements.may_carry(statement, self._riders):
                 riders, self._riders = self._riders, []
@@ -208,6 +288,15 @@ class PgWriter(GroupWriter):
             and batch.rerunnable
             and asyncio.get_running_loop().time() >= self._calm_until
         )
+        if savepoint and batch.later:
+            # It cannot be taken back with the batch: what was handed over runs first, and
+            # if that fails, the batch is rolled back and this transaction leads the next.
+            try:
+                await self._run_later(batch)
+            except DatabaseError:
+                if batch.broken:
+                    raise
+                return await self._restart(batch)
         await self._join(batch, savepoint)
         if savepoint:
             self._release_pending = False
@@ -274,6 +363,67 @@ class PgWriter(GroupWriter):
                 conn.terminate()
             await self._pool.release(conn)
 
+    async def _run_later(self, batch: PgBatch) -> None:
+        """Run the writes the batch's transactions handed over (`write_later`), in the order
+        they came, each run of one statement in one round trip (asyncpg pipelines them); then
+        their checks. A failure takes the whole batch back (`Batch.lost`, raising
+        `BatchLost`), or breaks it where the connection's state is unknown."""
+        later, batch.later = batch.later, []
+        batch.later_tables = set()
+        checking = WriterConnection(self._conn, self._pool.compiler, savepoint=False)
+        try:
+            start = 0
+            while start < len(later):
+                end = start + 1
+                while end < len(later) and later[end].sql == later[start].sql:
+                    end += 1
+                await self._run_alike(checking, later[start:end])
+                start = end
+        except CONNECTION_LOST as exc:
+            batch.broken = True
+            raise database_error(exc) from exc
+        except Exception as exc:  # a refused statement, or a check's verdict
+            batch.lost = True
+            raise BatchLost() from exc
+        except BaseException:  # cancelled: where the transaction stands is unknown
+            batch.broken = True
+            raise
+
+    async def _run_alike(self, checking: WriterConnection, alike: list[Later]) -> None:
+        """Writes of one statement; a checked one returns one row each run."""
+        first = alike[0]
+        args = [each.args for each in alike]
+        if not any(each.check for each in alike):
+            await self._conn.executemany(first.sql, args)
+            return
+        records = await self._conn.fetchmany(first.sql, args)
+        if len(records) != len(alike):
+            raise ResultError(f"{len(records)} rows for {len(alike)} writes handed over")
+        for each, record in zip(alike, records, strict=True):
+            if each.check is not None:
+                result = Result.of(each.plan, [record], list(record.keys()), 1)
+                await each.check(checking, result)
+
+    async def _restart(self, batch: PgBatch) -> tuple[PgBatch, bool]:
+        """The open batch is lost as a transaction joins it: rolled back (its transactions
+        answer `BatchLost`), and the joining one leads a new batch, with its savepoint."""
+        self._calm_until = asyncio.get_running_loop().time() + CALM_AFTER_LOSS
+        self._batch = None
+        try:
+            await self._conn.execute(f"ROLLBACK; {_OPEN}")
+        except BaseException as exc:
+            with contextlib.suppress(*DRIVER_ERRORS):
+                await self._drop(lost=isinstance(exc, CONNECTION_LOST))
+            if isinstance(exc, DRIVER_ERRORS):
+                raise database_error(exc) from exc
+            raise
+        finally:
+            batch.settle(BatchLost())
+        fresh = PgBatch(asyncio.get_running_loop())
+        self._batch = fresh
+        self._release_pending = False
+        return fresh, True
+
     def _commit_now(self, batch: Batch) -> bool:
         self._commit_in_task(self._commit(batch))
         return False
@@ -281,6 +431,18 @@ class PgWriter(GroupWriter):
     async def _commit(self, batch: Batch) -> None:
         """COMMIT (a broken batch: drop the connection, which rolls it back; a lost one: roll it
         back), then the next."""
+        assert isinstance(batch, PgBatch)  # noqa: S101  (this writer makes only those)
+        if batch.later and not (batch.lost or batch.broken):
+            try:
+                await self._run_later(batch)
+            except DatabaseError:
+                pass  # the batch is lost or broken: rolled back below
+            except BaseException as exc:
+                batch.settle(Unavailable(f"commit interrupted: {exc!r}"))
+                with contextlib.suppress(*DRIVER_ERRORS):
+                    await self._drop()
+                self._next()
+                raise
         if batch.lost and not batch.broken:
             await self._roll_back(batch)
             return
@@ -357,7 +519,9 @@ class PgWriter(GroupWriter):
         except BaseException:
             self._pass_turn()
             raise
-        request = WriterConnection(self._conn, self._pool.compiler, savepoint)
+        request = WriterConnection(
+            self._conn, self._pool.compiler, savepoint, batch, self._run_later
+        )
         try:
             yield request
             await request.flush()

@@ -85,16 +85,25 @@ Rider = tuple[Table, Mapping[str, Any], tuple[str, ...]]
 _TABLES_OF: dict[int, frozenset[str]] = {}
 
 
+def tables_of(statement: Any) -> frozenset[str] | None:
+    """The names of the tables a statement made here (`once`) reads or writes, CTEs,
+    subqueries and joins included; None for one built per call (not worth the search)."""
+    if id(statement) not in _KEPT:
+        return None
+    names = _TABLES_OF.get(id(statement))
+    if names is None:
+        found = find_tables(statement, include_crud=True)
+        names = _TABLES_OF[id(statement)] = frozenset(t.name for t in found)
+    return names
+
+
 def may_carry(statement: Any, riders: list[Rider]) -> bool:
     """Whether `riders` may ride on `statement` (`carrying`): it was made here, it can take a
     CTE, and it touches none of their tables. In PostgreSQL a statement does not see what the data-modifying CTEs
     beside it write, so a statement reading a rider's table must run after the rider instead."""
-    if id(statement) not in _KEPT or not hasattr(statement, "add_cte"):  # text(): no CTEs
+    names = tables_of(statement)
+    if names is None or not hasattr(statement, "add_cte"):  # text(): no CTEs
         return False
-    names = _TABLES_OF.get(id(statement))
-    if names is None:
-        found = find_tables(statement, include_crud=True)  # CTEs, subqueries, joins too
-        names = _TABLES_OF[id(statement)] = frozenset(t.name for t in found)
     return not any(table.name in names for table, _, _ in riders)
 
 

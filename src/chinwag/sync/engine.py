@@ -24,6 +24,7 @@ from sqlalchemy import Row, ScalarSelect, Select, Table, and_, bindparam, func, 
 from chinwag import times
 from chinwag.sids import new_sid
 from chinwag.store import statements, sweeper
+from chinwag.store.compiled import Result
 from chinwag.store.db import Connection
 from chinwag.store.queries import insert_ignoring_conflicts
 from chinwag.store.tables import Tables
@@ -469,6 +470,48 @@ async def write_all(
     they run one after the other. Lookups of one call must not share parameter names."""
     if conn.dialect.name != "postgresql":
         return await _write_each(conn, tables, writes)
+    statement, params = _fused(tables, writes)
+    return await _logged(conn, tables, writes, await conn.execute(statement, params))
+
+
+async def write_all_later(
+    conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet]
+) -> list[int | None] | None:
+    """As `write_all`, or None where the connection takes the statement to run at the end of
+    its batch (`Connection.write_later`: PostgreSQL's writer, for a transaction taken back
+    with its batch if it fails). Then an object found gone takes the batch back, and its
+    transactions, run again, find it gone on their own (as `write_all`'s callers do)."""
+    if conn.dialect.name != "postgresql":
+        return await _write_each(conn, tables, writes)
+    statement, params = _fused(tables, writes)
+    check = functools.partial(_written_later, tables, writes)
+    if await conn.write_later(statement, params, check):
+        return None
+    return await _logged(conn, tables, writes, await conn.execute(statement, params))
+
+
+async def _written_later(
+    tables: Tables, writes: list[ItemAdded | DocumentSet], conn: Connection, result: Result
+) -> None:
+    if None in await _logged(conn, tables, writes, result):
+        raise SyncError("an object written at the end of its batch was gone")
+
+
+async def _logged(
+    conn: Connection, tables: Tables, writes: list[ItemAdded | DocumentSet], result: Result
+) -> list[int | None]:
+    """The event ids of `fused`'s one row; the logs trimmed where they grew a step."""
+    row = result.first()
+    assert row is not None  # noqa: S101  (one row, whatever was written)
+    ids = [None if row[n] is None else int(row[n]) for n in range(len(writes))]
+    for w, event_id in zip(writes, ids, strict=True):
+        if event_id is not None:
+            await _trim(conn, tables, w.sid, event_id)
+    return ids
+
+
+def _fused(tables: Tables, writes: list[ItemAdded | DocumentSet]) -> tuple[Any, dict[str, Any]]:
+    """`write_all`'s one statement on PostgreSQL, and its parameters."""
     now = times.now()
     stamp = times.render(now)
     params: dict[str, Any] = {"v_now": now}
@@ -503,13 +546,7 @@ async def write_all(
         parts.append(fused.Part(mode, item_holes, payload.holes, query))
     t = tables
     statement = fused.statement(t.sync_objects, t.sync_items, t.sync_events, CHANNEL, tuple(parts))
-    row = (await conn.execute(statement, params)).first()
-    assert row is not None  # noqa: S101  (one row, whatever was written)
-    ids = [None if row[n] is None else int(row[n]) for n in range(len(writes))]
-    for w, event_id in zip(writes, ids, strict=True):
-        if event_id is not None:
-            await _trim(conn, tables, w.sid, event_id)
-    return ids
+    return statement, params
 
 
 def _item_where(tables: Tables, sid: str, kind: str, at: int | str) -> Any:

@@ -346,8 +346,9 @@ async def _message_added(call: Context, channel: Row, message: Row) -> None:
     missing = [role for role, sid in known.items() if sid is None]
     if present:
         writes = [write(role, sid) for role, sid in present.items()]
-        ids = await engine.write_all(call.conn, call.tables, writes)
-        for role, got in zip(present, ids, strict=True):
+        # Handed over to the end of the batch where it may be: nothing here reads it back.
+        ids = await engine.write_all_later(call.conn, call.tables, writes)
+        for role, got in zip(present, ids, strict=True) if ids is not None else ():
             if got is None:  # gone since: look again
                 engine.forget(service, names[role])
                 missing.append(role)
