@@ -11,20 +11,26 @@ every other one is created once, and the indexes have no gap. Both databases.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from chinwag.events import outbox
+from chinwag.events.delivery import Deliverer
 from chinwag.model.errors import ApiError
 from chinwag.ops import actions
 from chinwag.ops.actions import Outcome, perform
+from chinwag.resources import TABLES
 from chinwag.resources.messages import MessageRules
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
 from chinwag.store.accounts import Account
-from chinwag.store.db import Undo
+from chinwag.store.db import Database, Undo
 from chinwag.store.errors import BatchLost
+from chinwag.store.migrate import upgrade
 from tests.store.test_locate_early import WAIT, Locates, send
 from tests.store.test_operations import chat, op, run
 
@@ -110,3 +116,53 @@ def test_only_creates_that_fail_before_writing_do_without_a_savepoint(
     settings = Settings(database="sqlite:///unused.db", rate_limits=rate_limits)
     runtime = SimpleNamespace(settings=settings)
     assert actions._undo(runtime, op(None, name, action, "/v2/Services")) is undo  # type: ignore[arg-type]
+
+
+def test_a_delivery_cycle_taken_back_with_its_batch_runs_again_at_once(
+    fresh_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deliverer's cycle (record what was sent, claim the next) can be run again, so it
+    says so (`Undo.RERUN`: the message creates after it in its writer's batch may still join
+    without savepoints). Taken back with its batch (`BatchLost`), it runs again at once, its
+    claim looking from where the lost one began."""
+    upgrade(fresh_database)
+    seen: list[str] = []
+
+    async def claim(conn: Any, tables: Any, free: int, *_: Any) -> list[Any]:
+        rotation = _[-1]
+        seen.append(rotation.after)
+        rotation.after = "moved"
+        return []
+
+    monkeypatch.setattr(outbox, "claim", claim)
+
+    async def main() -> tuple[list[Any], list[Undo], str]:
+        db = Database(fresh_database)
+        undos: list[Undo] = []
+        write = db.write
+
+        def lost_once(*args: Any, **kwargs: Any) -> Any:
+            undos.append(kwargs["undo"])
+
+            @asynccontextmanager
+            async def transaction() -> AsyncIterator[Any]:
+                async with write(*args, **kwargs) as conn:
+                    yield conn
+                if len(undos) == 1:
+                    raise BatchLost()
+
+            return transaction()
+
+        monkeypatch.setattr(db, "write", lost_once)
+        deliverer = Deliverer(db, TABLES, timeout=5, backoff_base=1)
+        deliverer._rotation.after = "q1"
+        try:
+            return await deliverer._cycle(), undos, deliverer._rotation.after
+        finally:
+            await db.close()
+
+    batches, undos, after = asyncio.run(main())
+    assert batches == []
+    assert undos == [Undo.RERUN, Undo.RERUN]
+    assert seen == ["q1", "q1"]  # the second claim began where the lost one had
+    assert after == "moved"

@@ -20,14 +20,15 @@ from chinwag.events.sender import Sender
 from chinwag.events.sending import USER_AGENT, Attempt, Delivery
 from chinwag.metrics import Metrics
 from chinwag.store.accounts import get_account
-from chinwag.store.db import Connection, Database
-from chinwag.store.errors import DatabaseError
+from chinwag.store.db import Connection, Database, Undo
+from chinwag.store.errors import BatchLost, DatabaseError
 from chinwag.store.tables import Tables
 
 log = logging.getLogger("chinwag.events")
 
 DEPTH_REPORT_EVERY = 60.0  # seconds between outbox depth log lines
 LEASE_MARGIN = 5.0  # seconds: no send starts this close to its lease's end
+CYCLE_TRIES = 2  # a cycle taken back with its batch (BatchLost) runs again at once, this often
 PRUNE_ROUNDS = 20  # batches of finished deliveries removed per status, each DEPTH_REPORT_EVERY
 
 
@@ -178,15 +179,7 @@ class Deliverer:
         if not attempts and not released and free <= 0:
             return []
         try:
-            async with self.db.write() as conn:
-                await outbox.record(conn, self.tables, attempts, released)
-                if free <= 0:
-                    return []
-                batches = await outbox.claim(
-                    conn, self.tables, free, self.batch, self.lease, self._rotation
-                )
-                sids = {d.account_sid for batch in batches for d in batch}
-                tokens = await self._auth_tokens(conn, sids)
+            batches, tokens = await self._record_and_claim(attempts, released, free)
         except (DatabaseError, OSError, TimeoutError) as exc:
             log.warning("outbox cycle failed: %s (outcomes kept for the next)", exc)
             self._attempts[:0], self._released[:0] = attempts, released
@@ -194,6 +187,30 @@ class Deliverer:
                 await asyncio.sleep(self.poll)
             return []
         return [(batch, tokens) for batch in batches]
+
+    async def _record_and_claim(
+        self, attempts: list[Attempt], released: list[Delivery], free: int
+    ) -> tuple[list[list[Delivery]], dict[str, str]]:
+        """The cycle's transaction. It can run again (nothing of it stays if its batch is
+        taken back: `BatchLost`), so the message creates after it in its writer's batch may
+        still join without savepoints (`Undo.RERUN`); taken back, it runs again at once."""
+        for attempt in range(1, CYCLE_TRIES + 1):
+            rotated = self._rotation.after
+            try:
+                async with self.db.write(undo=Undo.RERUN) as conn:
+                    await outbox.record(conn, self.tables, attempts, released)
+                    if free <= 0:
+                        return [], {}
+                    batches = await outbox.claim(
+                        conn, self.tables, free, self.batch, self.lease, self._rotation
+                    )
+                    sids = {d.account_sid for batch in batches for d in batch}
+                    return batches, await self._auth_tokens(conn, sids)
+            except BatchLost:
+                self._rotation.after = rotated  # the claim that moved it was taken back
+                if attempt == CYCLE_TRIES:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _auth_tokens(self, conn: Connection, account_sids: set[str]) -> dict[str, str]:
         """Each account's auth token, read with every claim (a token may change at any time)."""
