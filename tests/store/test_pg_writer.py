@@ -13,7 +13,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, func, literal_column, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+)
 
 from chinwag.store import statements
 from chinwag.store.compiled import Result
@@ -786,3 +796,48 @@ def test_one_that_cannot_be_taken_back_joins_after_them(pg_url: str, fails: bool
     else:
         assert outcomes == [None] * 4
         assert ids == {0, 1, 2, 3, 4}
+
+
+U = Table("u", T.metadata, Column("id", Integer, primary_key=True))
+COUNT_U = statements.once(("test.count_u",), lambda: select(func.count()).select_from(U))
+INSERT_U = statements.insert(U, ("id",))
+# Row `v_id` of t, its n the rows of u: a write handed over that reads another table.
+T_FROM_U = statements.once(
+    ("test.t_from_u",),
+    lambda: T.insert().from_select(
+        ["id", "n"],
+        select(bindparam("v_id", type_=Integer), func.count()).select_from(U),
+    ),
+)
+
+
+def test_a_table_they_only_read_may_be_read_but_not_written_before_them(pg_url: str) -> None:
+    """What the writes handed over only read, a later statement may read without waiting
+    for them; one that writes it runs them first, so that they read it as it was."""
+    seen: list[Any] = []
+    dbs: list[Database] = []
+
+    def waiting() -> int:
+        return len(writer_of(dbs[0])._batch.later)  # type: ignore[union-attr]
+
+    async def write(db: Database) -> None:
+        async with db.write(undo=Undo.BATCH) as conn:
+            seen.append(await conn.write_later(T_FROM_U, {"v_id": 2}))
+            seen.append((await conn.execute(COUNT_U)).scalar())
+            seen.append(waiting())
+            await conn.execute(INSERT_U, statements.params({"id": 1}))
+            seen.append(waiting())
+
+    async def work(db: Database) -> tuple[list[Any], list[Any]]:
+        dbs.append(db)
+        async with db.write() as conn:
+            await conn.execute(text("CREATE TABLE u (id int PRIMARY KEY)"))
+        outcomes = await in_one_batch(db, [inserting(1, Undo.RERUN), write])
+        async with db.read() as conn:
+            rows = (await conn.execute(text("SELECT id, n FROM t ORDER BY id"))).all()
+        return outcomes, [tuple(row) for row in rows]
+
+    outcomes, rows = with_database(pg_url, work)
+    assert outcomes == [None, None]
+    assert seen == [True, 0, 1, 0]  # handed over; u read, still waiting; u written: run first
+    assert rows == [(0, 0), (1, 0), (2, 0)]  # it read u before u's row was written

@@ -133,21 +133,36 @@ class PgBatch(Batch):
     """A batch on PostgreSQL: it also knows whether its lock waits are bounded yet, and the
     writes its transactions handed over to run before its COMMIT."""
 
-    __slots__ = ("later", "later_tables", "waits_bounded")
+    __slots__ = ("later", "later_reads", "later_writes", "waits_bounded")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         self.waits_bounded = False  # LOCK_WAIT is set for the rest of it
         self.later: list[Later] = []
-        self.later_tables: set[str] = set()  # the tables `later` reads or writes
+        self.later_writes: set[str] = set()  # the tables `later` writes...
+        self.later_reads: set[str] = set()  # ...and those it only reads
+
+    def hand_over(self, later: Later, touched: frozenset[str], written: frozenset[str]) -> None:
+        self.later.append(later)
+        self.later_writes |= written
+        self.later_reads |= touched - written
 
     def meets_later(self, statement: Executable) -> bool:
-        """Whether `statement` must wait for the writes handed over: it touches their tables
-        (or its tables are not known)."""
+        """Whether `statement` must wait for the writes handed over: it touches a table they
+        write, or writes one they read (or its tables are not known). A read of what they
+        only read (a member's roles) need not wait."""
         if not self.later:
             return False
-        names = statements.tables_of(statement)
-        return names is None or not names.isdisjoint(self.later_tables)
+        touched = statements.tables_of(statement)
+        written = statements.written_by(statement)
+        if touched is None or written is None:
+            return True
+        return not (touched.isdisjoint(self.later_writes) and written.isdisjoint(self.later_reads))
+
+    def clear_later(self) -> list[Later]:
+        later, self.later = self.later, []
+        self.later_writes, self.later_reads = set(), set()
+        return later
 
 
 RunLater = Callable[[PgBatch], Awaitable[None]]
@@ -209,12 +224,11 @@ class WriterConnection(Connection):
                 statement, params = statements.carrying(statement, params, riders)
             else:
                 await self.flush()
-        names = statements.tables_of(statement)
-        if names is None:
+        touched, written = statements.tables_of(statement), statements.written_by(statement)
+        if touched is None or written is None:
             return False
         plan, sql, args = self._compiler.prepare(statement, params)
-        batch.later.append(Later(plan, sql, args, check))
-        batch.later_tables.update(names)
+        batch.hand_over(Later(plan, sql, args, check), touched, written)
         self.touched = True
         return True
 
@@ -368,8 +382,7 @@ class PgWriter(GroupWriter):
         they came, each run of one statement in one round trip (asyncpg pipelines them); then
         their checks. A failure takes the whole batch back (`Batch.lost`, raising
         `BatchLost`), or breaks it where the connection's state is unknown."""
-        later, batch.later = batch.later, []
-        batch.later_tables = set()
+        later = batch.clear_later()
         checking = WriterConnection(self._conn, self._pool.compiler, savepoint=False)
         try:
             start = 0

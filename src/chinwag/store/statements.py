@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, UniqueConstraint, Update, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.util import find_tables
 
 T = TypeVar("T")
@@ -83,6 +85,7 @@ def once(key: tuple[Any, ...], build: Callable[[], T]) -> T:
 # whose unique key is there already adds those columns' values to it (`insert_adding`).
 Rider = tuple[Table, Mapping[str, Any], tuple[str, ...]]
 _TABLES_OF: dict[int, frozenset[str]] = {}
+_WRITTEN_BY: dict[int, frozenset[str] | None] = {}
 
 
 def tables_of(statement: Any) -> frozenset[str] | None:
@@ -95,6 +98,19 @@ def tables_of(statement: Any) -> frozenset[str] | None:
         found = find_tables(statement, include_crud=True)
         names = _TABLES_OF[id(statement)] = frozenset(t.name for t in found)
     return names
+
+
+def written_by(statement: Any) -> frozenset[str] | None:
+    """The names of the tables a statement made here INSERTs into, UPDATEs or DELETEs from,
+    its data-modifying CTEs' included; None for one built per call."""
+    if id(statement) not in _KEPT:
+        return None
+    if id(statement) not in _WRITTEN_BY:
+        found = [e.table for e in visitors.iterate(statement) if isinstance(e, UpdateBase)]
+        tables = [t for t in found if isinstance(t, Table)]  # else a join or alias: unknown
+        known = len(tables) == len(found)
+        _WRITTEN_BY[id(statement)] = frozenset(t.name for t in tables) if known else None
+    return _WRITTEN_BY[id(statement)]
 
 
 def may_carry(statement: Any, riders: list[Rider]) -> bool:
