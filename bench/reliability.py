@@ -260,10 +260,9 @@ async def _until_complete(followers: list[Follower], last: int, seconds: float) 
     return False
 
 
-async def scenario(
-    server: servers.Chinwag, clients: int, messages: int, drop_share: float = 0.2
-) -> dict[str, Any]:
-    """The four phases of the module docstring; the figures and the verdict (`lost`)."""
+async def crowd(server: servers.Chinwag, clients: int) -> tuple[str, str, list[Follower]]:
+    """A service, a channel with one message (`_setup`), and `clients` followers of its
+    messages list, each a user of its own (not yet connected)."""
     key = await asyncio.to_thread(server.api_key)
     service, channel = await _setup(server)
     url = f"ws://{LOCALHOST}:{server.port}/v3/wsconnect"
@@ -271,6 +270,14 @@ async def scenario(
         Follower(url, _token(server, key, service, f"f{i}"), f"{channel}.messages")
         for i in range(clients)
     ]
+    return service, channel, followers
+
+
+async def scenario(
+    server: servers.Chinwag, clients: int, messages: int, drop_share: float = 0.2
+) -> dict[str, Any]:
+    """The four phases of the module docstring; the figures and the verdict (`lost`)."""
+    service, channel, followers = await crowd(server, clients)
     stop = asyncio.Event()
     rss_before = servers.proc_memory(server.pid)["VmRSS"]
     tasks = []

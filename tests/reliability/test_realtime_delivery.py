@@ -10,16 +10,8 @@ import urllib.request
 from pathlib import Path
 
 from bench import servers
-from bench.reliability import (
-    LOCALHOST,
-    Follower,
-    Poster,
-    _setup,
-    _token,
-    _until_complete,
-    _wait_all_subscribed,
-    scenario,
-)
+from bench.client import LOCALHOST
+from bench.reliability import Poster, _until_complete, _wait_all_subscribed, crowd, scenario
 
 CLIENTS, MESSAGES = 30, 60
 
@@ -65,19 +57,13 @@ def test_creates_sent_at_once_reach_every_follower_once_in_order(
 async def _concurrent(
     server: servers.Chinwag, followers: int, posters: int, each: int
 ) -> tuple[list[list[int]], int, float, float]:
-    key = await asyncio.to_thread(server.api_key)
-    service, channel = await _setup(server)
-    url = f"ws://{LOCALHOST}:{server.port}/v3/wsconnect"
-    crowd = [
-        Follower(url, _token(server, key, service, f"f{i}"), f"{channel}.messages")
-        for i in range(followers)
-    ]
+    service, channel, following = await crowd(server, followers)
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(f.follow(stop)) for f in crowd]
+    tasks = [asyncio.create_task(f.follow(stop)) for f in following]
     path = f"/v2/Services/{service}/Channels/{channel}/Messages"
     sending = [Poster(server, path) for _ in range(posters)]
     try:
-        await _wait_all_subscribed(crowd, 60)
+        await _wait_all_subscribed(following, 60)
         deadline = time.monotonic() + 60
 
         async def send(poster: Poster, first: int) -> None:
@@ -86,14 +72,14 @@ async def _concurrent(
 
         await asyncio.gather(*(send(p, i * each) for i, p in enumerate(sending)))
         total = await sending[0].count()
-        assert await _until_complete(crowd, total - 1, 60)
+        assert await _until_complete(following, total - 1, 60)
         stats = await asyncio.to_thread(_commit_stats, server)
     finally:
         stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         for poster in sending:
             poster.conn.close()
-    return [f.indices for f in crowd], total, *stats
+    return [f.indices for f in following], total, *stats
 
 
 def _commit_stats(server: servers.Chinwag) -> tuple[float, float]:

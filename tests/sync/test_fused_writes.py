@@ -38,6 +38,19 @@ async def made(db: Database, kind: str, service: str, name: str) -> engine.SyncO
         )
 
 
+async def list_doc_and_gone(
+    db: Database,
+) -> tuple[str, engine.SyncObject, engine.SyncObject, engine.SyncObject]:
+    """A new service's SID, a list and a document of it, and a list of it already removed."""
+    service = "IS" + secrets.token_hex(16)
+    listing = await made(db, "list", service, f"l.{secrets.token_hex(4)}")
+    doc = await made(db, "document", service, f"d.{secrets.token_hex(4)}")
+    gone = await made(db, "list", service, f"g.{secrets.token_hex(4)}")
+    async with db.write() as conn:
+        await engine.remove_object(conn, TABLES, gone.sid)
+    return service, listing, doc, gone
+
+
 def by_name_lookup(service: str, name: str) -> fused.Lookup:
     """A lookup of some object's SID by its unique name (the projection's reads a member)."""
     t = TABLES.sync_objects
@@ -146,12 +159,7 @@ def test_write_all_writes_the_live_objects_and_names_the_gone_ones(url: str) -> 
     does nothing and gives None, the others are written with their own events."""
 
     async def work(db: Database) -> None:
-        service = "IS" + secrets.token_hex(16)
-        listing = await made(db, "list", service, f"l.{secrets.token_hex(4)}")
-        doc = await made(db, "document", service, f"d.{secrets.token_hex(4)}")
-        gone = await made(db, "list", service, f"g.{secrets.token_hex(4)}")
-        async with db.write() as conn:
-            await engine.remove_object(conn, TABLES, gone.sid)
+        service, listing, doc, gone = await list_doc_and_gone(db)
         lookup = by_name_lookup(service, doc.unique_name)
         async with db.write() as conn:
             ids = await engine.write_all(
@@ -193,12 +201,7 @@ def test_writes_handed_over_are_logged_as_at_once_and_a_gone_object_loses_the_ba
     writes at once, as `write_all`."""
 
     async def work(db: Database) -> None:
-        service = "IS" + secrets.token_hex(16)
-        listing = await made(db, "list", service, f"l.{secrets.token_hex(4)}")
-        doc = await made(db, "document", service, f"d.{secrets.token_hex(4)}")
-        gone = await made(db, "list", service, f"g.{secrets.token_hex(4)}")
-        async with db.write() as conn:
-            await engine.remove_object(conn, TABLES, gone.sid)
+        _, listing, doc, gone = await list_doc_and_gone(db)
         pg = db.dialect == "postgresql"
 
         async def later(writes: list[Any]) -> Any:

@@ -38,9 +38,9 @@ Writes handed over. A transaction without a savepoint may also hand over a write
 result nothing in it reads (`write_later`: a message create's Sync statement): it runs at the
 batch's end, before its COMMIT, and every run of one statement shares one round trip (asyncpg
 pipelines `fetchmany`), so such a create's turn is one round trip, its counted INSERT. Order
-is kept: a later statement that touches a table of what waits (or whose tables are not known)
-runs it first, and so does a transaction that joins with a savepoint (it cannot be taken back
-with the batch). A write handed over that fails, or whose check (its result, seen then)
+is kept: a later statement that touches a table what waits writes, or writes one it reads (or
+whose tables are not known), runs it first, and so does a transaction that joins with a
+savepoint (it cannot be taken back with the batch). A write handed over that fails, or whose check (its result, seen then)
 raises, loses the batch as a transaction without a savepoint does; one lost as a transaction
 with a savepoint joins is rolled back first, and that transaction leads the next batch.
 
