@@ -153,10 +153,10 @@ class PgBatch(Batch):
         only read (a member's roles) need not wait."""
         if not self.later:
             return False
-        touched = statements.tables_of(statement)
-        written = statements.written_by(statement)
-        if touched is None or written is None:
+        tables = _tables(statement)
+        if tables is None:
             return True
+        touched, written = tables
         return not (touched.isdisjoint(self.later_writes) and written.isdisjoint(self.later_reads))
 
     def clear_later(self) -> list[Later]:
@@ -166,6 +166,12 @@ class PgBatch(Batch):
 
 
 RunLater = Callable[[PgBatch], Awaitable[None]]
+
+
+def _tables(statement: Executable) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The tables `statement` touches and those it writes; None if not known."""
+    touched, written = statements.tables_of(statement), statements.written_by(statement)
+    return None if touched is None or written is None else (touched, written)
 
 
 def _bounded(batch: Batch) -> bool:
@@ -216,19 +222,15 @@ class WriterConnection(Connection):
         # Only where the batch is taken back whole if this transaction fails (it joined
         # without a savepoint): what it hands over may fail after it has passed the turn on.
         batch = self._batch
-        if batch is None or self.savepoint:
+        if batch is None or self.savepoint or _tables(statement) is None:
             return False
+        carried: Params | None = params
         if self._riders:
-            if statements.may_carry(statement, self._riders):
-                riders, self._riders = self._riders, []
-                statement, params = statements.carrying(statement, params, riders)
-            else:
-                await self.flush()
-        touched, written = statements.tables_of(statement), statements.written_by(statement)
-        if touched is None or written is None:
-            return False
-        plan, sql, args = self._compiler.prepare(statement, params)
-        batch.hand_over(Later(plan, sql, args, check), touched, written)
+            statement, carried = await self._with_riders(statement, params)
+        tables = _tables(statement)
+        assert tables is not None  # noqa: S101  (`carrying` makes one from a known one)
+        plan, sql, args = self._compiler.prepare(statement, carried)
+        batch.hand_over(Later(plan, sql, args, check), *tables)
         self.touched = True
         return True
 
@@ -238,6 +240,18 @@ class WriterConnection(Connection):
         # The writer's turn is a chain of round trips (one channel's writes take turns on it),
         # so a row nobody reads back rides on the next statement instead of costing one more.
         self._riders.append((table, values, adding))
+
+    async def _with_riders(
+        self, statement: Executable, params: Params | None
+    ) -> tuple[Executable, Params | None]:
+        """`statement` carrying the waiting rows (there are some) where it can
+        (`statements.carrying`); else they are sent first, on their own."""
+        if params is not None and statements.may_carry(statement, self._riders):
+            riders, self._riders = self._riders, []
+            return statements.carrying(statement, params, riders)
+        # built per call (no key for a combined statement), or reads their tables
+        await self.flush()
+        return statement, params
 
     async def flush(self) -> None:
         """Send the waiting rows, a statement each: before a statement they cannot ride on,
@@ -252,11 +266,7 @@ class WriterConnection(Connection):
             self.touched = True  # if they fail, the batch is taken back, this one's part too
             await run_later(batch)
         if self._riders:
-            if params is not None and statements.may_carry(statement, self._riders):
-                riders, self._riders = self._riders, []
-                statement, params = statements.carrying(statement, params, riders)
-            else:  # built per call (no key for a combined statement), or reads their tables
-                await self.flush()
+            statement, params = await self._with_riders(statement, params)
         plan, sql, args = self._compiler.prepare(statement, params)
         self.touched = self.touched or not plan.reads_only
         self.in_flight = True
@@ -420,18 +430,11 @@ class PgWriter(GroupWriter):
     async def _restart(self, batch: PgBatch) -> tuple[PgBatch, bool]:
         """The open batch is lost as a transaction joins it: rolled back (its transactions
         answer `BatchLost`), and the joining one leads a new batch, with its savepoint."""
-        self._calm_until = asyncio.get_running_loop().time() + CALM_AFTER_LOSS
         self._batch = None
         try:
-            await self._conn.execute(f"ROLLBACK; {_OPEN}")
-        except BaseException as exc:
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await self._drop(lost=isinstance(exc, CONNECTION_LOST))
-            if isinstance(exc, DRIVER_ERRORS):
-                raise database_error(exc) from exc
-            raise
-        finally:
-            batch.settle(BatchLost())
+            await self._lose(batch)
+        except DRIVER_ERRORS as exc:
+            raise database_error(exc) from exc
         fresh = PgBatch(asyncio.get_running_loop())
         self._batch = fresh
         self._release_pending = False
@@ -481,21 +484,29 @@ class PgWriter(GroupWriter):
             self._next()
 
     async def _roll_back(self, batch: Batch) -> None:
-        """Roll back a lost batch, opening the next as a COMMIT does; its transactions answer
-        `BatchLost`, since nothing of it was committed, even if the connection died."""
+        """Roll back a lost batch, opening the next as a COMMIT does, then the next turn."""
+        try:
+            await self._lose(batch)
+            self._opened_ahead = True
+        except DRIVER_ERRORS:
+            pass  # the connection was dropped; nothing of the batch was committed
+        finally:
+            self._next()
+
+    async def _lose(self, batch: Batch) -> None:
+        """`ROLLBACK` a lost batch and begin the next transaction with its savepoint; the
+        batch's transactions answer `BatchLost`, since nothing of it was committed, even if
+        the connection died (then dropped, and its error raised). A second of savepoints
+        follows (CALM_AFTER_LOSS)."""
         self._calm_until = asyncio.get_running_loop().time() + CALM_AFTER_LOSS
         try:
             await self._conn.execute(f"ROLLBACK; {_OPEN}")
-            self._opened_ahead = True
-        except DRIVER_ERRORS as exc:
-            await self._drop(lost=isinstance(exc, CONNECTION_LOST))
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(*DRIVER_ERRORS):
-                await self._drop()
+                await self._drop(lost=isinstance(exc, CONNECTION_LOST))
             raise
         finally:
             batch.settle(BatchLost())
-            self._next()
 
     async def _undo(self, batch: Batch, request: WriterConnection) -> None:
         """Roll the failed transaction back to its savepoint; if that cannot be done (its
