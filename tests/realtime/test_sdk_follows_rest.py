@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import make_client
 from tests.realtime.conftest import Key, NodeScript, mint, ws_url
 from tests.support.servers import Server
 
@@ -83,3 +85,44 @@ def test_a_user_deleted_over_rest_leaves_its_channels_in_its_own_sdk(
     assert seen["left"] == names
     assert seen["errors"] == []
     assert seen["state"] == "connected"
+
+
+def test_a_burst_of_messages_sent_at_once_reaches_the_sdk_once_each_in_order(
+    server: Server, sdk: Path, api_key: Key, service: Any, chat: Any, unique: Any
+) -> None:
+    """Eight backends send 48 messages to one channel at once over REST (their transactions
+    share group commits; on PostgreSQL the later creates of a batch write what the SDK
+    follows at the batch's end). A member's SDK gets each as messageAdded once, in index
+    order, and its page of the channel's messages holds all of them."""
+    alice = unique("alice")
+    svc = chat.services(service.sid)
+    channel = svc.channels.create(unique_name=unique("burst"))
+    svc.channels(channel.sid).members.create(identity=alice)
+    senders, each = 8, 6
+    script = NodeScript(
+        sdk,
+        "burst.js",
+        ws_url(server),
+        mint(api_key, service.sid, alice),
+        channel.unique_name,
+        str(senders * each),
+    )
+
+    def send(n: int) -> None:
+        messages = make_client(server).chat.v1.services(service.sid).channels(channel.sid).messages
+        for i in range(each):
+            messages.create(body=f"s{n}-{i}", from_="bot")
+
+    try:
+        ready = script.line()
+        assert ready == {"ready": True}, ready
+        with ThreadPoolExecutor(senders) as pool:
+            list(pool.map(send, range(senders)))
+        seen = script.line(timeout=40)
+    finally:
+        code = script.close()
+    assert code == 0, seen
+    everything = list(range(senders * each))
+    assert seen["added"] == everything
+    assert seen["page"] == everything
+    assert seen["bodies"] == sorted(f"s{n}-{i}" for n in range(senders) for i in range(each))
