@@ -37,18 +37,18 @@ def test_every_client_gets_every_message_in_order_through_a_kill9_and_drops(
 def test_creates_sent_at_once_reach_every_follower_once_in_order(
     fresh_database: str, tmp_path: Path
 ) -> None:
-    """Sixteen REST clients create messages in one channel at once, so their transactions
+    """Eight REST clients create messages in one channel at once, so their transactions
     share group commits (on PostgreSQL the creates after a batch's first hand their Sync
     statements over to the batch's end). Each SDK-protocol follower then holds every message
     once, in index order, and the commits were fewer than the transactions."""
     server = servers.Chinwag(fresh_database, tmp_path / "chinwag.log")
     server.start()
     try:
-        figures = asyncio.run(_concurrent(server, followers=5, posters=16, each=12))
+        figures = asyncio.run(_concurrent(server, followers=5, posters=8, each=24))
     finally:
         server.stop()
     held, total, commits, transactions = figures
-    assert total == 16 * 12 + 1
+    assert total == 8 * 24 + 1
     for indices in held:
         assert indices == list(range(1, total)), indices
     assert commits < transactions, (commits, transactions)
