@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pickle  # frames between a server process and its own child (see _frame)
 import signal
 import struct
@@ -35,6 +36,11 @@ log = logging.getLogger("chinwag.events")
 RECORD_EVERY = 1.0  # seconds: a batch sending slowly reports its outcomes this often
 RESTART_AFTER = 1.0  # seconds between a sender's exit and the next one's start
 STOP_WITHIN = 5.0  # seconds a sender has to exit once its stdin is closed
+# The sender's CPU priority below its server's (`nice` steps). Where the two contend for a core,
+# the requests' work runs first and deliveries take what is left (a webhook may wait a few
+# milliseconds more; a request holds its client and its channel's writer); an idle core
+# still runs the sender at full speed.
+NICER = 10
 _HEADER = struct.Struct(">I")
 # What the child reports: (index in the batch, status, error, retry_in, HTTP status) per attempt.
 Report = tuple[int, str, str | None, float | None, int | None]
@@ -154,6 +160,8 @@ def main(argv: list[str]) -> None:
     # Ctrl-C reaches the whole process group: the server stops first, then closes our stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logsetup.configure(log_format)
+    with contextlib.suppress(OSError):  # a platform without priorities: sent all the same
+        os.nice(NICER)
     serving = _serve(_Config(float(timeout), float(backoff_base), float(window)))
     try:
         import uvloop  # the server's loop too, where installed: a cheaper socket round trip
