@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chinwag.events.sender import NICER
 from tests.conftest import make_client
 from tests.events.conftest import (
     Chinwag,
@@ -106,6 +107,15 @@ def test_the_sender_ends_with_its_server(cluster: Cluster, hooks: Hooks) -> None
     sender = the_sender(chinwag)
     assert chinwag.server.stop(signal.SIGKILL) == -signal.SIGKILL
     wait_for(lambda: not alive(sender), timeout=15, what="the orphaned sender to exit")
+
+
+def test_the_sender_yields_the_cpu_to_its_server(cluster: Cluster, hooks: Hooks) -> None:
+    """The sender runs NICER steps below its server's priority: requests win a contended core."""
+    chinwag = cluster.start("--rest-webhooks", "post")
+    one_delivery(chinwag, hooks, "nice")
+    sender = the_sender(chinwag)
+    server_nice = os.getpriority(os.PRIO_PROCESS, chinwag.server.pid)
+    assert os.getpriority(os.PRIO_PROCESS, sender) == min(server_nice + NICER, 19)
 
 
 def test_ctrl_c_stops_the_server_and_its_sender_cleanly(
