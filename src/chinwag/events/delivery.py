@@ -43,9 +43,9 @@ class Deliverer:
     back untried. A commit wakes the worker (`notify`), and cycles start at least `gather` seconds
     apart, so that a burst of commits costs one transaction rather than one each. Under load
     each cycle also costs PostgreSQL a COMMIT and the server a claim: 0.1 s between them (not
-    0.05) gave creates with post-events 5.9 % more throughput there, for a delivery lag p99 of
+    0.05) gave creates with post-events 5.8 % more throughput there, for a delivery lag p99 of
     about 190 ms instead of 120. It also caps one queue at `batch` deliveries a cycle, 2,000/s,
-    above what its one-at-a-time sends reach (about 1,000/s to a receiver on the same machine).
+    above the rate one queue's one-at-a-time sends kept up with in that bench (about 1,000/s).
     """
 
     def __init__(

@@ -160,7 +160,7 @@ def main(argv: list[str]) -> None:
     # Ctrl-C reaches the whole process group: the server stops first, then closes our stdin.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logsetup.configure(log_format)
-    with contextlib.suppress(OSError):  # a platform without priorities: sent all the same
+    with contextlib.suppress(OSError, AttributeError):  # no priorities here: sent all the same
         os.nice(NICER)
     serving = _serve(_Config(float(timeout), float(backoff_base), float(window)))
     try:
