@@ -144,6 +144,38 @@ def test_connections_unused_for_a_while_go_back_to_the_pool(
     assert with_database(fresh_postgres, work) == (4, 1)
 
 
+def test_connections_back_in_the_pool_are_closed_soon(
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst's connections are closed once unused for IDLE_KEEP and then POOL_IDLE: servers
+    sharing one PostgreSQL do not keep them against its max_connections (asyncpg's own
+    default would be 300 s more)."""
+    monkeypatch.setattr("chinwag.store.engine_pg.IDLE_KEEP", 0.2)
+    monkeypatch.setattr("chinwag.store.engine_pg.POOL_IDLE", 0.3)
+    sessions = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend'"
+    )
+
+    async def open_sessions(db: Database) -> int:
+        async with db.read() as conn:
+            return int((await conn.execute(sessions)).scalar())
+
+    async def work(db: Database) -> tuple[int, int]:
+        burst = Holders(db, 4)
+        await burst.hold()
+        during = await open_sessions(db)
+        await burst.let_go()
+        await asyncio.sleep(0.3)
+        await backend(db)  # a request a while later: the unused ones go back to the pool
+        await asyncio.sleep(1.0)
+        return during, await open_sessions(db)
+
+    during, after = with_database(fresh_postgres, work)
+    assert during >= 5  # the four held and the one asking
+    assert after == 1  # the one asking
+
+
 def test_many_requests_on_few_connections_all_get_one(fresh_postgres: str) -> None:
     """Twelve tasks on two connections (the writer's and one for reads), writing one row and
     reading, some cancelled while they wait: every other request is served, promptly, and

@@ -15,7 +15,7 @@ asks the pool for one only while that count is under the maximum, so no request 
 inside the pool: when every connection is out, requests wait in the engine's own queue, in
 order, and each connection released goes straight to the first of them. A connection unused
 for IDLE_KEEP seconds goes back to the pool, so that after a burst a server holds no more
-connections than it uses (the pool closes them after its own 300 s of inactivity).
+connections than it uses (the pool closes them after POOL_IDLE seconds more).
 
 A PostgreSQL restart (or a killed backend) leaves dead connections in the pool. Instead of a
 `SELECT 1` before every request, a connection error on a read's first statement (or a write
@@ -52,8 +52,11 @@ ACQUIRE_TIMEOUT = 60.0
 MAX_WRITERS = 4  # writing connections of a process at most (pg_writer)...
 WRITER_SHARE = 5  # ...and one for each this many of its connections (so 4 of the default 20)
 # Seconds a kept connection may go unused before it goes back to the pool, which closes it after
-# its own 300 s of inactivity: after a burst, a server holds no more connections than it uses.
+# POOL_IDLE more: after a burst, a server holds no more connections than it uses. Several servers
+# (or workers) share one PostgreSQL's max_connections, so a burst's connections are not held for
+# asyncpg's default of 300 s more.
 IDLE_KEEP = 60.0
+POOL_IDLE = 30.0
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -152,6 +155,7 @@ class PgEngine:
                     min_size=1,
                     max_size=self._max_size,
                     statement_cache_size=1024,
+                    max_inactive_connection_lifetime=POOL_IDLE,
                     reset=_keep_session,
                     # A writer idles between batches in the transaction its COMMIT opened
                     # (pg_writer), which holds nothing: no timeout may end its session.
