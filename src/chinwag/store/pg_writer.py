@@ -222,13 +222,16 @@ class WriterConnection(Connection):
         # Only where the batch is taken back whole if this transaction fails (it joined
         # without a savepoint): what it hands over may fail after it has passed the turn on.
         batch = self._batch
-        if batch is None or self.savepoint or _tables(statement) is None:
+        if batch is None or self.savepoint:
+            return False
+        tables = _tables(statement)
+        if tables is None:
             return False
         carried: Params | None = params
         if self._riders:
             statement, carried = await self._with_riders(statement, params)
-        tables = _tables(statement)
-        assert tables is not None  # noqa: S101  (`carrying` makes one from a known one)
+            tables = _tables(statement)
+            assert tables is not None  # noqa: S101  (`carrying` makes one from a known one)
         plan, sql, args = self._compiler.prepare(statement, carried)
         batch.hand_over(Later(plan, sql, args, check), *tables)
         self.touched = True
@@ -454,9 +457,7 @@ class PgWriter(GroupWriter):
             except DatabaseError:
                 pass  # the batch is lost or broken: rolled back below
             except BaseException as exc:
-                batch.settle(Unavailable(f"commit interrupted: {exc!r}"))
-                with contextlib.suppress(*DRIVER_ERRORS):
-                    await self._drop()
+                await self._interrupted(batch, exc)
                 self._next()
                 raise
         if batch.lost and not batch.broken:
@@ -474,14 +475,19 @@ class PgWriter(GroupWriter):
             batch.settle(Unavailable(f"commit failed: {exc}"))
             await self._drop(lost=isinstance(exc, CONNECTION_LOST))
         except BaseException as exc:
-            batch.settle(Unavailable(f"commit interrupted: {exc!r}"))
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await self._drop()
+            await self._interrupted(batch, exc)
             raise
         else:
             self._committed(batch)
         finally:
             self._next()
+
+    async def _interrupted(self, batch: Batch, exc: BaseException) -> None:
+        """The batch's end was cancelled mid-statement: where its transaction stands is
+        unknown, so the connection goes (which rolls it back) and its transactions answer 503."""
+        batch.settle(Unavailable(f"commit interrupted: {exc!r}"))
+        with contextlib.suppress(*DRIVER_ERRORS):
+            await self._drop()
 
     async def _roll_back(self, batch: Batch) -> None:
         """Roll back a lost batch, opening the next as a COMMIT does, then the next turn."""
