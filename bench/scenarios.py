@@ -47,7 +47,7 @@ class Options:
     tries: int
     pg_admin: str
     workers: int = 1  # chinwag serve --workers
-    pace_seconds: float = 8.0  # the webhook-pace load's length (each of its two create loads)
+    pace_seconds: float = 8.0  # the length of each of the webhook pace's create loads (four)
     pace_drain: float = 120.0  # the longest wait for its backlog to drain
 
 
@@ -429,11 +429,13 @@ def _pace(kind: str, database: str, workdir: Path, opts: Options) -> dict[str, A
     )
     result = webhooks.run_pace(database, workdir, pace, kind)
     cost = result["post_events_cost"]
+    pairs = ", ".join("-" if c is None else f"{c:.0%}" for c in result["post_events_costs"])
     say(
         f"[{kind}] webhook pace: creates {result['creates_off_per_s']:.0f}/s without post-events, "
-        f"{result['creates_on_per_s']:.0f}/s with (cost {cost if cost is None else f'{cost:.0%}'}); "
+        f"{result['creates_on_per_s']:.0f}/s with (cost {cost if cost is None else f'{cost:.0%}'}, "
+        f"each pair {pairs}); "
         f"{result['deliveries_per_s']:.0f} deliveries/s, lag p50 {result['lag_p50_ms']:.0f} ms "
-        f"p99 {result['lag_p99_ms']:.0f} ms, drained {result['drain_s']:.1f}s after the load"
+        f"p99 {result['lag_p99_ms']:.0f} ms, drained at most {result['drain_s']:.1f}s after a load"
     )
     return result
 

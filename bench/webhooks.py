@@ -3,8 +3,10 @@
 One chinwag server with `--rest-webhooks post` on a fresh database, and the receiver of
 `bench/receiver.py` in a process of its own. Two services: `quiet` has no webhook, `hooked`
 sends `onMessageSent` to the receiver (`PostWebhookUrl`, `WebhookFilters=onMessageSent`). The same
-create load (16 clients, one channel) runs on `quiet` (post-events off), then on `hooked`; then
-the bench waits (bounded) until the outbox has nothing left to send.
+create load (16 clients, one channel) runs on `quiet` (post-events off) and on `hooked` (on), in
+pairs whose order alternates (off, on, on, off, ...), so that the machine's drift over the run
+falls on both sides alike; after each load on `hooked` the bench waits (bounded) until the
+outbox has nothing left to send, so every load starts without a backlog.
 
 Lag of a delivery = the receiver's clock right after it answered 200 - the outbox row's
 `date_created` (written in the create's own transaction, just before its commit, so the figure
@@ -43,6 +45,12 @@ class PaceOptions:
     requests: int = 1_000_000  # ...or stops after this many requests
     drain_limit: float = 120.0  # the longest wait for the backlog to drain after the load
     procs: int = 2
+    pairs: int = 2  # loads of each side: off, on, on, off for 2
+
+
+def order(pairs: int) -> list[bool]:
+    """Whether each load has post-events: off, on, then on, off, and so on."""
+    return [hooked != (n % 2 == 1) for n in range(pairs) for hooked in (False, True)]
 
 
 async def _post(conn: Connection, path: str, params: list[tuple[str, str]]) -> Any:
@@ -74,24 +82,31 @@ def _as_epoch(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-async def _drain(database: str, limit: float) -> tuple[bool, dict[str, float]]:
-    """Wait until no delivery is pending or sending (at most `limit` s); then every row's
-    token and creation time."""
+async def _drain(database: str, limit: float) -> bool:
+    """Wait until no delivery is pending or sending (at most `limit` s): whether none is."""
     o = TABLES.outbox
     engine = create_async_engine(async_url(database))
+    active = select(func.count()).select_from(o).where(o.c.status.in_(("pending", "sending")))
     try:
         deadline = time.monotonic() + limit
-        active = select(func.count()).select_from(o).where(o.c.status.in_(("pending", "sending")))
-        drained = False
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
                 if not (await conn.execute(active)).scalar_one():
-                    drained = True
-                    break
+                    return True
             await asyncio.sleep(POLL)
+        return False
+    finally:
+        await engine.dispose()
+
+
+async def _created(database: str) -> dict[str, float]:
+    """Every outbox row's token and creation time."""
+    o = TABLES.outbox
+    engine = create_async_engine(async_url(database))
+    try:
         async with engine.connect() as conn:
             rows = (await conn.execute(select(o.c.token, o.c.date_created))).all()
-        return drained, {token: _as_epoch(created) for token, created in rows}
+        return {token: _as_epoch(created) for token, created in rows}
     finally:
         await engine.dispose()
 
@@ -117,51 +132,74 @@ def _load(name: str, port: int, auth: str, url: str, opts: PaceOptions, pid: int
     return run_load(load, opts.clients, opts.requests, opts.procs, opts.seconds, pid)
 
 
-def _cpu_cost(off: LoadResult, on: LoadResult, drain_cpu: float | None) -> dict[str, Any]:
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _cpu_cost(
+    offs: list[LoadResult], ons: list[LoadResult], drain_cpu: float | None
+) -> dict[str, Any]:
     """Server CPU per create without post-events, and with them counting the deliveries' CPU
-    (during the load and while the backlog drained after it): a figure that other work on the
-    machine moves far less than creates/s."""
-    if off.server_cpu_ms is None or on.server_cpu_ms is None or drain_cpu is None:
+    (during the loads and while the backlog drained after each): a figure that other work on
+    the machine moves far less than creates/s."""
+    off_cpu = [r.server_cpu_ms for r in offs]
+    on_cpu = [r.server_cpu_ms for r in ons]
+    if not offs or not ons or drain_cpu is None or None in off_cpu or None in on_cpu:
         return {}
-    total = on.server_cpu_ms + (drain_cpu * 1000 / on.requests if on.requests else 0.0)
+    off = _mean([c for c in off_cpu if c is not None])
+    requests = sum(r.requests for r in ons)
+    spent = sum((r.server_cpu_ms or 0.0) * r.requests for r in ons) + drain_cpu * 1000
+    total = spent / requests if requests else 0.0
     return {
-        "cpu_ms_per_create_off": off.server_cpu_ms,
+        "cpu_ms_per_create_off": round(off, 3),
         "cpu_ms_per_create_on": round(total, 3),
-        "post_events_cpu_cost": round(1 - off.server_cpu_ms / total, 3) if total else None,
+        "post_events_cpu_cost": round(1 - off / total, 3) if total else None,
     }
 
 
+def _cost(off: float, on: float) -> float | None:
+    return round(1 - on / off, 3) if off else None
+
+
 def summarize(
-    off: LoadResult,
-    on: LoadResult,
+    offs: list[LoadResult],
+    ons: list[LoadResult],
     created: dict[str, float],
     hits: dict[str, float],
-    load_end: float,
+    windows: list[tuple[float, float]],
     drained: bool,
     drain_cpu: float | None = None,
 ) -> dict[str, Any]:
-    """The pace figures from the two loads, the outbox rows and the receiver's hits."""
+    """The pace figures from the loads (`offs` and `ons` in the order they ran, `windows` the
+    wall-clock start and end of each of `ons`), the outbox rows and the receiver's hits. The
+    cost compares the sides' mean rates; `post_events_costs` is each pair's own."""
     lags = sorted(max(0.0, hits[t] - c) for t, c in created.items() if t in hits)
-    during = sum(1 for t in hits.values() if load_end - on.seconds <= t <= load_end)
-    last = max(hits.values(), default=load_end)
+    during = sum(1 for t in hits.values() for start, end in windows if start <= t <= end)
+    seconds = sum(end - start for start, end in windows)
+    drains = []
+    for start, end in windows:  # the last 200 of the events this load made, after its end
+        mine = [hits[t] for t, c in created.items() if t in hits and start <= c <= end]
+        drains.append(max(0.0, max(mine, default=end) - end))
+    off_rate, on_rate = _mean([r.throughput for r in offs]), _mean([r.throughput for r in ons])
     return {
-        "creates_off_per_s": off.throughput,
-        "creates_on_per_s": on.throughput,
-        "creates_off_p99_ms": off.p99_ms,
-        "creates_on_p99_ms": on.p99_ms,
-        "post_events_cost": round(1 - on.throughput / off.throughput, 3)
-        if off.throughput
-        else None,
+        "creates_off_per_s": round(off_rate, 1),
+        "creates_on_per_s": round(on_rate, 1),
+        "creates_off_p99_ms": max((r.p99_ms for r in offs), default=0.0),
+        "creates_on_p99_ms": max((r.p99_ms for r in ons), default=0.0),
+        "post_events_cost": _cost(off_rate, on_rate),
+        "post_events_costs": [
+            _cost(off.throughput, on.throughput) for off, on in zip(offs, ons, strict=False)
+        ],
         "events": len(created),
         "delivered": len(lags),
         "undelivered": len(created) - len(lags),
-        "deliveries_per_s": round(during / on.seconds, 1) if on.seconds else 0.0,
+        "deliveries_per_s": round(during / seconds, 1) if seconds else 0.0,
         "lag_p50_ms": round(percentile(lags, 50) * 1000, 1),
         "lag_p99_ms": round(percentile(lags, 99) * 1000, 1),
         "lag_max_ms": round(lags[-1] * 1000, 1) if lags else None,
-        "drain_s": round(max(0.0, last - load_end), 2),
+        "drain_s": round(max(drains, default=0.0), 2),
         "drained": drained,
-        **_cpu_cost(off, on, drain_cpu),
+        **_cpu_cost(offs, ons, drain_cpu),
     }
 
 
@@ -183,18 +221,32 @@ def run_pace(
         auth = basic_auth(server.account_sid, server.auth_token)
         hook = f"http://{servers.LOCALHOST}:{receiver.port}/hook"
         quiet, hooked = asyncio.run(_setup(server.port, auth, hook))
-        off = _load("create, post-events off", server.port, auth, quiet, opts, server.pid)
-        on = _load("create, post-events on", server.port, auth, hooked, opts, server.pid)
-        load_end, cpu_at_end = time.time(), cpu_seconds(server.pid)
-        drained, created = asyncio.run(_drain(database, opts.drain_limit))
-        drain_cpu = cpu_seconds(server.pid) - cpu_at_end
+        loads: list[LoadResult] = []
+        offs: list[LoadResult] = []
+        ons: list[LoadResult] = []
+        windows: list[tuple[float, float]] = []
+        drained, drain_cpu = True, 0.0
+        for n, on in enumerate(order(opts.pairs)):
+            name = f"create, post-events {'on' if on else 'off'} ({n + 1})"
+            start = time.time()
+            result = _load(name, server.port, auth, hooked if on else quiet, opts, server.pid)
+            loads.append(result)
+            if not on:
+                offs.append(result)
+                continue
+            ons.append(result)
+            windows.append((start, time.time()))
+            cpu_at_end = cpu_seconds(server.pid)
+            drained = asyncio.run(_drain(database, opts.drain_limit)) and drained
+            drain_cpu += cpu_seconds(server.pid) - cpu_at_end
+        created = asyncio.run(_created(database))
         hits = _hits(receiver.port)
     finally:
         server.stop()
         receiver.stop()
-    out = summarize(off, on, created, hits, load_end, drained, drain_cpu)
-    out["loads"] = [off.as_dict(), on.as_dict()]
-    out["options"] = {"clients": opts.clients, "seconds": opts.seconds}
+    out = summarize(offs, ons, created, hits, windows, drained, drain_cpu)
+    out["loads"] = [r.as_dict() for r in loads]
+    out["options"] = {"clients": opts.clients, "seconds": opts.seconds, "pairs": opts.pairs}
     return out
 
 
@@ -245,12 +297,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--seconds", type=float, default=PaceOptions.seconds)
     p.add_argument("--clients", type=int, default=PaceOptions.clients)
+    p.add_argument(
+        "--pairs", type=int, default=PaceOptions.pairs, help="loads of each side, alternating"
+    )
     p.add_argument("--pg", default=servers.PG_DEFAULT, help="PostgreSQL admin URL on 127.0.0.1")
     p.add_argument("--ref", help="compare this commit with the working tree")
     p.add_argument("--rounds", type=int, default=3, help="rounds of each side, with --ref")
     args = p.parse_args(argv)
     servers.check_local(args.pg)
-    options = PaceOptions(clients=args.clients, seconds=args.seconds)
+    options = PaceOptions(clients=args.clients, seconds=args.seconds, pairs=max(1, args.pairs))
     with tempfile.TemporaryDirectory(prefix="chinwag-bench-pace-") as tmp:
         if args.ref:
             rounds = max(1, args.rounds)

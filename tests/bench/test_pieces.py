@@ -101,21 +101,38 @@ def _load(ok: int, seconds: float) -> LoadResult:
 
 def test_pace_figures() -> None:
     """Lag is the first 200 of a token minus its row's creation; an event never answered counts
-    as undelivered; the cost compares the two create loads."""
-    created = {"a": 100.0, "b": 100.5, "c": 101.0}
-    hits = {"a": 100.2, "b": 100.6}
-    figures = webhooks.summarize(_load(200, 2.0), _load(150, 2.0), created, hits, 101.0, True)
-    assert figures["post_events_cost"] == 0.25
-    assert (figures["events"], figures["delivered"], figures["undelivered"]) == (3, 2, 1)
-    assert figures["lag_max_ms"] == 200.0
-    assert figures["deliveries_per_s"] == 1.0  # both hits fell inside the 2 s load
-    assert figures["drain_s"] == 0.0
+    as undelivered; the cost compares the two sides' mean rates, and each pair's its own; a
+    load's drain is the last 200 of the events it made, after its end."""
+    created = {"a": 100.0, "b": 100.5, "c": 101.0, "d": 110.0}
+    hits = {"a": 100.2, "b": 100.6, "d": 112.5}
+    offs, ons = [_load(200, 2.0), _load(100, 2.0)], [_load(150, 2.0), _load(90, 2.0)]
+    windows = [(99.0, 101.0), (109.0, 111.0)]
+    figures = webhooks.summarize(offs, ons, created, hits, windows, True)
+    assert figures["post_events_cost"] == 0.2  # 1 - 120/150
+    assert figures["post_events_costs"] == [0.25, 0.1]
+    assert (figures["events"], figures["delivered"], figures["undelivered"]) == (4, 3, 1)
+    assert figures["lag_max_ms"] == 2500.0
+    assert figures["deliveries_per_s"] == 0.5  # two hits inside the loads' 4 s, one after
+    assert figures["drain_s"] == 1.5  # "d" answered 1.5 s after its load ended
+
+
+def test_loads_alternate_their_order() -> None:
+    """Off, on, on, off: drift over the run weighs on both sides alike."""
+    assert webhooks.order(1) == [False, True]
+    assert webhooks.order(2) == [False, True, True, False]
+    assert webhooks.order(3) == [False, True, True, False, False, True]
 
 
 def test_pace_load_delivers_every_event(database: str, tmp_path: Path) -> None:
     """The webhook-pace load, tiny: every event created is delivered and the outbox drains."""
     options = webhooks.PaceOptions(clients=2, seconds=0.3, requests=20, drain_limit=30, procs=1)
     figures = webhooks.run_pace(database, tmp_path, options, "tiny")
+    assert [load["name"].split("(")[0].strip() for load in figures["loads"]] == [
+        "create, post-events off",
+        "create, post-events on",
+        "create, post-events on",
+        "create, post-events off",
+    ]
     assert figures["drained"]
     assert figures["events"] > 0
     assert figures["delivered"] == figures["events"]
