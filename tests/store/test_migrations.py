@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -88,6 +88,25 @@ def test_messages_survive_the_upgrade_that_stops_their_cascade(fresh_database: s
             conn.execute(message, {**ids, "m": "IM9", "n": 1})
 
     _on(fresh_database, after)
+
+
+def test_the_outbox_loses_its_unread_index_and_may_get_it_back(fresh_database: str) -> None:
+    """0013 drops `ix_outbox_active_due` (no query reads it); its downgrade makes it again, and
+    the upgrade after that leaves the declared schema."""
+    names: list[set[str]] = []
+
+    def indexes(conn: Connection) -> None:
+        names.append({ix["name"] for ix in inspect(conn).get_indexes("outbox")})
+
+    upgrade(fresh_database)
+    _on(fresh_database, indexes)
+    command.downgrade(config(fresh_database), "0012")
+    _on(fresh_database, indexes)
+    upgrade(fresh_database)
+    _on(fresh_database, indexes)
+    assert ["ix_outbox_active_due" in found for found in names] == [False, True, False]
+    assert "ix_outbox_active_queue" in names[0]
+    assert _differences(fresh_database) == []
 
 
 def _on(url: str, action: Callable[[Connection], None]) -> None:

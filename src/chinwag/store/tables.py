@@ -178,12 +178,6 @@ class Tables:
                 sqlite_where=active,
                 postgresql_where=active,
             ),
-            Index(
-                "ix_outbox_active_due",
-                "next_attempt_at",
-                sqlite_where=active,
-                postgresql_where=active,
-            ),
             Index("ix_outbox_status_pk", "status", "pk"),
             # The console's lists (one status, newest first) and counts, per account or service.
             Index("ix_outbox_account_sid_status_pk", "account_sid", "status", "pk"),
