@@ -171,13 +171,20 @@ def summarize(
     drain_cpu: float | None = None,
 ) -> dict[str, Any]:
     """The pace figures from the loads (`offs` and `ons` in the order they ran, `windows` the
-    wall-clock start and end of each of `ons`), the outbox rows and the receiver's hits. The
-    cost compares the sides' mean rates; `post_events_costs` is each pair's own."""
+    wall-clock start, warm-up included, and end of each of `ons`), the outbox rows and the
+    receiver's hits. The cost compares the sides' mean rates; `post_events_costs` is each
+    pair's own."""
     lags = sorted(max(0.0, hits[t] - c) for t, c in created.items() if t in hits)
-    during = sum(1 for t in hits.values() for start, end in windows if start <= t <= end)
-    seconds = sum(end - start for start, end in windows)
+    # Deliveries during each load's timed part (its `seconds`, up to its end)...
+    during = sum(
+        1
+        for (_, end), on in zip(windows, ons, strict=True)
+        for t in hits.values()
+        if end - on.seconds <= t <= end
+    )
+    seconds = sum(on.seconds for on in ons)
     drains = []
-    for start, end in windows:  # the last 200 of the events this load made, after its end
+    for start, end in windows:  # ...and the last 200 of the events it made, after its end
         mine = [hits[t] for t, c in created.items() if t in hits and start <= c <= end]
         drains.append(max(0.0, max(mine, default=end) - end))
     off_rate, on_rate = _mean([r.throughput for r in offs]), _mean([r.throughput for r in ons])

@@ -103,16 +103,17 @@ def test_pace_figures() -> None:
     """Lag is the first 200 of a token minus its row's creation; an event never answered counts
     as undelivered; the cost compares the two sides' mean rates, and each pair's its own; a
     load's drain is the last 200 of the events it made, after its end."""
-    created = {"a": 100.0, "b": 100.5, "c": 101.0, "d": 110.0}
-    hits = {"a": 100.2, "b": 100.6, "d": 112.5}
+    created = {"e": 98.2, "a": 100.0, "b": 100.5, "c": 101.0, "d": 110.0}
+    hits = {"e": 98.5, "a": 100.2, "b": 100.6, "d": 112.5}
     offs, ons = [_load(200, 2.0), _load(100, 2.0)], [_load(150, 2.0), _load(90, 2.0)]
-    windows = [(99.0, 101.0), (109.0, 111.0)]
+    windows = [(98.0, 101.0), (109.0, 111.0)]  # from before the warm-up ("e") to the end
     figures = webhooks.summarize(offs, ons, created, hits, windows, True)
     assert figures["post_events_cost"] == 0.2  # 1 - 120/150
     assert figures["post_events_costs"] == [0.25, 0.1]
-    assert (figures["events"], figures["delivered"], figures["undelivered"]) == (4, 3, 1)
+    assert (figures["events"], figures["delivered"], figures["undelivered"]) == (5, 4, 1)
     assert figures["lag_max_ms"] == 2500.0
-    assert figures["deliveries_per_s"] == 0.5  # two hits inside the loads' 4 s, one after
+    # Two hits inside the loads' timed 4 s; one in a warm-up, one after a load.
+    assert figures["deliveries_per_s"] == 0.5
     assert figures["drain_s"] == 1.5  # "d" answered 1.5 s after its load ended
 
 
