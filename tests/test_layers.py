@@ -17,6 +17,7 @@ ORDER = [
     "clock",  # the time every server of one database agrees on
     "times",
     "sids",
+    "urlencoding",  # forms and query strings, as urllib's urlencode writes them
     "settings",
     "metrics",
     "logsetup",  # log lines' format, for the server and its sender process

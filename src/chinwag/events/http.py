@@ -10,6 +10,7 @@ any framing (Content-Length, chunked, or up to the close); https uses the defaul
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -52,6 +53,7 @@ class _Stale(Exception):
     """A kept-alive connection the server had closed: nothing was answered on it."""
 
 
+@functools.lru_cache(maxsize=1024)  # webhooks go to a few URLs, each thousands of times
 def _target(url: str) -> tuple[Origin, str, str]:
     """(scheme, host, port), the request target and the Host header of an absolute URL."""
     if not url.isascii():  # stored before URLs were checked for it: percent-encoding is the app's

@@ -13,13 +13,13 @@ import logging
 import random
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import urlencode
 
 import orjson
 
 from chinwag import __version__
 from chinwag.events.http import Client, HttpError, Request
 from chinwag.events.signing import json_url, signature, with_query
+from chinwag.urlencoding import urlencode
 
 log = logging.getLogger("chinwag.events")
 

@@ -12,20 +12,22 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from urllib.parse import urlencode
+
+from chinwag.urlencoding import urlencode
 
 Params = Mapping[str, str | Sequence[str]]
 
 
 def signature(auth_token: str, url: str, params: Params | None = None) -> str:
-    payload = url
-    for name in sorted(set(params or {})):
+    parts = [url]
+    for name in sorted(params or {}):
         raw = (params or {})[name]
-        values = [raw] if isinstance(raw, str) else list(raw)
-        for value in sorted(set(values)):
-            payload += name + value
-    digest = hmac.new(auth_token.encode(), payload.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+        if isinstance(raw, str):  # a webhook's every value: one each
+            parts += (name, raw)
+        else:
+            parts += (name + value for value in sorted(set(raw)))
+    payload = "".join(parts).encode("utf-8")
+    return base64.b64encode(hmac.digest(auth_token.encode(), payload, "sha1")).decode()
 
 
 def with_query(url: str, params: Mapping[str, str]) -> str:

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import ColumnElement, Integer, Select, Subquery, bindparam, func, select, union_all
 from sqlalchemy.sql import visitors
@@ -22,6 +21,7 @@ from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import INT_RE, Form
 from chinwag.store import statements
 from chinwag.store.db import Connection
+from chinwag.urlencoding import urlencode
 
 DEFAULT_SIZE = 50
 WINDOW = 2000  # rows of its scope a page filtered beyond an index reads at most (fetch_window)
