@@ -47,10 +47,20 @@ def run(fresh_database: str, test: Callable[[Runtime, Account], Awaitable[None]]
             async with runtime.db.write() as conn:
                 account = await accounts.create_account(conn, TABLES)
             await test(runtime, account)
+        except BaseException:
+            await _cancel_the_rest()  # a failed test's tasks would keep `close` waiting
+            raise
         finally:
             await runtime.db.close()
 
     asyncio.run(main())
+
+
+async def _cancel_the_rest() -> None:
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def op(
