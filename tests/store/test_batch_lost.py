@@ -72,8 +72,10 @@ def test_a_create_failing_after_its_write_costs_the_others_a_rerun_at_most(
         for body in ("first", "late", "third"):
             sends.append(asyncio.create_task(send(runtime, account, service, channel, body)))
             await asyncio.sleep(0)  # queued in this order
-        await locates.reached(3)  # each located while it waited
-        release.set()
+        try:
+            await locates.reached(1)  # located while they waited (begun together: one query)
+        finally:
+            release.set()  # a failed wait fails the test rather than leaving the writer held
         outcomes = await asyncio.gather(*sends, return_exceptions=True)
         held = await holder
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import TextClause, func, select, text
 
 from chinwag.model.errors import ApiError
-from chinwag.ops import actions
 from chinwag.ops.actions import Outcome, perform
+from chinwag.ops.locate import Lookup
 from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
 from chinwag.settings import Settings
@@ -34,20 +34,20 @@ WAIT = 10.0  # seconds at most for what the test waits on: a hang fails, it does
 
 
 class Locates:
-    """Each locate an operation runs appends "locate" to `events`; `reached(n)` waits until
-    `n` have run."""
+    """Each locate query an operation runs appends "locate" to `events`; `reached(n)` waits
+    until `n` have run."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, events: list[str]) -> None:
         self.events = events
         self.more = asyncio.Event()
-        locate = actions.locate
+        row = Lookup.row
 
-        async def noted(*args: Any) -> Any:
+        async def noted(looked: Lookup, conn: Any) -> Any:
             events.append("locate")
             self.more.set()
-            return await locate(*args)
+            return await row(looked, conn)
 
-        monkeypatch.setattr(actions, "locate", noted)
+        monkeypatch.setattr(Lookup, "row", noted)
 
     async def reached(self, n: int) -> None:
         async def wait() -> None:
@@ -195,11 +195,11 @@ def test_a_turn_that_comes_first_waits_for_what_runs_meanwhile(fresh_database: s
         order: list[str] = []
         meanwhile_started, meanwhile_may_end = asyncio.Event(), asyncio.Event()
 
-        async def slow_meanwhile() -> None:
+        async def slow_meanwhile(turn: object) -> None:
             meanwhile_started.set()
             await asyncio.wait_for(meanwhile_may_end.wait(), WAIT)
 
-        async def stuck_meanwhile() -> None:
+        async def stuck_meanwhile(turn: object) -> None:
             await asyncio.sleep(WAIT * 2)
 
         async def write(name: str, meanwhile: Any = None) -> None:
@@ -232,8 +232,8 @@ def test_a_turn_that_comes_first_waits_for_what_runs_meanwhile(fresh_database: s
 def test_with_every_reading_connection_taken_it_locates_on_its_turn(
     fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Waiting for a reading connection while its turn came would hold up the writer: with
-    none free, the create waits for its turn as any write does and locates on it."""
+    """Waiting for a reading connection once its turn has come would hold up the writer: with
+    none freed before its turn, the create locates on it, as any write does."""
     upgrade(fresh_postgres)
     events: list[str] = []
 
@@ -248,7 +248,7 @@ def test_with_every_reading_connection_taken_it_locates_on_its_turn(
             async with AsyncExitStack() as reads:
                 for _ in range(4):
                     await reads.enter_async_context(runtime.db.read())
-                assert not runtime.db.reader_free()
+                assert runtime.db.pool_stats()["reader"] == (4, 4)
                 async with writer_held(runtime, channel, events) as release:
                     sending = asyncio.create_task(send(runtime, account, service, channel))
                     await asyncio.sleep(0.1)  # time enough to have located early
@@ -263,3 +263,46 @@ def test_with_every_reading_connection_taken_it_locates_on_its_turn(
     sent = asyncio.run(main())
     assert sent.status == 201
     assert events == ["released", "locate"]
+
+
+def test_creates_waiting_for_a_reading_connection_share_one_query(
+    fresh_postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Creates of one channel behind its busy writer, with every reading connection taken,
+    wait for one together: the first one freed runs one locate for all of them, before their
+    turns, and each then writes its own message in the batch."""
+    upgrade(fresh_postgres)
+    events: list[str] = []
+
+    async def main() -> list[Outcome]:
+        db = Database(fresh_postgres, max_connections=5)  # one writer, four for reads
+        runtime = Runtime(Settings(database=fresh_postgres), db, TABLES)
+        try:
+            async with runtime.db.write() as conn:
+                account = await accounts.create_account(conn, TABLES)
+            service, channel = await chat(runtime, account)
+            locates = Locates(monkeypatch, events)
+            async with AsyncExitStack() as reads:
+                one = AsyncExitStack()
+                await one.enter_async_context(runtime.db.read())
+                for _ in range(3):
+                    await reads.enter_async_context(runtime.db.read())
+                async with writer_held(runtime, channel, events) as release:
+                    sends = [
+                        asyncio.create_task(send(runtime, account, service, channel, f"m{n}"))
+                        for n in range(5)
+                    ]
+                    await asyncio.sleep(0.1)
+                    assert events == []  # all wait for a reading connection
+                    await one.aclose()
+                    await locates.reached(1)
+                    await asyncio.sleep(0.1)  # time enough for any other locate
+                    release()
+                    return list(await asyncio.wait_for(asyncio.gather(*sends), WAIT))
+        finally:
+            await runtime.db.close()
+
+    sent = asyncio.run(main())
+    assert events == ["locate", "released"]
+    assert [s.status for s in sent] == [201] * 5
+    assert sorted(s.row["index"] for s in sent if s.row is not None) == [0, 1, 2, 3, 4]

@@ -8,6 +8,7 @@ before `perform` returns, so an outcome is durable; an operation that fails writ
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Mapping
@@ -21,11 +22,11 @@ from chinwag.model.errors import Unstorable
 from chinwag.model.params import Form, parse
 from chinwag.model.resource import Action, Resource, Version
 from chinwag.ops.crud import ACTIONS, WRITES, Listing, Result, lost_race
-from chinwag.ops.locate import Located, Principal, locate
+from chinwag.ops.locate import Located, Principal, locate, lookup, missing, settle
 from chinwag.ops.lookup import target
 from chinwag.ops.permissions import authorize
 from chinwag.runtime import Runtime
-from chinwag.store.db import Connection, Undo
+from chinwag.store.db import NOT_READ, Connection, Undo
 from chinwag.store.errors import BatchLost, IntegrityError, Refused, RetryLater, RowGone
 
 # A write that gave way to another writer's transaction (store/pg_writer) runs again, this often.
@@ -196,16 +197,25 @@ def _may_locate_early(op: Operation) -> bool:
     earlier in the same batch, is found by the counter's UPDATE (`RowGone`: run again and
     located on the turn, a 404); a concurrent change to the account, service or channel
     reads as though the create had come first, which, concurrent, it may have. A 401 or 404
-    found early answers without taking the turn at all. When every reading connection is
-    taken, it locates on its turn instead: waiting for one, it could hold up the writer."""
+    found early answers without taking the turn at all. Creates of one path by one account
+    that wait for a reading connection together share one query (`Database.read_together`:
+    many clients of one channel would otherwise take every reading connection); one whose
+    turn comes before a connection is free locates on its turn: waiting longer would hold
+    up the writer."""
     return op.action == "create" and op.resource.rules.create_rechecks_parent
 
 
-async def _locate_early(runtime: Runtime, op: Operation, found: list[Located]) -> None:
-    if not runtime.db.reader_free():
+async def _locate_early(
+    runtime: Runtime, op: Operation, found: list[Located], turn: asyncio.Future[None]
+) -> None:
+    looked = lookup(runtime.tables, op.principal, op.resource, op.action, op.path_params)
+    row = await runtime.db.read_together(looked.key, looked.row, turn)
+    if row is NOT_READ:
         return
-    async with runtime.db.read() as conn:
-        found.append(await _locate(runtime, conn, op))
+    if row is None:  # 401 or 404: which, read now
+        async with runtime.db.read() as conn:
+            await missing(conn, runtime.tables, looked, op.path)
+    found.append(settle(looked, op.resource, row))
 
 
 def _key(op: Operation) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import ColumnElement, Select, Table, bindparam, false, or_, select
 
@@ -114,17 +114,40 @@ def _build(
     return select(*columns).where(*conditions).limit(1)
 
 
-async def locate(
-    conn: Connection,
+@dataclass(frozen=True)
+class Lookup:
+    """One request's locate before its query runs: the statement of its shape, its values and
+    how its row splits, with the credentials to check against that row."""
+
+    query: Select[Any]
+    values: dict[str, str]
+    split: Split
+    with_target: bool
+    by_key: bool
+    username: str
+    password: str | None  # None: the front door verified the account already
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What the row depends on (not the password): lookups of one key read the same row."""
+        return (id(self.query), *self.values.values())
+
+    async def row(self, conn: Connection) -> dict[str, Any] | None:
+        row: dict[str, Any] | None = (
+            (await conn.execute(self.query, self.values)).mappings().first()
+        )
+        return row
+
+
+def lookup(
     tables: Tables,
     principal: Principal,
     res: Resource,
     action: Action,
-    path: str,
     path_params: Mapping[str, str],
-) -> Located:
-    """The caller's account and the path's rows, or 401 / 404."""
-    password: str | None = None  # None: the front door verified the account already
+) -> Lookup:
+    """The locate of `res`'s path for `action`, or 401 for a user that names no account."""
+    password: str | None = None
     if isinstance(principal, Account):
         username = principal.sid
     else:
@@ -143,16 +166,42 @@ async def locate(
     hows = tuple(how_named(r, ident) for r, ident in zip(chain, idents, strict=True))
     query, split = _statement(tables, tuple(chain), hows, by_key)
     values = {"user": username, **{f"n{i}": ident for i, ident in enumerate(idents)}}
-    row = (await conn.execute(query, values)).mappings().first()
-    if row is None:
-        if password is not None and await authenticate(conn, tables, username, password) is None:
-            raise UNAUTHORIZED
-        raise NotFound.of_path(path)
-    salt, digest = (row["k_salt"], row["k_hash"]) if by_key else (None, None)
-    if password is not None and not verify(password, row["a_token"], salt, digest):
+    return Lookup(query, values, split, with_target, by_key, username, password)
+
+
+async def missing(conn: Connection, tables: Tables, looked: Lookup, path: str) -> NoReturn:
+    """No row for `looked`: bad credentials (401) or a missing resource (404), read in `conn`."""
+    password = looked.password
+    if password is not None and await authenticate(conn, tables, looked.username, password) is None:
+        raise UNAUTHORIZED
+    raise NotFound.of_path(path)
+
+
+def settle(looked: Lookup, res: Resource, row: Mapping[str, Any]) -> Located:
+    """The caller's account and the path's rows from `looked`'s row, or 401."""
+    salt, digest = (row["k_salt"], row["k_hash"]) if looked.by_key else (None, None)
+    if looked.password is not None and not verify(looked.password, row["a_token"], salt, digest):
         raise UNAUTHORIZED
     account = Account(row["a_sid"], row["a_name"], row["a_token"])
-    rows: list[Row] = [{name: row[label] for label, name in columns} for columns in split]
-    target = rows.pop() if with_target else None
+    # Rows of their own: one row read may settle the lookups of several requests.
+    rows: list[Row] = [{name: row[label] for label, name in columns} for columns in looked.split]
+    target = rows.pop() if looked.with_target else None
     parents = {anc.name: r for anc, r in zip(res.ancestors, rows, strict=True)}
     return Located(account, parents, target)
+
+
+async def locate(
+    conn: Connection,
+    tables: Tables,
+    principal: Principal,
+    res: Resource,
+    action: Action,
+    path: str,
+    path_params: Mapping[str, str],
+) -> Located:
+    """The caller's account and the path's rows, or 401 / 404."""
+    looked = lookup(tables, principal, res, action, path_params)
+    row = await looked.row(conn)
+    if row is None:
+        await missing(conn, tables, looked, path)
+    return settle(looked, res, row)

@@ -8,8 +8,11 @@ and Alembic migrates it through its own engine (`async_url`).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -19,8 +22,9 @@ from chinwag.store.connection import Connection, DialectName
 from chinwag.store.engine_pg import PgEngine
 from chinwag.store.engine_sqlite import SqliteEngine
 from chinwag.store.group_commit import Meanwhile, Undo
+from chinwag.store.shared_reads import NOT_READ, SharedReads
 
-__all__ = ["Connection", "Database", "DialectName", "Undo", "async_url"]
+__all__ = ["NOT_READ", "Connection", "Database", "DialectName", "Undo", "async_url"]
 
 _PING = text("SELECT 1")
 _CLOCK = text("SELECT extract(epoch FROM clock_timestamp())")
@@ -49,15 +53,21 @@ class Database:
             self.engine = SqliteEngine(parsed.database or "", synchronous)
         else:
             self.engine = PgEngine(url, max_connections)
+        self._shared = SharedReads(self.read)
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A connection that sees committed data (each statement its own snapshot)."""
         return self.engine.read()
 
-    def reader_free(self) -> bool:
-        """Whether a `read()` begun now would get its connection without waiting for another
-        read's to be released."""
-        return self.engine.reader_free()
+    def read_together(
+        self,
+        key: Hashable,
+        query: Callable[[Connection], Awaitable[Any]],
+        until: asyncio.Future[Any],
+    ) -> Awaitable[Any]:
+        """`query` on a reading connection, its result shared with every read of the same
+        `key` begun before it is sent (`shared_reads`); NOT_READ if `until` came first."""
+        return self._shared.read(key, query, until)
 
     def read_aside(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """As `read`, for a read whose cost grows with the data it counts: it never holds up

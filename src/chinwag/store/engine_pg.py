@@ -190,10 +190,6 @@ class PgEngine:
                 raise database_error(exc) from exc
             raise
 
-    def reader_free(self) -> bool:
-        """Whether a read would get a connection now, without waiting for another's."""
-        return bool(self._idle) or (self._out < self._max_size and not self._waiting)
-
     async def _wait_turn(self) -> Any:
         """The connection a release hands over, or _PLACE: a place in the pool, counted."""
         turn: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

@@ -366,9 +366,6 @@ class SqliteEngine:
     ) -> contextlib.AbstractAsyncContextManager[Connection]:
         return self.writer.transaction(lead, meanwhile, undo)  # one writer: every key
 
-    def reader_free(self) -> bool:
-        return True  # one reading connection, used on the event loop: never held by another
-
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         reader = self._reader

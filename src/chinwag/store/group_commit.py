@@ -24,8 +24,9 @@ from chinwag.store.errors import DatabaseError
 
 MAX_BATCH = 64  # transactions per COMMIT at most: bounds the wait of the batch's first request
 
-# What a transaction that must wait for its turn does meanwhile, in its place in the queue.
-Meanwhile = Callable[[], Awaitable[None]]
+# What a transaction that must wait for its turn does meanwhile, in its place in the queue;
+# given the turn, done once it has come (the writer then waits for what runs meanwhile).
+Meanwhile = Callable[[asyncio.Future[None]], Awaitable[None]]
 
 
 class Undo(enum.Enum):
@@ -95,8 +96,9 @@ class GroupWriter:
         """Until this transaction has the connection; `lead`: as the first of a new batch (the
         open one commits before this transaction's turn). `meanwhile` runs if it must wait,
         holding its place in the queue: a turn that comes first waits for it (the writer
-        idles meanwhile, as it would while the transaction ran it on its turn); out of the
-        queue, it would let the batch commit early, into more, smaller batches."""
+        idles meanwhile, as it would while the transaction ran it on its turn; it is given
+        the turn, to stop waiting for anything else once it has come); out of the queue, it
+        would let the batch commit early, into more, smaller batches."""
         batch = self._batch if lead else None
         if not self._busy and not self._has_waiters() and batch is None:
             self._busy = True
@@ -109,7 +111,7 @@ class GroupWriter:
                 self._commit_idle(batch)  # to commit: now, and then this turn
         try:
             if meanwhile is not None:
-                await meanwhile()
+                await meanwhile(turn)
             await turn
         except BaseException:  # cancelled, or what it did meanwhile failed
             if turn.done() and not turn.cancelled():  # the turn came first
