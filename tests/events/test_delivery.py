@@ -255,7 +255,13 @@ class TestDurability:
         assert first_try.token in tokens, "the retry after the restart changed the token"
         for hit in tokens.values():
             assert hit.signed_by(second.token)
-        assert all(r.status == "delivered" for r in rows_for(second, svc.sid))
+
+        def recorded() -> list[OutboxRow]:
+            # The receiver's 200 comes first; the deliverer records it in its next cycle.
+            rows = rows_for(second, svc.sid)
+            return rows if len(rows) == 5 and all(r.status == "delivered" for r in rows) else []
+
+        wait_for(recorded, timeout=20, what="all five recorded as delivered")
         second.server.stop()
 
 
