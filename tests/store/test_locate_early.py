@@ -284,6 +284,7 @@ def test_creates_waiting_for_a_reading_connection_share_one_query(
             locates = Locates(monkeypatch, events)
             async with AsyncExitStack() as reads:
                 one = AsyncExitStack()
+                reads.push_async_callback(one.aclose)  # freed at the end if not before
                 await one.enter_async_context(runtime.db.read())
                 for _ in range(3):
                     await reads.enter_async_context(runtime.db.read())
