@@ -21,13 +21,8 @@ from sqlalchemy import TextClause, func, select, text
 from chinwag.model.errors import ApiError
 from chinwag.ops.actions import Outcome, perform
 from chinwag.ops.locate import Lookup
-from chinwag.resources import TABLES
 from chinwag.runtime import Runtime
-from chinwag.settings import Settings
-from chinwag.store import accounts
 from chinwag.store.accounts import Account
-from chinwag.store.db import Database
-from chinwag.store.migrate import upgrade
 from tests.store.test_operations import chat, op, run
 
 WAIT = 10.0  # seconds at most for what the test waits on: a hang fails, it does not block
@@ -234,35 +229,26 @@ def test_with_every_reading_connection_taken_it_locates_on_its_turn(
 ) -> None:
     """Waiting for a reading connection once its turn has come would hold up the writer: with
     none freed before its turn, the create locates on it, as any write does."""
-    upgrade(fresh_postgres)
     events: list[str] = []
 
-    async def main() -> Outcome:
-        db = Database(fresh_postgres, max_connections=5)  # one writer, four for reads
-        runtime = Runtime(Settings(database=fresh_postgres), db, TABLES)
-        try:
-            async with runtime.db.write() as conn:
-                account = await accounts.create_account(conn, TABLES)
-            service, channel = await chat(runtime, account)
-            locates = Locates(monkeypatch, events)
-            async with AsyncExitStack() as reads:
-                for _ in range(4):
-                    await reads.enter_async_context(runtime.db.read())
-                assert runtime.db.pool_stats()["reader"] == (4, 4)
-                async with writer_held(runtime, channel, events) as release:
-                    sending = asyncio.create_task(send(runtime, account, service, channel))
-                    await asyncio.sleep(0.1)  # time enough to have located early
-                    assert events == []
-                    release()
-                    await locates.reached(1)
-                    sent = await asyncio.wait_for(sending, WAIT)
-            return sent
-        finally:
-            await runtime.db.close()
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        locates = Locates(monkeypatch, events)
+        async with AsyncExitStack() as reads:
+            for _ in range(4):
+                await reads.enter_async_context(runtime.db.read())
+            assert runtime.db.pool_stats()["reader"] == (4, 4)
+            async with writer_held(runtime, channel, events) as release:
+                sending = asyncio.create_task(send(runtime, account, service, channel))
+                await asyncio.sleep(0.1)  # time enough to have located early
+                assert events == []
+                release()
+                await locates.reached(1)
+                sent = await asyncio.wait_for(sending, WAIT)
+        assert sent.status == 201
+        assert events == ["released", "locate"]
 
-    sent = asyncio.run(main())
-    assert sent.status == 201
-    assert events == ["released", "locate"]
+    run(fresh_postgres, test, max_connections=5)  # one writer, four for reads
 
 
 def test_creates_waiting_for_a_reading_connection_share_one_query(
@@ -271,39 +257,31 @@ def test_creates_waiting_for_a_reading_connection_share_one_query(
     """Creates of one channel behind its busy writer, with every reading connection taken,
     wait for one together: the first one freed runs one locate for all of them, before their
     turns, and each then writes its own message in the batch."""
-    upgrade(fresh_postgres)
     events: list[str] = []
 
-    async def main() -> list[Outcome]:
-        db = Database(fresh_postgres, max_connections=5)  # one writer, four for reads
-        runtime = Runtime(Settings(database=fresh_postgres), db, TABLES)
-        try:
-            async with runtime.db.write() as conn:
-                account = await accounts.create_account(conn, TABLES)
-            service, channel = await chat(runtime, account)
-            locates = Locates(monkeypatch, events)
-            async with AsyncExitStack() as reads:
-                one = AsyncExitStack()
-                reads.push_async_callback(one.aclose)  # freed at the end if not before
-                await one.enter_async_context(runtime.db.read())
-                for _ in range(3):
-                    await reads.enter_async_context(runtime.db.read())
-                async with writer_held(runtime, channel, events) as release:
-                    sends = [
-                        asyncio.create_task(send(runtime, account, service, channel, f"m{n}"))
-                        for n in range(5)
-                    ]
-                    await asyncio.sleep(0.1)
-                    assert events == []  # all wait for a reading connection
-                    await one.aclose()
-                    await locates.reached(1)
-                    await asyncio.sleep(0.1)  # time enough for any other locate
-                    release()
-                    return list(await asyncio.wait_for(asyncio.gather(*sends), WAIT))
-        finally:
-            await runtime.db.close()
+    async def test(runtime: Runtime, account: Account) -> None:
+        service, channel = await chat(runtime, account)
+        locates = Locates(monkeypatch, events)
+        async with AsyncExitStack() as reads:
+            one = AsyncExitStack()
+            reads.push_async_callback(one.aclose)  # freed at the end if not before
+            await one.enter_async_context(runtime.db.read())
+            for _ in range(3):
+                await reads.enter_async_context(runtime.db.read())
+            async with writer_held(runtime, channel, events) as release:
+                sends = [
+                    asyncio.create_task(send(runtime, account, service, channel, f"m{n}"))
+                    for n in range(5)
+                ]
+                await asyncio.sleep(0.1)
+                assert events == []  # all wait for a reading connection
+                await one.aclose()
+                await locates.reached(1)
+                await asyncio.sleep(0.1)  # time enough for any other locate
+                release()
+                sent = await asyncio.wait_for(asyncio.gather(*sends), WAIT)
+        assert events == ["locate", "released"]
+        assert [s.status for s in sent] == [201] * 5
+        assert sorted(s.row["index"] for s in sent if s.row is not None) == [0, 1, 2, 3, 4]
 
-    sent = asyncio.run(main())
-    assert events == ["locate", "released"]
-    assert [s.status for s in sent] == [201] * 5
-    assert sorted(s.row["index"] for s in sent if s.row is not None) == [0, 1, 2, 3, 4]
+    run(fresh_postgres, test, max_connections=5)  # one writer, four for reads

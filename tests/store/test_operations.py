@@ -38,11 +38,17 @@ from chinwag.sync.queries import find, items_page
 RESOURCES = {res.name: res for res in REGISTRY}
 
 
-def run(fresh_database: str, test: Callable[[Runtime, Account], Awaitable[None]]) -> None:
+def run(
+    fresh_database: str,
+    test: Callable[[Runtime, Account], Awaitable[None]],
+    max_connections: int = 20,
+) -> None:
+    """`test` with a runtime on `fresh_database` (upgraded) and an account in it."""
     upgrade(fresh_database)
 
     async def main() -> None:
-        runtime = Runtime(Settings(database=fresh_database), Database(fresh_database), TABLES)
+        db = Database(fresh_database, max_connections=max_connections)
+        runtime = Runtime(Settings(database=fresh_database), db, TABLES)
         try:
             async with runtime.db.write() as conn:
                 account = await accounts.create_account(conn, TABLES)
