@@ -320,3 +320,86 @@ def test_the_depth_counts_up_to_its_bound(database: str, monkeypatch: pytest.Mon
         assert await depth(db) == 5  # 11 undelivered: more than 4
 
     run(database, work)
+
+
+def test_a_cycle_of_many_rows_claims_and_records_them_all(database: str) -> None:
+    """A queue's run of more than ASIDE_ROWS deliveries (its statements run on SQLite's writer
+    thread) is claimed whole and in order, recorded delivered, and a run given back is claimed
+    again: the same outcomes as a small cycle's."""
+    many = outbox.ASIDE_ROWS * 2 + 5
+
+    async def work(db: Database) -> None:
+        await enqueue(db, "a", many)
+        await enqueue(db, "b", many)
+        first = await claim(db, queues=2, per_queue=many)
+        assert sorted(len(b) for b in first) == [many, many]
+        assert all(indexes(b) == [str(n) for n in range(many)] for b in first)
+        a, b = sorted(first, key=lambda batch: param(batch[0], "Queue"))
+        await record(db, [Attempt(d, "delivered", http_status=200) for d in a], released=b)
+        (again,) = await claim(db, queues=2, per_queue=many)
+        assert [d.pk for d in again] == [d.pk for d in b]
+        rows = await statuses(db)
+        assert [(s, n) for _, s, n in rows[:many]] == [("delivered", 1)] * many
+        assert [(s, n) for _, s, n in rows[many:]] == [("pending", 0)] * many
+
+    run(database, work)
+
+
+def test_sqlite_runs_a_large_cycle_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite, the deliverer's statements that touch more than ASIDE_ROWS rows (each queue's
+    run, the lease, the delivered outcomes, a prune, a bulk retry's read and update) run on the
+    writer's thread, so a backlog's drain never holds up the requests on the event loop; a small
+    cycle's stay on the loop, where they cost less than the hop."""
+    import threading
+
+    from chinwag.store import engine_sqlite
+
+    url = f"sqlite:///{tmp_path / 'aside.db'}"
+    upgrade(url)
+    ran: list[tuple[str, bool]] = []  # (statement, run on the loop's thread)
+    plain = engine_sqlite.SqliteConnection._run
+
+    def spied(self: engine_sqlite.SqliteConnection, sql: str, args: object) -> object:
+        ran.append((" ".join(sql.split()), threading.current_thread() is threading.main_thread()))
+        return plain(self, sql, args)
+
+    monkeypatch.setattr(engine_sqlite.SqliteConnection, "_run", spied)
+
+    def where(start: str, *, having: str = "") -> set[bool]:
+        """Where the statements beginning with `start` (and holding `having`) ran: True on
+        the loop, False aside; at least one ran."""
+        found = {on_loop for sql, on_loop in ran if sql.startswith(start) and having in sql}
+        assert found, (start, having, ran)
+        return found
+
+    run_read = "SELECT outbox.pk, outbox.token,"
+    by_pks, one_row = "json_each", "WHERE outbox.pk = ?"
+
+    async def failed_cycle(db: Database, count: int) -> None:
+        await enqueue(db, "q", count)
+        ran.clear()
+        (batch,) = await claim(db, queues=1, per_queue=count)
+        await record(db, [Attempt(d, "failed", "HTTP 400", http_status=400) for d in batch])
+
+    async def work(db: Database) -> None:
+        await failed_cycle(db, 3)
+        assert {on_loop for _, on_loop in ran} == {True}, ran
+        await failed_cycle(db, outbox.ASIDE_ROWS + 1)
+        assert where(run_read) == where("UPDATE outbox", having=by_pks) == {False}
+        assert where("UPDATE outbox", having=one_row) == {True}, "one failure: one row"
+        ran.clear()
+        assert await outbox.requeue_failed(db, TABLES) == outbox.ASIDE_ROWS + 4
+        assert where("SELECT outbox.pk FROM") == where("UPDATE outbox SET") == {False}
+        (batch,) = await claim(db, queues=1, per_queue=outbox.ASIDE_ROWS + 4)
+        ran.clear()
+        await record(db, [Attempt(d, "delivered", http_status=200) for d in batch])
+        assert where("UPDATE outbox", having=by_pks) == {False}
+        ran.clear()
+        async with db.write() as conn:
+            assert await outbox.prune(conn, TABLES, "delivered", timedelta(0)) == len(batch)
+        assert where("DELETE FROM outbox") == {False}
+        assert await statuses(db) == []
+
+    run(url, work)
