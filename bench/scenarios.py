@@ -390,6 +390,9 @@ def run_database(kind: str, opts: Options, twin: Twin | None) -> dict[str, Any]:
                 kind, server.database, server, workdir / "bench.db", opts, twin, bare_target
             )
             bare.stop()
+            # The measurements below run servers of their own on fresh databases: this one,
+            # and its database of a million messages, must not share the machine with them.
+            server.stop()
             if kind == "sqlite":
                 out["synchronous_full"] = _full_run(database("full"), workdir, opts)
             out["webhooks"] = _pace(kind, database("pace"), workdir, opts)
