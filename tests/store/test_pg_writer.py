@@ -253,26 +253,50 @@ def test_a_later_transaction_gives_way_to_another_process(pg_url: str) -> None:
 
 def test_a_key_always_writes_on_the_same_writer(pg_url: str) -> None:
     """Writes keyed by one channel share its writer (and its batches); other keys spread over
-    the process's writers, which run side by side."""
+    the process's keyed writers, which run side by side; writes with no key (the deliverer's
+    cycles) run on a writer of their own, in no channel's chain."""
 
     async def backend(db: Database, key: str | None) -> int:
         async with db.write(key) as conn:
             return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar())
 
-    async def work(db: Database) -> tuple[int, list[int], list[int]]:
+    async def work(db: Database) -> tuple[int, list[int], list[int], list[int]]:
         assert isinstance(db.engine, PgEngine)
-        count = len(db.engine.writers)
+        count = len(db.engine.keyed)
         keys: dict[int, str] = {}  # one key per writer
         for n in range(1000):
             keys.setdefault(zlib.crc32(f"CH{n}".encode()) % count, f"CH{n}")
         same = [await backend(db, "CH1") for _ in range(3)]
         spread = [await backend(db, keys[w]) for w in range(count)]
-        return count, same, spread
+        keyless = [await backend(db, None) for _ in range(3)]
+        return count, same, spread, keyless
 
-    count, same, spread = with_database(pg_url, work)  # 20 connections: 4 writers
+    count, same, spread, keyless = with_database(pg_url, work)  # 20 connections: 4 + 1 writers
     assert count == 4
     assert len(set(same)) == 1
     assert len(set(spread)) == count
+    assert len(set(keyless)) == 1
+    assert not set(keyless) & set(spread)
+
+
+def test_a_narrow_pool_writes_keyless_on_its_one_writer(pg_url: str) -> None:
+    """Below two keyed writers (under 10 connections), writes with no key share the one
+    writer: a writer of their own would leave too few connections for reads."""
+
+    async def work() -> tuple[int, int, set[int]]:
+        db = Database(pg_url, max_connections=5)
+        try:
+            assert isinstance(db.engine, PgEngine)
+            pids = set()
+            for key in (None, "CH1", "CH2"):
+                async with db.write(key) as conn:
+                    pids.add(int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar()))
+            return len(db.engine.keyed), len(db.engine.writers), pids
+        finally:
+            await db.close()
+
+    keyed, writers, pids = asyncio.run(work())
+    assert (keyed, writers, len(pids)) == (1, 1, 1)
 
 
 def test_a_transaction_run_again_leads_a_batch_of_its_own(pg_url: str) -> None:
