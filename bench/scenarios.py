@@ -47,7 +47,8 @@ class Options:
     tries: int
     pg_admin: str
     workers: int = 1  # chinwag serve --workers
-    pace_seconds: float = 8.0  # the length of each of the webhook pace's create loads (four)
+    pace_seconds: float = 8.0  # the length of each of the webhook pace's create loads...
+    pace_pairs: int = 4  # ...of which it runs this many pairs (off, on, on, off, ...)
     pace_drain: float = 120.0  # the longest wait for its backlog to drain
 
 
@@ -427,6 +428,7 @@ def _pace(kind: str, database: str, workdir: Path, opts: Options) -> dict[str, A
     pace = webhooks.PaceOptions(
         clients=BARE_CLIENTS,
         seconds=opts.pace_seconds,
+        pairs=opts.pace_pairs,
         drain_limit=opts.pace_drain,
         procs=opts.procs,
     )
