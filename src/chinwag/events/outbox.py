@@ -45,9 +45,9 @@ from chinwag.store.tables import Tables
 ACTIVE = ("pending", "sending")
 # Rows a statement of the deliverer may touch on the event loop; one that may touch more runs
 # on SQLite's writer thread (`Connection.execute_aside`; elsewhere the database server does
-# the work anyway). A full claim (32 queues of 200) held the loop 74 ms and recording its
-# outcomes 43 ms, every cycle of a backlog's drain; below this, the statement costs the loop
-# less than the hop to the thread and back (about 0.2 ms).
+# the work anyway). A full claim (32 queues of 200) held the loop 44-46 ms and recording its
+# outcomes 42-52 ms, every cycle of a backlog's drain (5-7 ms aside); below this, the statement
+# costs the loop less than the hop to the thread and back (about 0.2 ms).
 ASIDE_ROWS = 64
 QUEUE_KEY_MAX = 512  # bytes of a queue's name stored as it is; a longer one as its digest
 

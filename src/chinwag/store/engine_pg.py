@@ -6,8 +6,8 @@ writers, with group commit (`pg_writer`): a transaction's key (its channel, or e
 service) picks the writer, so the writes of one channel share batches and those of other
 channels go on in parallel. Writes with no key (the webhook deliverer's cycles, the sweeper,
 presence, the console) have a writer of their own where the pool has room for it, so none of
-them takes turns in a channel's chain. Reads run on the other connections, without BEGIN/COMMIT: under
-READ COMMITTED each statement has its own snapshot either way.
+them takes turns in a channel's chain. Reads run on the other connections, without
+BEGIN/COMMIT: under READ COMMITTED each statement has its own snapshot either way.
 
 A read's connection goes back to chinwag's own short list of idle connections, not to
 asyncpg's pool, and the next request takes it from there without awaiting anything: asyncpg's
@@ -56,7 +56,7 @@ WRITER_SHARE = 5  # ...and one for each this many of its connections (so 4 of th
 # With at least two keyed writers, the writes with no key get one more of their own. On a
 # channel's writer, each deliverer's cycle (recording and claiming a few hundred deliveries,
 # ten times a second under load) held the channel's chain for milliseconds: its creates with
-# post-events ran at 962/s against 1,081/s for a channel of another writer, the same run.
+# post-events ran at 887/s against 978/s for a channel of another writer, the same run.
 KEYLESS_APART_FROM = 2
 # Seconds a kept connection may go unused before it goes back to the pool, which closes it after
 # POOL_IDLE more: after a burst, a server holds no more connections than it uses. Several servers
