@@ -148,6 +148,31 @@ class TestMediaService:
         assert content.content == b"hello"
         assert content.headers["content-type"].startswith("text/plain")
 
+    def test_content_that_could_run_never_runs_on_this_origin(self, uploads: Uploads) -> None:
+        """The temporary URL serves a page or an SVG (which could script the console, on the
+        same origin) as a sandboxed download; a picture stays inline, and no type is sniffed."""
+        for kind, inline in (
+            ("text/html", False),
+            ("image/svg+xml", False),
+            ("application/xhtml+xml; charset=utf-8", False),
+            ("image/png", True),
+            ("text/plain", True),
+        ):
+            answer = uploads.post(b"<html><script>alert(1)</script>", **{"Content-Type": kind})
+            assert answer.status_code == 201, answer.text
+            link = uploads.get(answer.json()["sid"]).json()["links"]["content_direct_temporary"]
+            content = requests.get(link, timeout=30)
+            assert content.status_code == 200
+            assert content.headers["x-content-type-options"] == "nosniff"
+            assert content.headers["access-control-allow-origin"] == "*"
+            disposition = content.headers.get("content-disposition", "")
+            if inline:
+                assert "content-security-policy" not in content.headers, kind
+                assert not disposition.startswith("attachment"), kind
+            else:
+                assert content.headers["content-security-policy"] == "sandbox", kind
+                assert disposition.startswith("attachment"), kind
+
     def test_a_content_type_no_media_type_could_be_is_refused(self, uploads: Uploads) -> None:
         """A Content-Type over 255 characters, raw or in a FormData part, or one with a NUL in
         the part (PostgreSQL refused it: 503) is a 400 naming it; none at all is octet-stream."""

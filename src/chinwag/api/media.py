@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -24,6 +25,16 @@ from chinwag.resources.media import MEDIA
 from chinwag.runtime import Runtime
 
 TOO_LARGE = 50512  # Twilio's "Message media size is too large"
+# Media is served from the API's own origin, which the console shares: whatever a client
+# uploaded (an HTML page, an SVG with a script) must never run there. Types a browser only
+# shows (pictures, sound, video, PDF, plain text) are served as they are; any other is a
+# download, and `sandbox` gives a document opened from it anyway an opaque origin and no
+# scripts. `nosniff` keeps a browser from taking one type for another. None of this changes
+# what an <img> or <video> does with the bytes.
+PASSIVE = re.compile(
+    r"(image/(png|jpeg|gif|webp|bmp|avif)|audio/[\w.+-]+|video/[\w.+-]+|application/pdf"
+    r"|text/plain)\Z"
+)
 FILENAME_RE = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 
 
@@ -85,7 +96,27 @@ async def content(request: Request) -> Response:
     path = media.content_path(runtime, row["sid"])
     if not path.exists():
         raise ApiError(404, 20404, f"The content of media {row['sid']} is missing")
-    return FileResponse(path, media_type=row["content_type"], filename=row["filename"])
+    return content_response(path, row)
+
+
+def content_response(
+    path: Path, row: Any, headers: dict[str, str] | None = None, inline: bool = False
+) -> FileResponse:
+    """A media's bytes with its own type and name (`inline`: shown rather than downloaded,
+    for a passive type), never able to run on this origin."""
+    kind = str(row["content_type"]).split(";", 1)[0].strip().lower()
+    passive = PASSIVE.match(kind) is not None
+    response = FileResponse(
+        path,
+        media_type=row["content_type"],
+        filename=row["filename"],
+        headers={"X-Content-Type-Options": "nosniff", **(headers or {})},
+        content_disposition_type="inline" if inline and passive else "attachment",
+    )
+    if not passive:
+        response.headers["Content-Security-Policy"] = "sandbox"
+        response.headers.setdefault("Content-Disposition", "attachment")
+    return response
 
 
 def media_routes() -> list[Route]:

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from chinwag import times
 from chinwag.api.endpoints import base_url
-from chinwag.api.media import filename_of, receive
+from chinwag.api.media import content_response, filename_of, receive
 from chinwag.api.multipart import boundary_of, extract_file
 from chinwag.api.render import dumps
 from chinwag.model.errors import ApiError
@@ -171,13 +171,7 @@ async def content(request: Request) -> Response:
         request.query_params.get("Expires", ""),
         request.query_params.get("Signature", ""),
     )
-    return FileResponse(
-        path,
-        media_type=row["content_type"],
-        filename=row["filename"],
-        headers=CORS,
-        content_disposition_type="inline",  # shown in the page that loads it
-    )
+    return content_response(path, row, CORS, inline=True)  # shown in the page that loads it
 
 
 def mcs_routes() -> list[Route]:

@@ -90,6 +90,23 @@ class TestUpload:
         assert content.content == PNG
         assert content.headers["content-type"].startswith("image/png")
 
+    def test_content_that_could_run_is_a_sandboxed_download(self, uploads: Uploads) -> None:
+        """A page or an SVG is served as a download that cannot script this origin (the
+        console's); every type is served with `nosniff`."""
+        for kind in ("text/html", "image/svg+xml", "text/xml"):
+            for filename in ("page.html", None):
+                body = uploads.upload(
+                    b"<script>alert(1)</script>", content_type=kind, filename=filename
+                )
+                content = uploads.get(body["links"]["content"])
+                assert content.status_code == 200
+                assert content.headers["content-security-policy"] == "sandbox"
+                assert content.headers["x-content-type-options"] == "nosniff"
+                assert content.headers["content-disposition"].startswith("attachment")
+        picture = uploads.get(uploads.upload()["links"]["content"])
+        assert picture.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" not in picture.headers
+
     def test_megabyte_round_trip(self, uploads: Uploads) -> None:
         """A ~1 MB random file comes back byte for byte."""
         payload = secrets.token_bytes(1024 * 1024 + 17)
