@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -429,3 +430,157 @@ def test_a_refused_channel_object_comes_after_the_list_that_says_why(
         ("subscription_established", mine),
         ("subscription_failed", document),
     ]
+
+
+@pytest.mark.parametrize("offered", [5, True, "client_update", {"client_update": 1}, None])
+def test_capabilities_of_another_shape_confirm_none(
+    server: Server, token: str, offered: Any
+) -> None:
+    """`capabilities` that is not a list confirms nothing, and the connection goes on (a
+    number ended it after 10 s, without an answer or a close frame)."""
+    with socket(server) as ws:
+        frame = {"method": "init", "id": "TMinit", "token": token, "capabilities": offered}
+        ws.send(encode(frame))
+        header, _ = reply_to(ws, "TMinit")
+        assert header["status"]["code"] == 200
+        assert header["capabilities"] == []
+        assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
+
+
+def test_a_token_holding_a_lone_surrogate_gets_401(
+    server: Server, api_key: Key, service: Any
+) -> None:
+    """A `\\ud800` escape in a token's JSON is no text any column stores: an invalid token (its
+    identity's user could not be written, and the connection hung 10 s)."""
+    with socket(server) as ws:
+        header = init(ws, mint(api_key, service.sid, "a\ud800b"))
+        assert header["status"]["code"] == 401
+        assert header["status"]["errorCode"] == 20101
+        assert closed_with(ws) == 1008
+
+
+@pytest.mark.parametrize("params", [[1, 2], "abc", 1], ids=["list", "text", "number"])
+def test_tunnelled_params_not_an_object_are_a_400(server: Server, token: str, params: Any) -> None:
+    """A request's `params` must be an object (others answered 500)."""
+    with socket(server) as ws:
+        init(ws, token)
+        path = "/Client/v1/Configuration"
+        request = {"host": "aim", "path": path, "method": "GET", "params": params}
+        ws.send(encode({"method": "message", "id": "TMp", "http_request": request}))
+        header, body = reply_to(ws, "TMp")
+        assert header["http_status"]["code"] == 400, body
+        assert body["code"] == 20001
+        assert fetch(ws, path, host="aim")["identity"] == "wire"
+
+
+def _token_of(*fields: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+
+
+NINES = "9" * 25
+NUMBERS = [
+    ("items", {"PageSize": "²"}),
+    ("items", {"PageSize": NINES}),
+    ("items", {"Index": NINES}),
+    ("items", {"From": NINES}),
+    ("items", {"From": "²"}),
+    ("items", {"PageToken": _token_of(False, 2**64, 10)}),
+    ("items", {"PageToken": _token_of(False, "abc", 10)}),
+    ("items", {"PageToken": _token_of(False, True, 10)}),
+    ("map", {"PageToken": _token_of(False, 5, 10)}),
+    ("conversations", {"PageToken": "PA²"}),
+    ("conversations", {"PageToken": "PA" + NINES}),
+    ("mine", {"PageToken": "PA²"}),
+    ("mine", {"PageToken": "PI²"}),
+    ("mine", {"PageToken": "PI" + NINES}),
+    ("users", {"PageToken": "PA" + NINES}),
+]
+
+
+@pytest.mark.parametrize(("where", "params"), NUMBERS)
+def test_a_number_no_column_holds_is_a_400(
+    server: Server, token: str, service: Any, chat: Any, where: str, params: dict[str, str]
+) -> None:
+    """Page sizes, indexes and page tokens take ASCII digits a BIGINT holds, and a token's
+    position of its object's kind ("²" passes `str.isdigit` and fails `int`; 25 digits, or a
+    list's token naming a key, reached the database: 500s)."""
+    channel = chat.services(service.sid).channels.create(friendly_name="numbers")
+    chat.services(service.sid).channels(channel.sid).members.create(identity="wire")
+    root = f"/Client/v1/Services/{service.sid}"
+    with socket(server) as ws:
+        init(ws, token)
+        config = fetch(ws, "/Client/v1/Configuration", host="aim")
+        path = {
+            "items": f"/v3/Lists/{channel.sid}.messages/Items",
+            "map": f"/v3/Maps/{config['sync_objects']['my_conversations']}/Items",
+            "conversations": f"{root}/Conversations",
+            "mine": f"{root}/Users/wire/Conversations",
+            "users": f"{root}/Users?ConversationSid={channel.sid}",
+        }[where]
+        request = {"host": "cds", "path": path, "method": "GET", "params": params}
+        ws.send(encode({"method": "message", "id": "TMn", "http_request": request}))
+        header, body = reply_to(ws, "TMn")
+        assert header["http_status"]["code"] == 400, body
+        assert body["code"] == 20001
+        assert fetch(ws, "/Client/v1/Configuration", host="aim")["identity"] == "wire"
+
+
+def test_a_subscription_past_the_last_event_goes_on_from_the_last(
+    server: Server, token: str, service: Any, chat: Any
+) -> None:
+    """A `last_event_id` past the object's last (past any BIGINT even) goes on from its last
+    event: the next one is delivered (each failed, and logged a traceback); an object asked
+    for more than once in a request is replayed and confirmed once."""
+    svc = chat.services(service.sid)
+    channel = svc.channels.create(friendly_name="later")
+    svc.channels(channel.sid).members.create(identity="wire")
+    svc.channels(channel.sid).messages.create(body="before")
+    messages = f"{channel.sid}.messages"
+    with socket(server) as ws:
+        init(ws, token)
+        my_channels = fetch(ws, "/Client/v1/Configuration", host="aim")["sync_objects"]
+        asks = [(messages, "list", 2**63), (messages, "list", 2**64 - 1)]
+        asks += [(my_channels["my_conversations"], "map", 0)]
+        requests = [{"object_sid": s, "object_type": k, "last_event_id": n} for s, k, n in asks]
+        body = json.dumps({"action": "establish", "correlation_id": 7, "requests": requests})
+        request = {"host": "cds", "path": "/v4/Subscriptions", "method": "POST"}
+        ws.send(encode({"method": "message", "id": "TMs", "http_request": request}, body))
+        assert reply_to(ws, "TMs")[0]["http_status"]["code"] == 202
+        established: list[dict[str, Any]] = []
+        while len(established) < 2:
+            _, payload = receive(ws)
+            if (
+                isinstance(payload, dict)
+                and payload.get("event_type") == "subscription_established"
+            ):
+                established.append(payload["event"])
+        assert [e["object_sid"] for e in established] == [messages, asks[2][0]]
+        last = established[0]["last_event_id"]
+        assert 0 < last < 2**63
+        svc.channels(channel.sid).messages.create(body="after")
+        for _ in range(50):
+            _, payload = receive(ws)
+            if isinstance(payload, dict) and payload.get("event_type") == "list_item_added":
+                assert payload["event"]["id"] == last + 1
+                assert payload["event"]["item_data"]["text"] == "after"
+                break
+        else:
+            raise AssertionError("the message after the subscription was not delivered")
+
+
+def test_an_identity_with_a_slash_follows_its_own_links(
+    server: Server, api_key: Key, service: Any, chat: Any
+) -> None:
+    """An identity may hold `/`: the links chinwag hands out quote it as %2F, and they lead to
+    the user and its channels (both answered 404)."""
+    svc = chat.services(service.sid)
+    channel = svc.channels.create(friendly_name="slashes")
+    svc.channels(channel.sid).members.create(identity="team/carol")
+    with socket(server) as ws:
+        init(ws, mint(api_key, service.sid, "team/carol"))
+        links = fetch(ws, "/Client/v1/Configuration", host="aim")["links"]
+        assert links["current_user"].endswith("/Users/team%2Fcarol")
+        me = fetch(ws, links["current_user"].split("://", 1)[1].partition("/")[2], host="aim")
+        mine = fetch(ws, "/" + links["my_conversations"].split("://", 1)[1].partition("/")[2])
+    assert me["identity"] == "team/carol"
+    assert [c["conversation_sid"] for c in mine["conversations"]] == [channel.sid]

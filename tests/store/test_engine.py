@@ -133,11 +133,12 @@ def test_constraint_is_an_integrity_error(fresh_database: str) -> None:
 
 
 def test_a_value_the_database_cannot_store_is_refused(fresh_database: str) -> None:
-    """An integer past 64 bits (and on PostgreSQL a NUL in text) is the store's Refused, which
-    the front doors answer with a 400, and nothing of its transaction stays."""
+    """An integer past 64 bits, a string with a lone surrogate (and on PostgreSQL a NUL in
+    text) is the store's Refused, which the front doors answer with a 400, and nothing of its
+    transaction stays."""
     upgrade(fresh_database)
     channels = TABLES["channel"]
-    values: list[dict[str, Any]] = [{"message_counter": 2**64}]
+    values: list[dict[str, Any]] = [{"message_counter": 2**64}, {"friendly_name": "a\ud800b"}]
     if fresh_database.startswith("postgresql"):  # SQLite stores a NUL as any other character
         values.append({"friendly_name": "a\x00b"})
 

@@ -24,6 +24,7 @@ MAX_LIST_VALUES = 100  # distinct values of one list parameter (docs/behaviour.m
 MAX_JSON_DEPTH = 100  # nesting of arrays and objects in a JSON parameter (docs/behaviour.md)
 # ASCII digits only, and nothing after them: `\d` would take "١٢" and `$` a trailing newline.
 INT_RE = re.compile(r"\A[+-]?[0-9]{1,18}\Z")
+COUNT_RE = re.compile(r"\A[0-9]{1,18}\Z")  # the same, unsigned
 BOOLS = {"true": True, "false": False}
 
 
@@ -48,6 +49,12 @@ class Form:
     def holding_nul(self) -> str | None:
         """The first parameter with a NUL in a value (no column holds one), if any."""
         return next((n for n, vs in self.values.items() if any("\x00" in v for v in vs)), None)
+
+
+def count(text: str) -> int | None:
+    """`text` as a number no less than 0 that a BIGINT holds (page sizes, positions in page
+    tokens), or None: `str.isdigit` takes "²", which `int` refuses, and any number of digits."""
+    return int(text) if COUNT_RE.match(text) else None
 
 
 def coerce(f: Field, values: list[str]) -> Any:

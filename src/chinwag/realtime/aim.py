@@ -8,7 +8,6 @@ Writes are in realtime/writes.py.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -19,8 +18,9 @@ from chinwag import times
 from chinwag.domain import reachability
 from chinwag.domain.permissions import hidden, visible
 from chinwag.model.errors import ApiError
+from chinwag.model.params import count
 from chinwag.ops.paging import planned
-from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.realtime.upstream import ROUTER, PathMatch, Reply, Request
 from chinwag.store.db import Connection
 from chinwag.sync.chat import channel_names, ensure_user_objects, user_info_name
 
@@ -47,7 +47,7 @@ def _links(session: Session) -> dict[str, str]:
 
 
 @ROUTER.add("GET", r"Client/v1/Configuration")
-async def configuration(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def configuration(session: Session, request: Request, match: PathMatch) -> Reply:
     assert session.who is not None  # noqa: S101
     service = session.who.service
     return Reply(
@@ -69,7 +69,7 @@ async def configuration(session: Session, request: Request, match: re.Match[str]
     )
 
 
-def _own_service(session: Session, match: re.Match[str]) -> str:
+def _own_service(session: Session, match: PathMatch) -> str:
     """The service in the path, which must be the token's."""
     assert session.who is not None  # noqa: S101
     if match.group(1) != session.who.grant.service_sid:
@@ -77,7 +77,7 @@ def _own_service(session: Session, match: re.Match[str]) -> str:
     return match.group(1)
 
 
-def own_channels(session: Session, match: re.Match[str]) -> tuple[str, str]:
+def own_channels(session: Session, match: PathMatch) -> tuple[str, str]:
     """The path's service and user, which must be the token's: a user's channel list and read
     horizons are for that user alone."""
     service_sid = _own_service(session, match)
@@ -91,9 +91,10 @@ def _page_after(request: Request) -> int:
     token = request.param("PageToken")
     if token is None:
         return 0
-    if not (token.startswith("PA") and token[2:].isdigit()):
+    after = count(token[2:]) if token.startswith("PA") else None
+    if after is None:
         raise ApiError(400, 20001, "Invalid PageToken")
-    return int(token[2:])
+    return after
 
 
 def _meta(rows: Sequence[Any], size: int, key: str) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def channel_json(session: Session, row: Any) -> dict[str, Any]:
 
 
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations")
-async def my_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def my_channels(session: Session, request: Request, match: PathMatch) -> Reply:
     """The user's channels: joined ones (paged by membership, `PA<pk>`), then the ones it is
     invited to (by invite, `PI<pk>`)."""
     service_sid, identity = own_channels(session, match)
@@ -170,9 +171,10 @@ async def my_channels(session: Session, request: Request, match: re.Match[str]) 
 def _invites_after(token: str) -> int | None:
     if not token.startswith("PI"):
         return None
-    if not token[2:].isdigit():
+    after = count(token[2:])
+    if after is None:
         raise ApiError(400, 20001, "Invalid PageToken")
-    return int(token[2:])
+    return after
 
 
 async def _user_sid(
@@ -231,7 +233,7 @@ async def _invited(
 
 
 @ROUTER.add("GET", SERVICE + r"/Conversations")
-async def public_channels(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def public_channels(session: Session, request: Request, match: PathMatch) -> Reply:
     service_sid = _own_service(session, match)
     c = session.tables["channel"]
     query = (
@@ -251,7 +253,7 @@ async def public_channels(session: Session, request: Request, match: re.Match[st
 
 
 @ROUTER.add("GET", SERVICE + r"/Conversations/([^/]+)")
-async def one_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def one_channel(session: Session, request: Request, match: PathMatch) -> Reply:
     """A channel by SID or unique name: public ones, and private ones the user is in or
     invited to (domain/permissions.py)."""
     service_sid = _own_service(session, match)
@@ -287,7 +289,7 @@ def user_json(service: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
 
 
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)")
-async def one_user(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def one_user(session: Session, request: Request, match: PathMatch) -> Reply:
     """A user descriptor, with the user-info map the SDK then opens."""
     service_sid = _own_service(session, match)
     assert session.who is not None  # noqa: S101
@@ -305,7 +307,7 @@ async def one_user(session: Session, request: Request, match: re.Match[str]) -> 
 
 
 @ROUTER.add("GET", SERVICE + r"/Users")
-async def channel_users(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def channel_users(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.getUserDescriptors()`: the users of a channel's members, paged in the order
     they joined (`?ConversationSid=CH…`, a channel the user may see)."""
     service_sid = _own_service(session, match)

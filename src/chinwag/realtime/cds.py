@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import base64
-import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chinwag.domain.permissions import visible
 from chinwag.model.errors import ApiError
-from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.model.params import count
+from chinwag.realtime.upstream import ROUTER, PathMatch, Reply, Request
 from chinwag.sync import catchup
 from chinwag.sync.chat import channel_of
 from chinwag.sync.engine import SyncObject
@@ -55,7 +55,7 @@ async def readable(session: Session, ident: str, kind: str | None = None) -> Syn
 
 
 @ROUTER.add("GET", r"v3/(Documents|Lists|Maps)/([^/]+)")
-async def fetch_object(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def fetch_object(session: Session, request: Request, match: PathMatch) -> Reply:
     obj = await readable(session, match.group(2), KINDS[match.group(1)])
     body = render_object(session.base, obj)
     if obj.kind == "map" and request.param("Include") == "items":
@@ -65,7 +65,7 @@ async def fetch_object(session: Session, request: Request, match: re.Match[str])
 
 
 @ROUTER.add("GET", r"v3/(Lists|Maps)/([^/]+)/Items")
-async def list_items(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def list_items(session: Session, request: Request, match: PathMatch) -> Reply:
     obj = await readable(session, match.group(2), KINDS[match.group(1)])
     return Reply(200, await _page(session, obj, request))
 
@@ -96,18 +96,27 @@ def _untoken(token: str) -> tuple[bool, Any, int | None]:
 def _start(obj: SyncObject, value: str) -> int | str:
     if obj.kind != "list":
         return value
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ApiError(400, 20001, "Invalid Index or From: not an integer") from exc
+    index = count(value)
+    if index is None:
+        raise ApiError(400, 20001, "Invalid Index or From: not an index")
+    return index
+
+
+def _position(obj: SyncObject, at: Any) -> int | str:
+    """A page token's position, of the object's kind: a list's index, a map's key."""
+    if obj.kind == "list" and type(at) is int and 0 <= at < 2**63:
+        return at
+    if obj.kind != "list" and isinstance(at, str):
+        return at
+    raise ApiError(400, 20001, "Invalid PageToken")
 
 
 async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str, Any]:
     """One page of items: Index/Key (one item), From, PageSize, Order or PageToken."""
     size_text = request.param("PageSize")
-    if size_text is not None and not (size_text.isdigit() and 1 <= int(size_text) <= MAX_PAGE):
+    size = DEFAULT_PAGE if size_text is None else count(size_text)
+    if size is None or not 1 <= size <= MAX_PAGE:
         raise ApiError(400, 20001, f"Invalid PageSize: 1 to {MAX_PAGE}")
-    size = int(size_text) if size_text is not None else DEFAULT_PAGE
     order = (request.param("Order") or "asc").lower()
     if order not in ("asc", "desc"):
         raise ApiError(400, 20001, "Invalid Order: asc or desc")
@@ -115,7 +124,8 @@ async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str
     single = request.param("Index" if obj.kind == "list" else "Key")
     start: int | str | None = None
     if request.param("PageToken"):
-        descending, start, token_size = _untoken(request.param("PageToken") or "")
+        descending, at, token_size = _untoken(request.param("PageToken") or "")
+        start = _position(obj, at)
         size = token_size if size_text is None and token_size is not None else size
         inclusive = False
     elif single is not None:
@@ -150,7 +160,7 @@ async def _page(session: Session, obj: SyncObject, request: Request) -> dict[str
 
 
 @ROUTER.add("POST", r"v4/Subscriptions")
-async def subscriptions(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def subscriptions(session: Session, request: Request, match: PathMatch) -> Reply:
     body = request.body if isinstance(request.body, dict) else {}
     action, wanted = body.get("action"), body.get("requests")
     if action not in ("establish", "cancel") or not isinstance(wanted, list):
@@ -158,15 +168,15 @@ async def subscriptions(session: Session, request: Request, match: re.Match[str]
     if len(wanted) > MAX_REQUESTS:
         raise ApiError(400, 20001, f"At most {MAX_REQUESTS} objects per request")
     correlation = body.get("correlation_id")
-    asks: list[tuple[str, int]] = []
+    asks: dict[str, int] = {}  # an object asked for twice is replayed once, from the last ask
     for item in wanted:
         if not isinstance(item, dict) or not isinstance(item.get("object_sid"), str):
             raise ApiError(400, 20001, "Invalid subscription request")
         last = item.get("last_event_id")
-        asks.append((item["object_sid"], last if isinstance(last, int) else 0))
+        asks[item["object_sid"]] = last if type(last) is int else 0
     # Runs after this reply is queued: the replay and confirmations follow it, in order.
     work = _establish if action == "establish" else _cancel
-    session.spawn(work(session, asks, correlation))
+    session.spawn(work(session, list(asks.items()), correlation))
     return Reply(202, {"estimated_delivery_in_ms": 5000, "max_batch_size": 100, "ttl_in_s": -1})
 
 
@@ -181,7 +191,9 @@ async def _establish(session: Session, asks: list[tuple[str, int]], correlation:
         channel_sid = channel_of(obj.unique_name)
         if channel_sid is not None:  # ended if the user stops seeing the channel
             await session.follows().follow(channel_sid, obj.sid)
-        last = await _catch_up(session, obj, last)
+        # No event past the object's last has happened: a client that says it saw one (a
+        # number past any BIGINT, or from a database since restored) goes on from the last.
+        last = await _catch_up(session, obj, max(0, min(last, obj.last_event_id)))
         await session.hub.subscribe(session, obj.sid, last)
         position = session.hub.position(session, obj.sid)  # after the replay
         event = {"object_sid": sid, "replay_status": "completed", "last_event_id": position}

@@ -222,8 +222,8 @@ class Session:
             refused = status(401, errorCode=error.code, description=error.message)
             self.push(encode({"method": "reply", "id": frame.id, "status": refused}))
             raise Closed(POLICY) from error
-        offered = frame.header.get("capabilities") or []
-        confirmed = [c for c in CAPABILITIES if c in offered]
+        offered = frame.header.get("capabilities")
+        confirmed = [c for c in CAPABILITIES if isinstance(offered, list) and c in offered]
         registrations = frame.header.get("registrations") or []
         self._register(registrations)
         if self.presence is not None:

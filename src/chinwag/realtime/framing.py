@@ -16,10 +16,11 @@ MAX_FRAME = 512 * 1024  # a message's body is at most 32 KiB on Twilio; room for
 MAX_HEADER = 16 * 1024
 MAX_ID = 128
 
-# WebSocket close codes (RFC 6455) for frames we refuse.
+# WebSocket close codes (RFC 6455): for frames we refuse, and for a fault of ours.
 PROTOCOL_ERROR = 1002
 INVALID_DATA = 1007
 TOO_BIG = 1009
+INTERNAL_ERROR = 1011
 
 
 class FrameError(Exception):

@@ -13,14 +13,13 @@ the Binding's SID, which the SDK sends back to unregister.
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from chinwag.model.errors import ApiError, InvalidParameter
 from chinwag.model.params import Form
-from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.realtime.upstream import ROUTER, PathMatch, Reply, Request
 from chinwag.realtime.writes import act
 from chinwag.resources.bindings import BINDING_TYPES, MESSAGE_TYPES
 
@@ -67,7 +66,7 @@ def _types(stored: Any) -> list[str]:
 
 
 @ROUTER.add("POST", r"v1/registrations")
-async def register(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def register(session: Session, request: Request, match: PathMatch) -> Reply:
     assert session.who is not None  # noqa: S101
     service_sid = session.who.grant.service_sid
     path = f"/v2/Services/{service_sid}/Bindings"
@@ -88,7 +87,7 @@ async def register(session: Session, request: Request, match: re.Match[str]) -> 
 
 
 @ROUTER.add("DELETE", r"v1/registrations/([^/]+)")
-async def unregister(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def unregister(session: Session, request: Request, match: PathMatch) -> Reply:
     """Removes one of the user's own bindings: the path names the user, so another's is 404."""
     assert session.who is not None  # noqa: S101
     sid = match.group(1)

@@ -9,7 +9,7 @@ import logging
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from chinwag.realtime.connection import INIT_TIMEOUT, NORMAL, TRY_AGAIN, Closed, Session
-from chinwag.realtime.framing import FrameError, decode
+from chinwag.realtime.framing import INTERNAL_ERROR, FrameError, decode
 from chinwag.runtime import Runtime
 from chinwag.sync.live import Hub
 
@@ -68,6 +68,9 @@ async def wsconnect(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         session.end(NORMAL)
         writer.cancel()
+    except Exception:  # a fault of ours: this connection ends at once, the server goes on
+        log.exception("closing a connection on an internal error")
+        session.end(INTERNAL_ERROR)
     finally:
         await session.finish()
         with contextlib.suppress(

@@ -7,6 +7,7 @@ Twilio's 2010x code; the connection answers it with status 401, which stops the 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,7 +67,19 @@ def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError as exc:
         raise TokenError(INVALID, "Invalid Access Token") from exc
+    if not _is_text(header) or not _is_text(claims):
+        raise TokenError(INVALID, "Invalid Access Token")
     return header, claims
+
+
+def _is_text(value: Any) -> bool:
+    """Whether every string in `value` is text: JSON's `\\ud800` escape decodes to a lone
+    surrogate, which no column can store (an identity holding one failed the sign-in's write)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_token_identity(identity: str) -> None:

@@ -45,7 +45,28 @@ class Reply:
         return cls(error.status, error.body())
 
 
-Handler = Callable[["Session", Request, "re.Match[str]"], Awaitable[Reply]]
+class PathMatch:
+    """A route's match: its groups are path segments as sent, unquoted. The route matched the
+    segments joined with `/`, each with its own `/` (an identity may hold one: chinwag's own
+    links quote it as %2F) and `%` quoted, so a segment is never taken for two."""
+
+    def __init__(self, match: re.Match[str]) -> None:
+        self._match = match
+        self.re = match.re
+
+    def group(self, n: int) -> str:
+        return _unescaped(self._match.group(n))
+
+
+def _escaped(segment: str) -> str:
+    return segment.replace("%", "%25").replace("/", "%2F")
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("%2F", "/").replace("%25", "%")
+
+
+Handler = Callable[["Session", Request, PathMatch], Awaitable[Reply]]
 
 
 def parse(frame: Frame) -> Request:
@@ -58,7 +79,10 @@ def parse(frame: Frame) -> Request:
         raise FrameError("http_request without method or path")
     path, _, query = raw_path.partition("?")
     params = dict(parse_qsl(query))
-    for key, value in (http.get("params") or {}).items():
+    extra = http.get("params") or {}
+    if not isinstance(extra, dict):
+        raise FrameError("http_request params not an object")
+    for key, value in extra.items():
         if isinstance(value, str | int | float | bool):
             params[str(key)] = unquote(str(value)) if isinstance(value, str) else str(value)
     body: Any = None
@@ -82,7 +106,7 @@ class Router:
         return register
 
     async def dispatch(self, session: Session, request: Request) -> Reply:
-        path = "/".join(request.path)
+        path = "/".join(_escaped(segment) for segment in request.path)
         if "\x00" in path:  # names nothing: no SID, name or identity holds a NUL (and
             # PostgreSQL refuses one as text), as a REST path with one is not found
             return Reply.error(ApiError(404, 20404, "The requested resource was not found"))
@@ -98,12 +122,13 @@ class Router:
                 allowed = True
                 continue
             try:
-                return await handler(session, request, match)
+                return await handler(session, request, PathMatch(match))
             except ApiError as error:
                 return Reply.error(error)
         if allowed:
             return Reply.error(ApiError(405, 20004, "Method not allowed"))
-        return Reply.error(ApiError(404, 20404, f"The requested resource /{path} was not found"))
+        named = "/".join(request.path)
+        return Reply.error(ApiError(404, 20404, f"The requested resource /{named} was not found"))
 
 
 ROUTER = Router()

@@ -8,7 +8,6 @@ Typing is not a change: it is fanned out to the channel's connected members.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
@@ -18,7 +17,7 @@ from chinwag.model.errors import ApiError
 from chinwag.model.params import Form
 from chinwag.ops.actions import Operation, Outcome, perform
 from chinwag.realtime.aim import SERVICE, _own_service, channel_json, own_channels
-from chinwag.realtime.upstream import ROUTER, Reply, Request
+from chinwag.realtime.upstream import ROUTER, PathMatch, Reply, Request
 from chinwag.resources import REGISTRY
 from chinwag.sids import is_sid
 from chinwag.sync.chat import channel_names
@@ -89,9 +88,7 @@ def _rest(session: Session, *parts: str) -> str:
     return "/".join(["/v2/Services", session.who.grant.service_sid, *parts])
 
 
-def _in_channel(
-    session: Session, match: re.Match[str], collection: str
-) -> tuple[str, dict[str, str]]:
+def _in_channel(session: Session, match: PathMatch, collection: str) -> tuple[str, dict[str, str]]:
     """The REST path and path parameters of the channel's `collection` (group 2 the channel),
     or of one of its instances when the pattern names one (group 3), once the path's service
     (group 1) is found to be the token's."""
@@ -103,7 +100,7 @@ def _in_channel(
 
 
 @ROUTER.add("POST", SERVICE + r"/Conversations")
-async def create_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def create_channel(session: Session, request: Request, match: PathMatch) -> Reply:
     _own_service(session, match)
     assert session.who is not None  # noqa: S101
     form = form_of(request.body, CHANNEL_PARAMS, CreatedBy=session.who.identity)
@@ -113,7 +110,7 @@ async def create_channel(session: Session, request: Request, match: re.Match[str
 
 
 @ROUTER.add("POST", CHANNEL)
-async def update_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def update_channel(session: Session, request: Request, match: PathMatch) -> Reply:
     _own_service(session, match)
     path = _rest(session, "Channels", match.group(2))
     form = form_of(request.body, CHANNEL_PARAMS)
@@ -123,7 +120,7 @@ async def update_channel(session: Session, request: Request, match: re.Match[str
 
 
 @ROUTER.add("DELETE", CHANNEL)
-async def delete_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def delete_channel(session: Session, request: Request, match: PathMatch) -> Reply:
     _own_service(session, match)
     path = _rest(session, "Channels", match.group(2))
     await act(session, "channel", "delete", path, {"Sid": match.group(2)})
@@ -131,7 +128,7 @@ async def delete_channel(session: Session, request: Request, match: re.Match[str
 
 
 @ROUTER.add("POST", CHANNEL + r"/Participants")
-async def add_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def add_member(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.join()` (its own identity) and `channel.add(identity)`."""
     assert session.who is not None  # noqa: S101
     body = request.body if isinstance(request.body, dict) else {}
@@ -144,7 +141,7 @@ async def add_member(session: Session, request: Request, match: re.Match[str]) -
 
 
 @ROUTER.add("POST", CHANNEL + r"/Participants/([^/]+)")
-async def update_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def update_member(session: Session, request: Request, match: PathMatch) -> Reply:
     path, params = _in_channel(session, match, "Members")
     form = form_of(request.body, MEMBER_PARAMS)
     outcome = await act(session, "member", "update", path, params, form)
@@ -153,7 +150,7 @@ async def update_member(session: Session, request: Request, match: re.Match[str]
 
 
 @ROUTER.add("DELETE", CHANNEL + r"/Participants/([^/]+)")
-async def remove_member(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def remove_member(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.leave()` and `channel.removeMember(identity)`."""
     path, params = _in_channel(session, match, "Members")
     await act(session, "member", "delete", path, params)
@@ -161,7 +158,7 @@ async def remove_member(session: Session, request: Request, match: re.Match[str]
 
 
 @ROUTER.add("POST", CHANNEL + r"/Invites")
-async def invite(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def invite(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.invite(identity)`: the Invite resource's create, as the inviting user."""
     body = request.body if isinstance(request.body, dict) else {}
     path, params = _in_channel(session, match, "Invites")
@@ -172,7 +169,7 @@ async def invite(session: Session, request: Request, match: re.Match[str]) -> Re
 
 
 @ROUTER.add("DELETE", CHANNEL + r"/Invites/([^/]+)")
-async def decline(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def decline(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.decline()`: the invitee deletes its own invite (named by its identity)."""
     path, params = _in_channel(session, match, "Invites")
     await act(session, "invite", "delete", path, params)
@@ -180,7 +177,7 @@ async def decline(session: Session, request: Request, match: re.Match[str]) -> R
 
 
 @ROUTER.add("POST", CHANNEL + r"/Messages")
-async def send_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def send_message(session: Session, request: Request, match: PathMatch) -> Reply:
     assert session.who is not None  # noqa: S101
     path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, From=session.who.identity)
@@ -190,7 +187,7 @@ async def send_message(session: Session, request: Request, match: re.Match[str])
 
 
 @ROUTER.add("POST", CHANNEL + r"/Messages/([^/]+)")
-async def update_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def update_message(session: Session, request: Request, match: PathMatch) -> Reply:
     assert session.who is not None  # noqa: S101
     path, params = _in_channel(session, match, "Messages")
     form = form_of(request.body, MESSAGE_PARAMS, LastUpdatedBy=session.who.identity)
@@ -200,14 +197,14 @@ async def update_message(session: Session, request: Request, match: re.Match[str
 
 
 @ROUTER.add("DELETE", CHANNEL + r"/Messages/([^/]+)")
-async def remove_message(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def remove_message(session: Session, request: Request, match: PathMatch) -> Reply:
     path, params = _in_channel(session, match, "Messages")
     await act(session, "message", "delete", path, params)
     return Reply(204)
 
 
 @ROUTER.add("POST", SERVICE + r"/Users/([^/]+)/Conversations/([^/]+)")
-async def consumption(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def consumption(session: Session, request: Request, match: PathMatch) -> Reply:
     """The read horizon (`last_consumed_message_index`, null for none) or notification level,
     as the member's update; answers the unread count the REST User Channel reports."""
     _, identity = own_channels(session, match)
@@ -234,7 +231,7 @@ async def consumption(session: Session, request: Request, match: re.Match[str]) 
 
 
 @ROUTER.add("POST", SERVICE + r"/Users/([^/]+)")
-async def update_user(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def update_user(session: Session, request: Request, match: PathMatch) -> Reply:
     """`user.updateFriendlyName/updateAttributes` (editOwnUserInfo, or editAnyUserInfo)."""
     _own_service(session, match)
     path = _rest(session, "Users", match.group(2))
@@ -245,7 +242,7 @@ async def update_user(session: Session, request: Request, match: re.Match[str]) 
 
 
 @ROUTER.add("POST", SERVICE + r"/Typing")
-async def typing(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def typing(session: Session, request: Request, match: PathMatch) -> Reply:
     """`channel.typing()`: the channel's other connected members hear it for the service's
     typing_indicator_timeout seconds."""
     service_sid = _own_service(session, match)
@@ -276,7 +273,7 @@ async def typing(session: Session, request: Request, match: re.Match[str]) -> Re
 
 
 @ROUTER.add("GET", SERVICE + r"/Users/([^/]+)/Conversations/([^/]+)")
-async def my_channel(session: Session, request: Request, match: re.Match[str]) -> Reply:
+async def my_channel(session: Session, request: Request, match: PathMatch) -> Reply:
     """`getUnconsumedMessagesCount`: the read horizon and unread count of one's channel."""
     service_sid, identity = own_channels(session, match)
     c, m = session.tables["channel"], session.tables["member"]

@@ -130,7 +130,8 @@ class SqliteConnection(Connection):
             rows = cursor.fetchall() if description is not None else []
         except sqlite3.Error as exc:
             raise database_error(exc) from exc
-        except OverflowError as exc:  # an integer past 64 bits, refused as it is bound
+        except (OverflowError, UnicodeEncodeError) as exc:
+            # refused as it is bound: an integer past 64 bits, a string with a lone surrogate
             raise Refused(str(exc)) from exc
         return rows, description, cursor.rowcount
 
