@@ -160,8 +160,15 @@ def test_refuses_what_is_not_an_http_url(url: str) -> None:
     asyncio.run(main())
 
 
-def test_a_garbled_answer_is_an_error() -> None:
-    server = Server(lambda raw: b"SMTP ready\r\n\r\n")
+@pytest.mark.parametrize(
+    "head",
+    [b"SMTP ready", "HTTP/1.1 ²00 OK".encode("latin-1"), b"HTTP/1.1 2000 OK", b"HTTP/1.1"],
+    ids=["not-http", "superscript-digit", "four-digits", "no-status"],
+)
+def test_a_garbled_answer_is_an_error(head: bytes) -> None:
+    """A status line that is not HTTP's (a status "²00" passed `str.isdigit`, and `int` then
+    raised ValueError) is the client's HttpError, which a delivery records as a failure."""
+    server = Server(lambda raw: head + b"\r\n\r\n")
 
     async def work(client: Client, base: str) -> None:
         with pytest.raises(HttpError):

@@ -34,7 +34,7 @@ def decode(raw: bytes) -> Form:
 async def read_body(request: Request) -> Form:
     """The form body, refused with 413 past `MAX_BODY` bytes however it is sent."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise ApiError(413, 20001, f"The request body is larger than {MAX_BODY} bytes")
     chunks: list[bytes] = []
     size = 0

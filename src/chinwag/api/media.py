@@ -51,7 +51,7 @@ def filename_of(request: Request) -> str | None:
 async def receive(request: Request, directory: Path, limit: int) -> tuple[Path, int]:
     """Stream the body into a temporary file in `directory`, refusing more than `limit` bytes."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, TOO_LARGE, f"Media larger than {limit} bytes")
     os.makedirs(directory, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")

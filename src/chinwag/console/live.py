@@ -23,6 +23,7 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from chinwag.console.web import Visit
+from chinwag.model.params import count
 from chinwag.resources.channels import CHANNEL
 from chinwag.runtime import Runtime
 from chinwag.sync import queries
@@ -103,7 +104,7 @@ async def position(runtime: Runtime, service_sid: str, channel_sid: str) -> int:
 
 def _resume_from(visit: Visit) -> int:
     raw = visit.request.headers.get("last-event-id") or visit.form.get("since") or "0"
-    return int(raw) if raw.isdigit() and len(raw) < 19 else 0
+    return count(raw) or 0
 
 
 async def events(visit: Visit) -> Response:

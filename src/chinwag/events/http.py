@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 MAX_HEAD = 64 * 1024
 MAX_BODY = 1024 * 1024  # read at most this much of an answer; a larger one closes the connection
+_STATUS = re.compile(r"[0-9]{3}")  # `str.isdigit` takes "²", which `int` refuses
 IDLE_PER_ORIGIN = 16
 
 Origin = tuple[str, str, int]
@@ -177,7 +179,7 @@ async def _read_body(
 def _parse_head(raw: bytes) -> tuple[int, str, dict[str, str]]:
     lines = raw.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not _STATUS.fullmatch(parts[1]):
         raise HttpError(f"bad status line {lines[0][:100]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:
