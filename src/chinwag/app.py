@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
@@ -63,6 +63,12 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     code = HTTP_CODES.get(exc.status_code, exc.status_code * 100)
     message = HTTP_MESSAGES.get(exc.status_code, str(exc.detail))
     return error_response(ApiError(exc.status_code, code, message.format(path=request.url.path)))
+
+
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """The client closed its connection before its body was all read: no one hears this
+    answer, and nothing failed here (no traceback); the access log still shows the request."""
+    return error_response(ApiError(400, 20001, "The request body ended early"))
 
 
 async def on_database_error(request: Request, exc: Exception) -> Response:
@@ -216,6 +222,7 @@ def build_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         exception_handlers={
             ApiError: on_api_error,
+            ClientDisconnect: on_client_gone,
             HTTPException: on_http_error,
             DatabaseError: on_database_error,
             Exception: on_crash,

@@ -11,7 +11,9 @@ import base64
 import json
 import secrets
 import socket
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -152,6 +154,37 @@ def raw_exchange(server: Server, request: bytes) -> tuple[bytes, dict[str, str],
 
 
 class TestMalformedHttp:
+    @pytest.mark.parametrize("where", ["form", "media"])
+    def test_a_body_cut_short_leaves_no_traceback(
+        self, server: Server, api: Api, world: World, fuzz_account: tuple[str, str], where: str
+    ) -> None:
+        """A client that closes its connection mid-body is answered (to no one) with a 400 and
+        logged as one request: it logged a 500 and two tracebacks, and a media upload's part
+        is removed."""
+        assert server.log_path is not None
+        media_dir = Path(server.extra_args[server.extra_args.index("--media-dir") + 1])
+        uploads = set(media_dir.glob(".upload-*"))
+        tracebacks = server.log_path.read_text().count("Traceback")
+        service = f"/v2/Services/{world.service}"
+        path = f"/v1/Services/{world.service}/Media" if where == "media" else service
+        credentials = base64.b64encode(":".join(fuzz_account).encode()).decode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {credentials}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+        )
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+            conn.sendall(head.encode() + b"FriendlyName=ab")
+        line = f"POST {path} 400"
+        for _ in range(100):
+            log = server.log_path.read_text()
+            if line in log:
+                break
+            time.sleep(0.05)
+        assert line in log, f"no 400 logged for {path}"
+        assert log.count("Traceback") == tracebacks
+        assert set(media_dir.glob(".upload-*")) == uploads
+        assert api.get(service).status_code == 200
+
     @pytest.mark.parametrize(
         "request_bytes",
         [
@@ -683,16 +716,20 @@ class TestNewUserValues:
         ids=["query", "content-disposition"],
     )
     def test_nul_in_a_media_filename(
-        self, api: Api, chat2: Any, world: World, where: dict[str, Any]
+        self, api: Api, chat2: Any, world: World, server: Server, where: dict[str, Any]
     ) -> None:
-        """A media file name with a NUL is a 400 naming Filename (PostgreSQL used to answer 503)."""
+        """A media file name with a NUL is a 400 naming Filename (PostgreSQL used to answer 503),
+        and nothing of the body is left on disk (it was, as a temporary file, for good)."""
+        media_dir = Path(server.extra_args[server.extra_args.index("--media-dir") + 1])
+        before = set(media_dir.glob(".upload-*"))
         headers = {"Content-Type": "image/png", **where.get("headers", {})}
         response = api.post(
             f"/v1/Services/{world.service}/Media",
-            data=b"png",
+            data=b"png" * 1000,
             headers=headers,
             params=where.get("params"),
         )
         body = twilio_error(response, 400, 20001)
         assert "Filename" in body["message"]
+        assert set(media_dir.glob(".upload-*")) == before
         still_serving(chat2, world)

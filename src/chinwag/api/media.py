@@ -75,10 +75,11 @@ async def upload(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     op = operation(request, MEDIA, "create", "v1")
     await check_access(runtime, op)  # 401 / 404 before the body is read
+    filename = filename_of(request)  # and a bad name: nothing of the body is kept
     settings = runtime.settings
     temp, size = await receive(request, settings.media_path(), settings.media_max_bytes)
     content_type = request.headers.get("content-type")
-    outcome = await media.store(runtime, op, temp, size, filename_of(request), content_type)
+    outcome = await media.store(runtime, op, temp, size, filename, content_type)
     return render(outcome, op.base_url + op.path)
 
 

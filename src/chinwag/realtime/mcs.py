@@ -137,10 +137,10 @@ async def upload(request: Request) -> Response:
     grant, account = await _signed_in(request, runtime)
     op = _operation(request, "create", grant, account)
     await check_access(runtime, op)  # 404 before the body is read
+    filename = filename_of(request)  # and a bad name: nothing of the body is kept
     settings = runtime.settings
     temp, size = await receive(request, settings.media_path(), settings.media_max_bytes)
     content_type: str | None = request.headers.get("content-type")
-    filename = filename_of(request)
     boundary = boundary_of(content_type or "")
     if boundary is not None:
         part = extract_file(temp, boundary)
