@@ -72,7 +72,9 @@ async def on_client_gone(request: Request, exc: Exception) -> Response:
 
 
 async def on_database_error(request: Request, exc: Exception) -> Response:
-    log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+    # `request` is a WebSocket for an error its handler did not catch: it has no method
+    method = request.scope.get("method", "WebSocket")
+    log.error("database error on %s %s: %s", method, request.url.path, exc)
     return error_response(ApiError(503, 20503, "Service unavailable: the database did not answer"))
 
 
